@@ -1,0 +1,29 @@
+"""zigraph: a linked-data service for Indonesia's Zona Integritas designations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from service.namespaces import ID_BASE
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the zigraph application."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        STORE_DIR=None,  # a built embedded store; None builds the shipped data into a temp dir
+        ENDPOINT=None,  # a remote SPARQL 1.1 query endpoint instead of the embedded store
+        QUERY_TIMEOUT=10.0,  # seconds a query may run
+        RESULT_LIMIT=10000,  # most rows or triples one query returns
+        BASE_IRI=ID_BASE,  # the entity IRIs this deployment answers for
+    )
+    app.config.from_prefixed_env("ZIGRAPH")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    from service import store
+
+    store.init_app(app)
+    return app
