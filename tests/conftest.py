@@ -1,0 +1,47 @@
+"""Shared fixtures: the built store, the application, its test client and CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service import create_app, dataset
+from service.store import embedded
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shipped_dataset() -> dataset.LoadedDataset:
+    """Return the shipped dataset, parsed once per test session."""
+    return dataset.load()
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory: pytest.TempPathFactory, shipped_dataset) -> Path:
+    """Return a store built once from the shipped dataset."""
+    path = tmp_path_factory.mktemp("store")
+    embedded.build_store(shipped_dataset, path)
+    return path
+
+
+@pytest.fixture
+def app(store_dir: Path):
+    """Return the application over the shipped data in the embedded store."""
+    application = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+    yield application
+    backend = application.extensions.get("zigraph.store")
+    if backend is not None:
+        backend.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
