@@ -1,0 +1,197 @@
+"""Validate the dataset against its SHACL shapes; a violation is a result, not a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import pyoxigraph as ox
+import pyshacl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, SKOS, XSD
+
+from service.dataset import LoadedDataset
+from service.namespaces import PREFIXES
+
+DATA_ROLES = ("ontology", "graph_data")
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> URIRef | BNode | Literal:
+    """Return the rdflib term equal to a pyoxigraph term."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == str(XSD.string):
+        return Literal(term.value)  # rdflib spells xsd:string literals without a datatype
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def to_graph(quads: Iterable[ox.Quad]) -> Graph:
+    """Return an rdflib graph holding the union of the quads' triples."""
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    for quad in quads:
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
+
+
+@dataclass
+class ValidationResult:
+    """One result of the report: which node broke which rule, and the rule's message."""
+
+    focus: str
+    focus_label: dict[str, str]
+    path: str | None
+    value: str | None
+    severity: str
+    source_shape: str
+    messages: dict[str, str] = field(default_factory=dict)
+
+    def message(self, lang: str) -> str:
+        """Return the message in ``lang``, else Indonesian, English or any."""
+        for key in (lang, "id", "en", ""):
+            if key in self.messages:
+                return self.messages[key]
+        return next(iter(self.messages.values()), "")
+
+    def label(self, lang: str) -> str:
+        """Return the focus node's label in ``lang``, else Indonesian, English, any, or ''."""
+        for key in (lang, "id", "en", ""):
+            if key in self.focus_label:
+                return self.focus_label[key]
+        return next(iter(self.focus_label.values()), "")
+
+
+WORDS = {
+    "id": {
+        "conforms": "Data sesuai dengan shapes SHACL ({n} triple diperiksa).",
+        "violations": "Data TIDAK sesuai: {n} pelanggaran.",
+        "focus": "Node",
+        "path": "Jalur",
+        "value": "Nilai",
+        "shape": "Aturan",
+    },
+    "en": {
+        "conforms": "The data conforms to the SHACL shapes ({n} triples checked).",
+        "violations": "The data does NOT conform: {n} violations.",
+        "focus": "Node",
+        "path": "Path",
+        "value": "Value",
+        "shape": "Rule",
+    },
+}
+
+
+@dataclass
+class Report:
+    """The outcome of a validation: conformance, the results and the report graph."""
+
+    conforms: bool
+    results: list[ValidationResult]
+    graph: Graph
+    checked_triples: int
+
+    def text(self, lang: str = "id") -> str:
+        """Return the report as readable text in ``lang`` (id or en)."""
+        words = WORDS.get(lang, WORDS["id"])
+        if self.conforms:
+            return words["conforms"].format(n=self.checked_triples) + "\n"
+        lines = [words["violations"].format(n=len(self.results)), ""]
+        for number, result in enumerate(self.results, 1):
+            label = result.label(lang)
+            focus = f"{label} <{result.focus}>" if label else f"<{result.focus}>"
+            lines.append(f"{number}. [{result.severity}] {result.message(lang)}")
+            lines.append(f"   {words['focus']}: {focus}")
+            if result.path:
+                lines.append(f"   {words['path']}: {result.path}")
+            if result.value:
+                lines.append(f"   {words['value']}: {result.value}")
+            lines.append(f"   {words['shape']}: {result.source_shape}")
+        return "\n".join(lines) + "\n"
+
+    def json(self, lang: str = "id") -> str:
+        """Return the report as JSON for programs, messages in ``lang``."""
+        results = []
+        for result in self.results:
+            item = asdict(result)
+            item["message"] = result.message(lang)
+            results.append(item)
+        document = {"conforms": self.conforms, "violations": len(self.results), "results": results}
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+    def turtle(self) -> str:
+        """Return the SHACL validation report graph as Turtle."""
+        return self.graph.serialize(format="turtle")
+
+
+def _compact(term) -> str:
+    if isinstance(term, URIRef):
+        text = str(term)
+        for prefix, namespace in PREFIXES.items():
+            if text.startswith(namespace) and len(text) > len(namespace):
+                return f"{prefix}:{text[len(namespace) :]}"
+        return f"<{text}>"
+    if isinstance(term, Literal):
+        return term.n3()
+    return "[]" if isinstance(term, BNode) else str(term)
+
+
+def _path(report: Graph, path) -> str | None:
+    if path is None:
+        return None
+    if isinstance(path, BNode):  # a complex path: show its first step, which names the property
+        for _, predicate, value in report.triples((path, None, None)):
+            return f"{_compact(predicate)} {_compact(value)}"
+        return "[]"
+    return _compact(path)
+
+
+def _labels(data: Graph, node) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for label in data.objects(node, SKOS.prefLabel):
+        labels.setdefault(getattr(label, "language", None) or "", str(label))
+    return labels
+
+
+def validate_graphs(data: Graph, shapes: Graph) -> Report:
+    """Validate a data graph against a shapes graph."""
+    conforms, report_graph, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        inference="none",
+        advanced=True,
+        allow_warnings=False,
+    )
+    results = []
+    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+        focus = report_graph.value(node, SH.focusNode)
+        messages = {}
+        for message in report_graph.objects(node, SH.resultMessage):
+            messages.setdefault(getattr(message, "language", None) or "", str(message))
+        value = report_graph.value(node, SH.value)
+        severity = report_graph.value(node, SH.resultSeverity)
+        results.append(
+            ValidationResult(
+                focus=str(focus),
+                focus_label=_labels(data, focus),
+                path=_path(report_graph, report_graph.value(node, SH.resultPath)),
+                value=_compact(value) if value is not None else None,
+                severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+                source_shape=_compact(report_graph.value(node, SH.sourceShape)),
+                messages=messages,
+            )
+        )
+    results.sort(key=lambda r: (r.focus, r.source_shape, r.path or "", r.value or ""))
+    return Report(bool(conforms), results, report_graph, len(data))
+
+
+def validate(loaded: LoadedDataset) -> Report:
+    """Validate the dataset's ontology and data against its shapes."""
+    data = to_graph(loaded.graph_quads(*DATA_ROLES))
+    shapes = to_graph(loaded.graph_quads("shapes"))
+    return validate_graphs(data, shapes)
