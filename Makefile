@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make serve` and `make test`.
+# Both create .venv when it is missing and install the project with its test extras.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: serve test lint bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+serve: $(INSTALLED)
+	$(BIN)/zigraph validate
+	$(BIN)/zigraph stats
+
+test: $(INSTALLED) lint
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache test-artifacts
