@@ -71,9 +71,9 @@ def validate(paths, shapes_paths, ontology_paths, output_format, lang) -> None:
     PATHS are data files or folders (default: the shipped graph_data). Exit status: 0 when
     the data conforms, 1 on violations, 2 when a file cannot be read or parsed.
     """
-    shipped = dataset.shipped_files()
-    by_role = {role: [f for f in shipped if f.role == role] for role in dataset.ROLES}
     try:
+        shipped = dataset.shipped_files()
+        by_role = {role: [f for f in shipped if f.role == role] for role in dataset.ROLES}
         given = {"ontology": ontology_paths, "shapes": shapes_paths, "graph_data": paths}
         files = [
             source
