@@ -1,0 +1,265 @@
+"""The home page, class lists and search over labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from flask import Blueprint, current_app, render_template, request
+
+from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
+from service.pages import charts
+from service.pages.entity import not_found
+from service.pages.labels import Labels, TermView, fold, sparql_iri, term_view
+from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
+from service.store import get_store
+
+bp = Blueprint("browse", __name__)
+
+PER_PAGE = 25
+DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig")
+SEARCH_KEY = "zigraph.pages.search"
+DATA_GRAPHS_FILTER = (
+    f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
+)
+
+
+@dataclass
+class Paging:
+    """Which page of how many, and the links to its neighbours."""
+
+    page: int
+    pages: int
+    total: int
+    first: int
+
+
+def paginate(items: list, per_page: int = PER_PAGE) -> tuple[list, Paging]:
+    """Return the requested page (``?page=``) of the items and where it lies."""
+    pages = max(1, -(-len(items) // per_page))
+    try:
+        page = min(max(1, int(request.args.get("page", "1"))), pages)
+    except ValueError:
+        page = 1
+    start = (page - 1) * per_page
+    return items[start : start + per_page], Paging(page, pages, len(items), start + 1)
+
+
+def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
+    """Return each class used in the data with its number of instances, largest first."""
+    rows = (
+        get_store()
+        .query(
+            f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} "
+            f"{DATA_GRAPHS_FILTER} }} GROUP BY ?c"
+        )
+        .rows
+    )
+    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    counts = [
+        (term_view(row[0], labels), int(row[1].value))
+        for row in rows
+        if isinstance(row[0], ox.NamedNode)
+    ]
+    return sorted(counts, key=lambda item: (-item[1], item[0].text.casefold()))
+
+
+@dataclass
+class Designation:
+    """A conferral as one row of the home page's table."""
+
+    conferral: TermView
+    recipient: TermView | None
+    designation: TermView | None
+    date: str | None
+    conferred_by: TermView | None
+
+
+def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
+    """Return the latest assessment year and the designations conferred for it."""
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT DISTINCT ?c ?recipient ?designation ?year ?date ?by WHERE {{
+  ?c a <{ZI.DesignationConferral}> .
+  OPTIONAL {{ ?c <{ZI.recipient}> ?recipient }}
+  OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
+  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
+  OPTIONAL {{ ?c <{ZI.conferralDate}> ?date }}
+  OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
+}}"""
+        )
+        .dicts()
+    )
+    years = sorted({r["year"].value[:4] for r in rows if "year" in r}, reverse=True)
+    year = int(years[0]) if years and years[0].isdigit() else None
+    chosen = [
+        r for r in rows if year is None or r.get("year", ox.Literal("")).value[:4] == str(year)
+    ]
+    labels.fetch(t.value for r in chosen for t in r.values() if isinstance(t, ox.NamedNode))
+    found: dict[str, Designation] = {}
+    for r in chosen:
+        found.setdefault(
+            r["c"].value,
+            Designation(
+                conferral=term_view(r["c"], labels),
+                recipient=term_view(r["recipient"], labels) if "recipient" in r else None,
+                designation=term_view(r["designation"], labels) if "designation" in r else None,
+                date=r["date"].value if "date" in r else None,
+                conferred_by=term_view(r["by"], labels) if "by" in r else None,
+            ),
+        )
+    ordered = sorted(found.values(), key=lambda d: d.recipient.text if d.recipient else "")
+    return year, ordered
+
+
+def sources(labels: Labels) -> list[TermView]:
+    """Return the source documents: the nodes with a text we hold."""
+    rows = (
+        get_store()
+        .query(f"SELECT DISTINCT ?doc WHERE {{ ?doc <{DCTERMS.hasFormat}> ?text }} ORDER BY ?doc")
+        .rows
+    )
+    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    return [term_view(row[0], labels) for row in rows if isinstance(row[0], ox.NamedNode)]
+
+
+@bp.route("/")
+def home():
+    """Introduce the dataset: where it comes from, what it holds, where to go next."""
+    labels = Labels()
+    year, conferred = designations(labels)
+    return render_template(
+        "pages/home.html",
+        counts=class_counts(labels),
+        year=year,
+        designations=conferred,
+        funnels=charts.all_funnels(),
+        sources=sources(labels),
+        dumps=DUMP_FORMATS,
+    )
+
+
+@bp.route("/browse")
+def classes():
+    """List the classes used in the data, each with its number of instances."""
+    return render_template("pages/browse.html", counts=class_counts(Labels()))
+
+
+@bp.route("/browse/class")
+def class_page():
+    """List the instances of one class (``?iri=``), sorted by label, a page at a time."""
+    iri = request.args.get("iri", "")
+    try:
+        node = sparql_iri(iri)
+    except ValueError:
+        return not_found(iri or "?iri=")
+    rows = get_store().query(f"SELECT DISTINCT ?s WHERE {{ ?s a {node} }}").rows
+    labels = Labels().fetch(
+        [iri, *(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))]
+    )
+    descending = request.args.get("sort") == "desc"
+    instances = sorted(
+        (term_view(row[0], labels) for row in rows),
+        key=lambda v: (v.text.casefold(), v.value),
+        reverse=descending,
+    )
+    if not instances and not get_store().query(f"ASK {{ ?x ?p {node} }}").boolean:
+        return not_found(iri)
+    shown, paging = paginate(instances)
+    return render_template(
+        "pages/class.html",
+        cls=term_view(ox.NamedNode(iri), labels),
+        instances=shown,
+        paging=paging,
+        descending=descending,
+    )
+
+
+@dataclass
+class SearchEntry:
+    """One label of one node, folded for matching."""
+
+    iri: str
+    text: str
+    folded: str
+
+
+def search_index() -> list[SearchEntry]:
+    """Return every label, acronym and title of the store's nodes, built once per process."""
+    index = current_app.extensions.get(SEARCH_KEY)
+    if index is None:
+        properties = " ".join(
+            f"<{p}>" for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label, DCTERMS.title)
+        )
+        rows = (
+            get_store()
+            .query(
+                f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?l "
+                "FILTER(isIRI(?s) && isLiteral(?l)) }"
+            )
+            .rows
+        )
+        index = [SearchEntry(s.value, label.value, fold(label.value)) for s, label in rows]
+        current_app.extensions[SEARCH_KEY] = index
+    return index
+
+
+@dataclass
+class Hit:
+    """A node that matches the search, with the label that matched."""
+
+    node: TermView
+    matched: str
+    types: list[TermView]
+    rank: int
+
+
+def search_nodes(query: str) -> list[tuple[str, str, int]]:
+    """Return (IRI, matched label, rank) for nodes whose labels contain the folded query."""
+    wanted = fold(query)
+    if not wanted:
+        return []
+    best: dict[str, tuple[int, str]] = {}
+    for entry in search_index():
+        if wanted not in entry.folded:
+            continue
+        if entry.folded == wanted:
+            rank = 0
+        elif entry.folded.startswith(wanted) or f" {wanted}" in f" {entry.folded}":
+            rank = 1
+        else:
+            rank = 2
+        if entry.iri not in best or (rank, entry.text) < best[entry.iri]:
+            best[entry.iri] = (rank, entry.text)
+    return [(iri, text, rank) for iri, (rank, text) in best.items()]
+
+
+@bp.route("/search")
+def search():
+    """Search labels and acronyms in both languages, ignoring case and accents."""
+    query = request.args.get("q", "")[:200].strip()
+    found = search_nodes(query)
+    labels = Labels().fetch(iri for iri, _, _ in found)
+    ordered = sorted(found, key=lambda f: (f[2], labels(f[0]).casefold(), f[0]))
+    shown, paging = paginate(ordered)
+    types: dict[str, list[str]] = {}
+    if shown:
+        values = " ".join(sparql_iri(iri) for iri, _, _ in shown)
+        for s, t in (
+            get_store()
+            .query(f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s <{RDF.type}> ?t }}")
+            .rows
+        ):
+            types.setdefault(s.value, []).append(t.value)
+        labels.fetch(t for found_types in types.values() for t in found_types)
+    hits = [
+        Hit(
+            node=term_view(ox.NamedNode(iri), labels),
+            matched=text,
+            types=[term_view(ox.NamedNode(t), labels) for t in sorted(types.get(iri, []))],
+            rank=rank,
+        )
+        for iri, text, rank in shown
+    ]
+    return render_template("pages/search.html", q=query, hits=hits, paging=paging)

@@ -1,0 +1,333 @@
+"""Server-drawn pictures: the selection funnel, a node's neighbourhood and a designation timeline.
+
+Each function returns geometry and text; the templates draw the SVG (autoescaped) and a table.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from service.i18n import translate
+from service.namespaces import RDF, ZI
+from service.pages.labels import Labels, TermView, sparql_iri, term_view
+from service.store import get_store
+
+WIDTH = 640
+
+
+def _shorten(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+def _short_label(iri: str, labels: Labels) -> str:
+    """Return an acronym when the node has one, else its label."""
+    alternatives = labels.alternatives(iri)
+    return min(alternatives, key=len) if alternatives else labels(iri)
+
+
+# --- funnel ------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelMember:
+    """A named member of a stage, placed under its bar."""
+
+    node: TermView
+    text: str
+    y: float
+
+
+@dataclass
+class FunnelBar:
+    """One stage of the pipeline as a bar: width proportional to the stage's count."""
+
+    stage: TermView
+    order: int
+    count: int
+    x: float
+    y: float
+    width: float
+    label_y: float
+    members: list[FunnelMember] = field(default_factory=list)
+
+
+@dataclass
+class Funnel:
+    """A selection pipeline drawn as a funnel."""
+
+    pipeline: TermView
+    bars: list[FunnelBar]
+    height: float
+    description: str
+    ident: str
+
+
+BAR_HEIGHT = 34
+MEMBER_LINE = 18
+
+
+def funnels_for(iri: str) -> list[Funnel]:
+    """Return the funnels of the pipelines the node is, is a stage of, or is named in."""
+    node = sparql_iri(iri)
+    store = get_store()
+    pipelines = store.query(
+        f"""SELECT DISTINCT ?pipeline WHERE {{
+  {{ BIND({node} AS ?pipeline) ?pipeline a <{ZI.SelectionPipeline}> }}
+  UNION {{ ?pipeline <{ZI.hasStage}> {node} }}
+  UNION {{ ?pipeline <{ZI.hasStage}>/<{ZI.namedMember}> {node} }}
+}} ORDER BY ?pipeline"""
+    ).rows
+    return [funnel(row[0].value) for row in pipelines if isinstance(row[0], ox.NamedNode)]
+
+
+def all_funnels() -> list[Funnel]:
+    """Return the funnels of every selection pipeline."""
+    rows = (
+        get_store().query(f"SELECT DISTINCT ?p WHERE {{ ?p <{ZI.hasStage}> ?s }} ORDER BY ?p").rows
+    )
+    return [funnel(row[0].value) for row in rows if isinstance(row[0], ox.NamedNode)]
+
+
+def funnel(pipeline: str) -> Funnel:
+    """Return the funnel of one pipeline: stages in order, bar widths by member count."""
+    node = sparql_iri(pipeline)
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT ?stage ?order ?count ?member WHERE {{
+  {node} <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+  OPTIONAL {{ ?stage <{ZI.memberCount}> ?count }}
+  OPTIONAL {{ ?stage <{ZI.namedMember}> ?member }}
+}}"""
+        )
+        .dicts()
+    )
+    stages: dict[str, dict] = {}
+    for row in rows:
+        stage = stages.setdefault(row["stage"].value, {"members": set(), "term": row["stage"]})
+        for key in ("order", "count"):
+            if key in row:
+                try:
+                    stage[key] = int(row[key].value)
+                except ValueError:
+                    pass
+        if isinstance(row.get("member"), ox.NamedNode):
+            stage["members"].add(row["member"].value)
+    labels = Labels().fetch(
+        [pipeline, *stages, *(m for s in stages.values() for m in s["members"])]
+    )
+    ordered = sorted(stages.items(), key=lambda item: (item[1].get("order", 99), item[0]))
+    counts = [s.get("count", len(s["members"])) for _, s in ordered]
+    largest = max(counts, default=0) or 1
+    bars, y = [], 10.0
+    for position, ((_, stage), count) in enumerate(zip(ordered, counts, strict=True), 1):
+        width = max(6.0, (WIDTH - 40) * count / largest)
+        label_y = y + 14
+        bar = FunnelBar(
+            stage=term_view(stage["term"], labels),
+            order=stage.get("order", position),
+            count=count,
+            x=(WIDTH - width) / 2,
+            y=y + 22,
+            width=width,
+            label_y=label_y,
+        )
+        members = sorted(stage["members"], key=lambda m: _short_label(m, labels).casefold())
+        for index, member in enumerate(members):
+            bar.members.append(
+                FunnelMember(
+                    term_view(ox.NamedNode(member), labels),
+                    _short_label(member, labels),
+                    bar.y + BAR_HEIGHT + 16 + index * MEMBER_LINE,
+                )
+            )
+        bars.append(bar)
+        y = bar.y + BAR_HEIGHT + MEMBER_LINE * len(members) + 14
+    parts = []
+    for bar in bars:
+        named = ", ".join(m.text for m in bar.members)
+        parts.append(f"{bar.stage.text}: {bar.count}" + (f" ({named})" if named else ""))
+    return Funnel(
+        pipeline=term_view(ox.NamedNode(pipeline), labels),
+        bars=bars,
+        height=y + 4,
+        description=translate("funnel_desc", stages="; ".join(parts)),
+        ident=f"funnel-{zlib.crc32(pipeline.encode()):08x}",
+    )
+
+
+# --- timeline ----------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEvent:
+    """One designation on the timeline."""
+
+    conferral: TermView
+    designation: TermView | None
+    designation_text: str
+    year: int
+    date: str | None
+    x: float
+    label_y: float
+
+
+@dataclass
+class Timeline:
+    """An organisation's designations along the years."""
+
+    events: list[TimelineEvent]
+    ticks: list[tuple[int, float]]
+    description: str
+    axis_y: float
+    height: float
+
+
+def timeline_for(iri: str) -> Timeline | None:
+    """Return the timeline of the designations conferred on the node, or None if it has none."""
+    node = sparql_iri(iri)
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT DISTINCT ?conferral ?designation ?year ?date WHERE {{
+  ?conferral <{ZI.recipient}> {node} .
+  OPTIONAL {{ ?conferral <{ZI.designation}> ?designation }}
+  OPTIONAL {{ ?conferral <{ZI.assessmentYear}> ?year }}
+  OPTIONAL {{ ?conferral <{ZI.conferralDate}> ?date }}
+}}"""
+        )
+        .dicts()
+    )
+    found: dict[str, dict] = {}
+    for row in rows:
+        year_text = (row.get("year") or row.get("date") or ox.Literal("")).value[:4]
+        if not year_text.isdigit():
+            continue
+        found.setdefault(row["conferral"].value, {**row, "year_number": int(year_text)})
+    if not found:
+        return None
+    labels = Labels().fetch(
+        [iri] + list(found) + [r["designation"].value for r in found.values() if "designation" in r]
+    )
+    years = [r["year_number"] for r in found.values()]
+    first, last = min(years) - 1, max(years) + 1
+
+    def x_of(year: int) -> float:
+        return 40 + (WIDTH - 80) * (year - first) / (last - first)
+
+    events, stacked = [], {}
+    for conferral, row in sorted(found.items(), key=lambda item: (item[1]["year_number"], item[0])):
+        year = row["year_number"]
+        level = stacked.get(year, 0)
+        stacked[year] = level + 1
+        designation = row.get("designation")
+        events.append(
+            TimelineEvent(
+                conferral=term_view(ox.NamedNode(conferral), labels),
+                designation=term_view(designation, labels) if designation is not None else None,
+                designation_text=_short_label(designation.value, labels)
+                if isinstance(designation, ox.NamedNode)
+                else "?",
+                year=year,
+                date=row["date"].value if "date" in row else None,
+                x=x_of(year),
+                label_y=-18.0 * level,
+            )
+        )
+    axis_y = 40.0 + 18 * (max(stacked.values()) - 1)
+    for event in events:
+        event.label_y += axis_y - 16
+    items = "; ".join(f"{e.designation_text} {e.date or e.year}" for e in events)
+    return Timeline(
+        events=events,
+        ticks=[(year, x_of(year)) for year in range(first, last + 1)],
+        description=translate("timeline_desc", label=labels(iri), items=items),
+        axis_y=axis_y,
+        height=axis_y + 36,
+    )
+
+
+# --- neighbourhood -----------------------------------------------------------------------
+
+
+@dataclass
+class Neighbour:
+    """A node next to the entity, with the property linking them and its direction."""
+
+    node: TermView
+    prop: TermView
+    outgoing: bool
+    x: float
+    y: float
+    text: str
+    prop_text: str
+    mid_x: float
+    mid_y: float
+
+
+@dataclass
+class Neighbourhood:
+    """The entity in the middle and its neighbours around it."""
+
+    title: str
+    neighbours: list[Neighbour]
+    height: float
+    description: str
+
+
+MOST_NEIGHBOURS = 12
+
+
+def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood | None:
+    """Return the entity's neighbourhood from its statements and incoming links."""
+    pairs: list[tuple[TermView, TermView, bool]] = []
+    for statement in statements:
+        if statement.prop.value == str(RDF.type):
+            continue
+        pairs.extend(
+            (value, statement.prop, True) for value in statement.values if value.kind == "iri"
+        )
+    for group in incoming:
+        pairs.extend(
+            (subject, group.prop, False) for subject in group.subjects if subject.kind == "iri"
+        )
+    seen, chosen = set(), []
+    for node, prop, outgoing in pairs:
+        if node.value == iri or (node.value, prop.value, outgoing) in seen:
+            continue
+        seen.add((node.value, prop.value, outgoing))
+        chosen.append((node, prop, outgoing))
+    chosen = chosen[:MOST_NEIGHBOURS]
+    if not chosen:
+        return None
+    height = 420.0
+    cx, cy, rx, ry = WIDTH / 2, height / 2, 235.0, 165.0
+    neighbours = []
+    for index, (node, prop, outgoing) in enumerate(chosen):
+        angle = -math.pi / 2 + 2 * math.pi * index / len(chosen)
+        x, y = cx + rx * math.cos(angle), cy + ry * math.sin(angle)
+        neighbours.append(
+            Neighbour(
+                node=node,
+                prop=prop,
+                outgoing=outgoing,
+                x=round(x, 1),
+                y=round(y, 1),
+                text=_shorten(node.text, 22),
+                prop_text=_shorten(prop.text, 24),
+                mid_x=round((cx + x) / 2, 1),
+                mid_y=round((cy + y) / 2, 1),
+            )
+        )
+    names = ", ".join(n.node.text for n in neighbours)
+    return Neighbourhood(
+        title=_shorten(title, 28),
+        neighbours=neighbours,
+        height=height,
+        description=translate("neighbourhood_desc", label=title, n=len(neighbours), names=names),
+    )

@@ -1,0 +1,221 @@
+"""View helpers: IRIs as SPARQL, compact names and links; labels in the reader's language."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from flask import current_app, url_for
+
+from service.i18n import get_language
+from service.namespaces import ID_BASE, ONTOLOGY_IRI, PREFIXES, ZI
+from service.store import get_store
+
+SHAPES_NS = "https://w3id.org/zigraph/shapes#"
+SOURCE_BASE = "https://w3id.org/zigraph/source/"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+# Properties whose values name a node, in order of preference.
+LABEL_PROPERTIES = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://purl.org/dc/terms/title",
+    "http://www.w3.org/ns/shacl#name",
+)
+ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
+# Properties whose values describe a node in prose.
+DESCRIPTION_PROPERTIES = (
+    "http://www.w3.org/2004/02/skos/core#definition",
+    "http://purl.org/dc/terms/description",
+    "http://www.w3.org/2000/01/rdf-schema#comment",
+)
+
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def sparql_iri(iri: str) -> str:
+    """Return ``<iri>`` for a SPARQL query, or raise ValueError if it cannot be an IRIREF."""
+    if not iri or _IRI_FORBIDDEN.search(iri) or ":" not in iri:
+        raise ValueError(f"not an IRI: {iri!r}")
+    return f"<{iri}>"
+
+
+def prefixes_clause() -> str:
+    """Return PREFIX lines for the project's prefixes."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+def compact(iri: str) -> str:
+    """Return ``prefix:local`` for an IRI in a known namespace, else the IRI."""
+    best = ""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
+            local = iri[len(namespace) :]
+            if local and not local.startswith("//"):
+                best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
+
+
+def local_name(iri: str) -> str:
+    """Return the last segment of an IRI, after ``#`` or ``/``."""
+    return re.split(r"[#/]", iri.rstrip("/#"))[-1] or iri
+
+
+def base_iri() -> str:
+    """Return the entity IRI base this deployment answers for."""
+    return current_app.config.get("BASE_IRI") or ID_BASE
+
+
+def is_linkable(iri: str) -> bool:
+    """Return whether an IRI may become a link: only http and https ones."""
+    return iri.startswith(("http://", "https://"))
+
+
+def local_href(iri: str) -> str | None:
+    """Return this service's page for an IRI, or None when the IRI is not ours."""
+    base = base_iri()
+    if iri.startswith(base) and len(iri) > len(base):
+        return url_for("entity.doc", path=iri[len(base) :])
+    if iri == ONTOLOGY_IRI or iri == str(ZI):
+        return url_for("ontology.ontology")
+    if iri.startswith(str(ZI)):
+        return url_for("ontology.ontology") + "#" + quote(iri[len(str(ZI)) :])
+    if iri.startswith(SHAPES_NS):
+        return url_for("ontology.shapes") + "#" + quote(iri[len(SHAPES_NS) :])
+    if iri.startswith(SOURCE_BASE):
+        return url_for("entity.source_text", name=iri[len(SOURCE_BASE) :])
+    return None
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where an IRI leads: a local page, an external page (rel=noopener), or nowhere."""
+
+    href: str | None
+    external: bool
+
+
+def link_for(iri: str) -> Link:
+    """Return the link for an IRI: local when ours, external when http(s), else none."""
+    local = local_href(iri)
+    if local is not None:
+        return Link(local, False)
+    if is_linkable(iri):
+        return Link(iri, True)
+    return Link(None, False)
+
+
+def pick_language(values: Iterable[tuple[str, str]], lang: str | None = None) -> str | None:
+    """Return the value in ``lang``, else Indonesian, English, untagged, then any."""
+    by_language: dict[str, str] = {}
+    for text, tag in sorted(values):
+        by_language.setdefault(tag.lower().split("-")[0] if tag else "", text)
+    for key in (lang or get_language(), "id", "en", ""):
+        if key in by_language:
+            return by_language[key]
+    return next(iter(by_language.values()), None)
+
+
+class Labels:
+    """Labels of many IRIs, fetched with one query and picked by the reader's language."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        self._alts: dict[str, list[tuple[str, str]]] = {}
+        self._asked: set[str] = set()
+
+    def fetch(self, iris: Iterable[str]) -> Labels:
+        """Fetch the labels of the IRIs not asked for yet."""
+        wanted = []
+        for iri in iris:
+            if iri in self._asked:
+                continue
+            try:
+                wanted.append(sparql_iri(iri))
+            except ValueError:
+                continue
+            self._asked.add(iri)
+        for start in range(0, len(wanted), 200):
+            values = " ".join(wanted[start : start + 200])
+            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, ALT_LABEL))
+            result = get_store().query(
+                f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
+                f"VALUES ?p {{ {properties} }} ?x ?p ?l FILTER(isLiteral(?l)) }}"
+            )
+            for row in result.dicts():
+                iri, prop, label = row["x"].value, row["p"].value, row["l"]
+                pair = (label.value, label.language or "")
+                if prop == ALT_LABEL:
+                    self._alts.setdefault(iri, []).append(pair)
+                else:
+                    self._names.setdefault(iri, {}).setdefault(prop, []).append(pair)
+        return self
+
+    def get(self, iri: str, lang: str | None = None) -> str | None:
+        """Return the IRI's label in the reader's language, or None when it has none."""
+        names = self._names.get(iri, {})
+        for prop in LABEL_PROPERTIES:
+            if prop in names:
+                return pick_language(names[prop], lang)
+        return None
+
+    def __call__(self, iri: str, lang: str | None = None) -> str:
+        """Return the IRI's label, else its acronym, else its local name."""
+        return (
+            self.get(iri, lang) or pick_language(self._alts.get(iri, []), lang) or local_name(iri)
+        )
+
+    def of_property(self, iri: str, lang: str | None = None) -> str:
+        """Return a property's label, else its compact IRI."""
+        return self.get(iri, lang) or compact(iri)
+
+    def alternatives(self, iri: str) -> list[str]:
+        """Return the IRI's alternative labels (acronyms), sorted."""
+        return sorted({text for text, _ in self._alts.get(iri, [])})
+
+
+@dataclass(frozen=True)
+class TermView:
+    """An RDF term ready for a template: its text, link and discreet annotations."""
+
+    kind: str  # "iri", "bnode" or "literal"
+    value: str
+    text: str
+    href: str | None = None
+    external: bool = False
+    language: str | None = None
+    datatype: str | None = None
+    title: str | None = None
+
+
+def term_view(term: ox.NamedNode | ox.BlankNode | ox.Literal, labels: Labels) -> TermView:
+    """Return a term's view: IRIs labelled and linked, literals with language or datatype."""
+    if isinstance(term, ox.NamedNode):
+        link = link_for(term.value)
+        return TermView(
+            "iri",
+            term.value,
+            labels(term.value),
+            link.href,
+            link.external,
+            title=term.value,
+        )
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        shown = None if datatype in (XSD_STRING, RDF_LANG_STRING) else compact(datatype)
+        return TermView("literal", term.value, term.value, language=term.language, datatype=shown)
+    if isinstance(term, ox.BlankNode):
+        return TermView("bnode", term.value, "_:" + term.value)
+    return TermView("literal", str(term), str(term))
+
+
+def fold(text: str) -> str:
+    """Return text folded for matching: accents removed, case folded, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
