@@ -54,6 +54,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Source: one Indonesian news article. Every fact can be traced to the passage it "
         "was read from.",
     ),
+    "home_recipient": ("Penerima", "Recipient"),
+    "home_conferred_by": ("Diberikan oleh", "Conferred by"),
     "home_counts": ("Isi dataset", "What the dataset holds"),
     "home_class": ("Kelas", "Class"),
     "home_instances": ("Jumlah", "Count"),

@@ -326,7 +326,7 @@ def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood |
         )
     names = ", ".join(n.node.text for n in neighbours)
     return Neighbourhood(
-        title=_shorten(title, 28),
+        title=_shorten(title, 24),
         neighbours=neighbours,
         height=height,
         description=translate("neighbourhood_desc", label=title, n=len(neighbours), names=names),

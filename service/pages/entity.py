@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from markupsafe import Markup
@@ -139,7 +138,7 @@ def source_text(name: str):
     path = source_file(SOURCE_BASE + name)
     if path is None:
         return not_found(SOURCE_BASE + name)
-    return send_file(path, mimetype="text/plain")
+    return Response(read_source(SOURCE_BASE + name), mimetype="text/plain")
 
 
 def source_file(text_iri: str) -> Path | None:
@@ -457,7 +456,9 @@ def entity_context(iri: str, path: str) -> dict:
         "conformance": conformance(iri),
         "funnels": charts.funnels_for(iri),
         "timeline": charts.timeline_for(iri),
-        "neighbourhood": charts.neighbourhood(iri, labels(iri), statements, incoming),
+        "neighbourhood": charts.neighbourhood(
+            iri, min(labels.alternatives(iri), key=len, default=labels(iri)), statements, incoming
+        ),
         "downloads": [
             (name, url_for("entity.doc", path=f"{path}.{name}"), fmt.media_type)
             for name, fmt in SUFFIXES.items()
