@@ -34,8 +34,9 @@ class Paging:
     first: int
 
 
-def paginate(items: list, per_page: int = PER_PAGE) -> tuple[list, Paging]:
+def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
     """Return the requested page (``?page=``) of the items and where it lies."""
+    per_page = per_page or PER_PAGE
     pages = max(1, -(-len(items) // per_page))
     try:
         page = min(max(1, int(request.args.get("page", "1"))), pages)

@@ -1,0 +1,154 @@
+"""Home, class lists, search, the interface language and the headers every page carries."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.i18n import STRINGS
+from service.namespaces import ZI
+from tests.pagehtml import parse
+
+HTML = {"Accept": "text/html"}
+AGENCY_PAGE = "/doc/organisation/dpmptsp-kota-pekalongan"
+PAGES = ["/", "/browse", "/search?q=wbk", "/ontology", "/shapes", "/validation", "/query"]
+
+
+def get_page(client, url, **headers):
+    response = client.get(url, headers={**HTML, **headers})
+    assert response.status_code == 200, url
+    return parse(response.data)
+
+
+def test_home_says_what_the_dataset_is_and_where_it_comes_from(client):
+    page = get_page(client, "/")
+    assert page.find("h1").text() == STRINGS["home_title"][0]
+    hrefs = {a.attrs["href"] for a in page.find_all("a")}
+    assert "/doc/article/garudacitizen-2020-12-21-wbk-pekalongan" in hrefs
+    assert {"/browse", "/search", "/query", "/ontology", "/shapes", "/validation"} <= hrefs
+    assert {f"/download/zigraph.{ext}" for ext in ("ttl", "jsonld", "nq", "trig")} <= hrefs
+
+
+def test_home_counts_classes_and_shows_the_2020_designations(client):
+    page = get_page(client, "/?lang=en")
+    counts = {
+        row.find("a").text(): int(row.find_all("td")[1].text())
+        for row in page.find("table", class_="counts").find_all("tr")[1:]
+    }
+    assert counts["designation conferral"] == 2
+    glance = page.find_all("table")[0].text()
+    assert "Pekalongan City Investment" in glance and "2020-12-21" in glance
+    assert page.find("svg", class_="funnel-svg") is not None
+
+
+def test_class_page_lists_instances_sorted_and_paginated(client, monkeypatch):
+    from service.pages import browse
+
+    monkeypatch.setattr(browse, "PER_PAGE", 1)
+    url = f"/browse/class?iri={ZI.Passage}".replace("#", "%23")
+    first = get_page(client, url)
+    assert len(first.find("ol", class_="instances").find_all("li")) == 1
+    assert first.find("a", rel="next") is not None
+    ascending = [get_page(client, f"{url}&page={n}").find("ol").text() for n in (1, 2, 3)]
+    descending = [get_page(client, f"{url}&sort=desc&page={n}").find("ol").text() for n in (1, 2)]
+    assert ascending == sorted(ascending, key=str.casefold)
+    assert descending == sorted(descending, key=str.casefold, reverse=True)
+
+
+def test_browse_lists_classes_with_links_to_their_pages(client):
+    page = get_page(client, "/browse")
+    assert any("/browse/class?iri=" in a.attrs["href"] for a in page.find_all("a"))
+
+
+def hits(client, query: str) -> list[str]:
+    page = get_page(client, f"/search?q={query}")
+    return [li.find("a").attrs["href"] for li in page.find_all("li", class_="hit")]
+
+
+@pytest.mark.parametrize("query", ["DPMPTSP", "dpmptsp", "Penanaman Modal", "One-Stop"])
+def test_search_finds_the_agency_by_acronym_or_label_in_either_language(client, query):
+    assert AGENCY_PAGE in hits(client, query)
+
+
+def test_search_ignores_case_and_accents(client):
+    assert AGENCY_PAGE in hits(client, "DPMPTŚP")
+    assert AGENCY_PAGE in hits(client, "pénanaman modal")
+
+
+def test_search_without_match_says_so(client):
+    page = get_page(client, "/search?q=zzzqqq")
+    assert page.find("p", class_="no-results") is not None
+
+
+def test_search_escapes_hostile_input(client):
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    response = client.get("/search", query_string={"q": hostile}, headers=HTML)
+    body = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in body and "<img src=x" not in body
+    page = parse(body)
+    assert page.find("input", id="search-q").attrs["value"] == hostile
+    assert [s.attrs.get("src") for s in page.find_all("script")] == ["/static/zigraph.js"]
+
+
+def test_language_is_indonesian_by_default(client):
+    page = get_page(client, "/")
+    assert page.find("html").attrs["lang"] == "id"
+    assert page.find("nav").find("a").text() == STRINGS["nav_home"][0]
+
+
+def test_lang_parameter_switches_to_english_and_is_remembered(client):
+    response = client.get("/?lang=en", headers=HTML)
+    assert "zigraph_lang=en" in response.headers["Set-Cookie"]
+    page = parse(response.data)
+    assert page.find("html").attrs["lang"] == "en"
+    assert page.find("nav").find("a").text() == "Home"
+    remembered = get_page(client, "/browse")
+    assert remembered.find("html").attrs["lang"] == "en"
+    switch = remembered.find("a", class_="lang-switch")
+    assert "lang=id" in switch.attrs["href"]
+
+
+def test_accept_language_chooses_english(client):
+    page = get_page(client, "/", **{"Accept-Language": "en-GB,en;q=0.9"})
+    assert page.find("html").attrs["lang"] == "en"
+
+
+def test_every_interface_string_exists_in_both_languages():
+    for key, (indonesian, english) in STRINGS.items():
+        assert indonesian.strip() and english.strip(), key
+
+
+@pytest.mark.parametrize("url", [*PAGES, AGENCY_PAGE, "/doc/nothing-here"])
+def test_html_pages_carry_the_security_headers(client, url):
+    response = client.get(url, headers=HTML)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"]
+
+
+@pytest.mark.parametrize("url", [*PAGES, AGENCY_PAGE])
+def test_pages_have_no_inline_script_or_style(client, url):
+    page = get_page(client, url)
+    for script in page.find_all("script"):
+        assert script.attrs.get("src") or script.attrs.get("type") == "application/ld+json"
+    assert not page.find_all("style")
+    assert not [e for e in page.iter() if "style" in e.attrs or "onclick" in e.attrs]
+
+
+@pytest.mark.parametrize("url", [*PAGES, AGENCY_PAGE])
+def test_pages_are_accessible_in_structure(client, url):
+    page = get_page(client, url)
+    assert page.find("meta", name="viewport") is not None
+    assert len(page.find_all("h1")) == 1
+    levels = [int(e.tag[1]) for e in page.iter() if e.tag in ("h1", "h2", "h3", "h4")]
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    for svg in page.find_all("svg"):
+        assert svg.attrs["role"] == "img" and svg.find("title") is not None
+
+
+@pytest.mark.parametrize("url", ["/static/zigraph.css", "/static/zigraph.js"])
+def test_static_assets_are_served_by_us(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    response.close()
