@@ -1,0 +1,98 @@
+"""The ontology, shapes and validation pages, and the ontology served as RDF."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from service import dataset, resources
+from service.namespaces import OWL, RDF, RDFS, ZI
+from tests.pagehtml import parse
+
+HTML = {"Accept": "text/html"}
+
+
+def ontology_terms() -> tuple[set[str], set[str]]:
+    loaded = dataset.load(dataset.files_for([resources.folder("ontology")], "ontology"))
+    classes, properties = set(), set()
+    for quad in loaded.quads:
+        if quad.predicate.value != str(RDF.type) or not quad.subject.value.startswith(str(ZI)):
+            continue
+        if quad.object.value in (str(OWL.Class), str(RDFS.Class)):
+            classes.add(quad.subject.value)
+        elif quad.object.value in (
+            str(OWL.ObjectProperty),
+            str(OWL.DatatypeProperty),
+            str(OWL.AnnotationProperty),
+            str(RDF.Property),
+        ):
+            properties.add(quad.subject.value)
+    return classes, properties
+
+
+def test_ontology_page_documents_every_class_and_property(client):
+    page = parse(client.get("/ontology?lang=en", headers=HTML).data)
+    classes, properties = ontology_terms()
+    anchors = {article.attrs["id"] for article in page.find_all("article", class_="term")}
+    assert {iri[len(str(ZI)) :] for iri in classes | properties} <= anchors
+
+
+def test_ontology_class_shows_both_languages_alignment_count_and_shapes(client):
+    page = parse(client.get("/ontology", headers=HTML).data)
+    conferral = page.by_id("DesignationConferral")
+    facts = conferral.find("dl")
+    values = {
+        dt.text(): dd.text()
+        for dt, dd in zip(facts.find_all("dt"), facts.find_all("dd"), strict=True)
+    }
+    assert values["Label (id)"] != "—" and values["Label (en)"] != "—"
+    assert values["Definisi (id)"] != "—" and values["Definisi (en)"] != "—"
+    assert values["Jumlah anggota"] == "2"
+    assert values["Shapes yang berlaku"] != "—"
+    assert any("Subkelas dari" == key for key in values)
+
+
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [("text/turtle", ox.RdfFormat.TURTLE), ("application/ld+json", ox.RdfFormat.JSON_LD)],
+)
+def test_ontology_is_negotiated_as_rdf(client, accept, fmt):
+    response = client.get("/ontology", headers={"Accept": accept})
+    assert response.mimetype == accept
+    triples = {q.triple for q in ox.parse(response.data, format=fmt)}
+    assert ox.Triple(ZI_NODE("DesignationConferral"), TYPE, ox.NamedNode(str(OWL.Class))) in triples
+
+
+def ZI_NODE(local: str) -> ox.NamedNode:  # noqa: N802 - reads like the namespace
+    return ox.NamedNode(str(ZI) + local)
+
+
+TYPE = ox.NamedNode(str(RDF.type))
+
+
+@pytest.mark.parametrize("suffix", ["ttl", "jsonld", "nt", "rdf"])
+def test_ontology_and_shapes_download_by_suffix(client, suffix):
+    for page in ("ontology", "shapes"):
+        response = client.get(f"/{page}.{suffix}")
+        assert response.status_code == 200
+        assert response.data
+
+
+def test_ontology_terms_link_to_their_anchor(client):
+    page = parse(client.get("/doc/conferral/wbk-2020-dpmptsp-kota-pekalongan", headers=HTML).data)
+    hrefs = {a.attrs["href"] for a in page.find_all("a")}
+    assert "/ontology#recipient" in hrefs
+
+
+def test_shapes_page_lists_node_shapes_with_messages(client):
+    page = parse(client.get("/shapes?lang=en", headers=HTML).data)
+    shapes = page.find_all("section", class_="shape")
+    assert shapes
+    assert any(s.find("table") is not None for s in shapes)
+
+
+def test_validation_page_shows_the_report(client):
+    page = parse(client.get("/validation", headers=HTML).data)
+    assert page.find("p", class_="conformance") is not None
+    response = client.get("/validation.ttl")
+    assert len(list(ox.parse(response.data, format=ox.RdfFormat.TURTLE))) > 0

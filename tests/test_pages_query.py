@@ -1,0 +1,121 @@
+"""The query page: examples, results as a table, yes/no or Turtle, errors, download links."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pyoxigraph as ox
+import pytest
+
+from service import resources
+from tests.pagehtml import parse
+
+HTML = {"Accept": "text/html"}
+EXAMPLES = sorted(resources.folder("queries").glob("*.rq"))
+
+
+def run(client, query: str, status: int = 200):
+    response = client.get("/query", query_string={"query": query, "lang": "en"}, headers=HTML)
+    assert response.status_code == status
+    return parse(response.data)
+
+
+def test_query_page_prefills_an_example_and_lists_all_examples(client):
+    page = parse(client.get("/query", headers=HTML).data)
+    textarea = page.find("textarea", name="query")
+    assert "SELECT" in textarea.text() or "ASK" in textarea.text()
+    listed = page.find("section", class_="examples").find_all("li")
+    assert len(listed) == len(EXAMPLES)
+
+
+def test_example_link_loads_that_example(client):
+    page = parse(client.get(f"/query?example={EXAMPLES[1].stem}", headers=HTML).data)
+    assert page.find("textarea").text() == " ".join(EXAMPLES[1].read_text().split())
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_query_runs(client, path):
+    page = run(client, path.read_text())
+    assert page.by_id("results") is not None
+    assert page.find("section", class_="query-error") is None
+
+
+def test_select_results_are_a_table_linking_to_entity_pages(client):
+    page = run(
+        client,
+        "PREFIX zi: <https://w3id.org/zigraph/ontology#> "
+        "SELECT ?c ?year WHERE { ?c zi:recipient ?r ; zi:assessmentYear ?year }",
+    )
+    table = page.find("table", class_="results")
+    assert [th.text() for th in table.find_all("th")] == ["?c", "?year"]
+    rows = table.find_all("tr")[1:]
+    assert len(rows) == 2
+    assert rows[0].find("a").attrs["href"].startswith("/doc/conferral/")
+    assert "xsd:gYear" in rows[0].text()
+
+
+def test_ask_is_answered_yes_or_no(client):
+    assert (
+        run(client, "ASK { ?s ?p ?o }").find("p", class_="boolean-answer").text().startswith("Yes")
+    )
+    no = run(client, "ASK { <https://example.org/x> ?p ?o }")
+    assert no.find("p", class_="boolean-answer").text().startswith("No")
+
+
+def test_construct_is_shown_as_turtle(client):
+    page = run(
+        client,
+        "PREFIX zi: <https://w3id.org/zigraph/ontology#> "
+        "CONSTRUCT { ?c zi:recipient ?r } WHERE { ?c zi:recipient ?r }",
+    )
+    turtle = page.find("pre", class_="turtle").text()
+    assert len(list(ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE))) == 2
+
+
+def test_syntax_error_is_shown_readably(client):
+    page = run(client, "SELECT ?x WHERE { ?x ", status=400)
+    error = page.find("section", class_="query-error")
+    assert error is not None and error.find("pre").text()
+    assert page.find("textarea").text() == "SELECT ?x WHERE { ?x"
+
+
+def test_service_clause_is_refused_on_the_page(client):
+    page = run(client, "SELECT * WHERE { SERVICE <https://example.org/sparql> { ?s ?p ?o } }", 400)
+    assert page.find("section", class_="query-error") is not None
+
+
+def test_hostile_query_text_is_escaped(client):
+    page = run(client, "SELECT * WHERE { ?s ?p '</textarea><script>alert(1)</script>' }")
+    assert "</textarea><script>" in page.find("textarea").text()
+    assert [s.attrs.get("src") for s in page.find_all("script")] == ["/static/zigraph.js"]
+
+
+@pytest.mark.parametrize(
+    ("query", "formats"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", {"json", "xml", "csv", "tsv"}),
+        (
+            "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1",
+            {"ttl", "jsonld", "nt", "rdf", "trig", "nq"},
+        ),
+    ],
+)
+def test_results_link_to_every_download_format(client, query, formats):
+    page = run(client, query)
+    links = page.find("p", class_="result-downloads").find_all("a")
+    found = set()
+    for link in links:
+        url = urlsplit(link.attrs["href"])
+        assert url.path == "/sparql"
+        params = parse_qs(url.query)
+        assert params["query"] == [query]
+        found.add(params["format"][0])
+    assert found == formats
+
+
+def test_sparql_endpoint_shows_the_query_page_to_browsers(client):
+    response = client.get(
+        "/sparql", query_string={"query": "ASK { ?s ?p ?o }"}, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 200
+    assert parse(response.data).find("p", class_="boolean-answer") is not None
