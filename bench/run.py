@@ -1,0 +1,862 @@
+"""Benchmark zigraph's SPARQL endpoint against peer SPARQL servers on the same generated data.
+
+Each server is started on its own free 127.0.0.1 port with the same N-Quads, waited for, sent
+the same query mix through the SPARQL 1.1 Protocol at concurrency 1 and 4, and stopped. The
+figures go to ``bench/results/latest.md`` and ``bench/results/latest.json``.
+
+    python bench/run.py --scale 100k --duration 10
+    python bench/run.py --scale 10k --duration 2 --servers zigraph,oxigraph
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlencode
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import generate  # noqa: E402  (bench/generate.py, beside this file)
+
+RESULTS = BENCH / "results"
+PEERS_VENV = BENCH / ".venv-peers"
+PROJECT_BIN = Path(sys.executable).parent
+RDFLIB_ENDPOINT = "rdflib-endpoint[cli]==0.6.3"
+SERVER_TIMEOUT = 5  # seconds each server is configured to allow one query
+CLIENT_TIMEOUT = 20  # seconds the client waits for any answer
+MAX_REQUESTS = 20_000  # per measurement, whatever the duration
+SELECT_TYPE = "application/sparql-results+json"
+GRAPH_TYPE = "text/turtle"
+
+PREFIXES = """PREFIX zi: <https://w3id.org/zigraph/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX designation: <https://w3id.org/zigraph/id/designation/>
+"""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query of the mix: its name, what it exercises and its text."""
+
+    name: str
+    about: str
+    text: str
+    graph: bool = False  # CONSTRUCT/DESCRIBE: the answer is RDF
+    runaway: bool = False  # expected to be stopped by the server's time limit
+
+
+def query_mix(samples: dict) -> list[Query]:
+    """Return the query mix, naming entities that exist in the generated data."""
+    agency = samples["agency"]
+    city = samples["city_name"]
+    return [
+        Query(
+            "lookup",
+            "every property of one agency, by IRI",
+            f"SELECT ?p ?o WHERE {{ <{agency}> ?p ?o }}",
+        ),
+        Query(
+            "label_search",
+            "FILTER + case-insensitive regex over every preferred label",
+            PREFIXES + "SELECT ?s ?label WHERE { ?s skos:prefLabel ?label . "
+            f'FILTER(LANG(?label) = "id" && REGEX(?label, "kota {city.lower()}$", "i")) }}',
+        ),
+        Query(
+            "aggregate",
+            "conferrals counted per designation per year (GROUP BY, ORDER BY)",
+            PREFIXES + "SELECT ?designation ?year (COUNT(?c) AS ?n) WHERE { "
+            "?c a zi:DesignationConferral ; zi:designation ?designation ; zi:assessmentYear ?year "
+            "} GROUP BY ?designation ?year ORDER BY ?designation ?year",
+        ),
+        Query(
+            "join_order",
+            "WBBM conferral -> recipient -> label, ORDER BY date LIMIT 20",
+            PREFIXES + "SELECT ?c ?date ?label WHERE { ?c a zi:DesignationConferral ; "
+            "zi:designation designation:wbbm ; zi:conferralDate ?date ; zi:recipient ?a . "
+            '?a skos:prefLabel ?label FILTER(LANG(?label) = "id") } '
+            "ORDER BY DESC(?date) ?label LIMIT 20",
+        ),
+        Query(
+            "construct",
+            "CONSTRUCT one agency and the conferrals it received",
+            PREFIXES + f"CONSTRUCT {{ <{agency}> ?p ?o . ?c ?cp ?co }} WHERE {{ "
+            f"{{ <{agency}> ?p ?o }} UNION {{ ?c zi:recipient <{agency}> ; ?cp ?co }} }}",
+            graph=True,
+        ),
+        Query(
+            "runaway",
+            "a three-way cross product of every triple, counted: must be stopped by a timeout",
+            "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }",
+            runaway=True,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- processes and memory
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_tree(root: int) -> list[int]:
+    """Return ``root`` and every process descending from it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def tree_rss(root: int) -> int:
+    """Return the resident memory in bytes of a process and its descendants."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
+
+
+class RssSampler(threading.Thread):
+    """Sample a process tree's resident memory four times a second; keep the peak."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.25):
+            self.peak = max(self.peak, tree_rss(self.root))
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session: SIGTERM to its group, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_quietly(command: list[str], log: Path, **kwargs) -> None:
+    """Run a preparation command, its output to ``log``; raise with the log's tail on failure."""
+    with log.open("ab") as out:
+        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+    if result.returncode:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{tail}")
+
+
+# ---------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    """A SPARQL server under test: how to prepare its data, start it and reach it."""
+
+    name: str
+    path: str  # the query endpoint's path
+    version: str = ""
+    loads_at_start: bool = False  # the data is parsed by the server process as it starts
+    notes: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def available(self) -> str | None:
+        """Return why the server cannot run here, or None."""
+        return None
+
+    def prepare(self, data: Path, workdir: Path) -> None:
+        """Load the data ahead of starting, when the server needs a separate step."""
+
+    def command(self, data: Path, workdir: Path, port: int) -> list[str]:
+        raise NotImplementedError
+
+    def after_start(self, port: int, workdir: Path) -> None:
+        """Load the data once the server runs, when it can only be loaded that way."""
+
+
+class Zigraph(Server):
+    """zigraph: ``zigraph serve`` on a store built by ``service.store.embedded.build_store``."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__("zigraph", "/sparql")
+        self.workers = workers
+        self.version = metadata.version("zigraph")
+        self.env = {"ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT)}
+
+    def prepare(self, data: Path, workdir: Path) -> None:
+        from service import dataset
+        from service.store.embedded import build_store
+
+        loaded = dataset.load(dataset.files_for([data], "graph_data"))
+        build_store(loaded, workdir / "store")
+
+    def has_serve(self) -> bool:
+        zigraph = PROJECT_BIN / "zigraph"
+        result = subprocess.run(
+            [str(zigraph), "serve", "--help"], capture_output=True, text=True, cwd=ROOT
+        )
+        return result.returncode == 0 and "--store-dir" in result.stdout
+
+    def command(self, data: Path, workdir: Path, port: int) -> list[str]:
+        store = str(workdir / "store")
+        if self.has_serve():
+            self.notes.append(f"`zigraph serve --workers {self.workers} --no-validate`")
+            return [
+                str(PROJECT_BIN / "zigraph"),
+                "serve",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                f"--workers={self.workers}",
+                f"--store-dir={store}",
+                "--no-validate",
+            ]
+        # Before `zigraph serve` existed: the same application under gunicorn directly.
+        self.env["ZIGRAPH_STORE_DIR"] = store
+        self.notes.append(f"gunicorn `service:create_app()`, {self.workers} workers")
+        return [
+            str(PROJECT_BIN / "gunicorn"),
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={self.workers}",
+            "--timeout=60",
+            "service:create_app()",
+        ]
+
+
+class Oxigraph(Server):
+    """The Oxigraph server (Rust), read-only, on a store loaded with ``oxigraph load``."""
+
+    def __init__(self) -> None:
+        super().__init__("oxigraph", "/query")
+        self.binary = PROJECT_BIN / "oxigraph"
+
+    def available(self) -> str | None:
+        if not self.binary.exists():
+            return f"{self.binary} is missing (pip install oxigraph)"
+        self.version = subprocess.run(
+            [str(self.binary), "--version"], capture_output=True, text=True
+        ).stdout.split()[-1]
+        return None
+
+    def prepare(self, data: Path, workdir: Path) -> None:
+        location = f"--location={workdir / 'oxigraph'}"
+        log = workdir / "prepare.log"
+        run_quietly([str(self.binary), "load", location, f"--file={data}"], log)
+        # zigraph's build_store optimizes its store too: compare compacted with compacted.
+        run_quietly([str(self.binary), "optimize", location], log)
+
+    def command(self, data: Path, workdir: Path, port: int) -> list[str]:
+        return [
+            str(self.binary),
+            "serve-read-only",
+            f"--location={workdir / 'oxigraph'}",
+            f"--bind=127.0.0.1:{port}",
+            "--union-default-graph",
+            f"--timeout-s={SERVER_TIMEOUT}",
+        ]
+
+
+class RdflibEndpoint(Server):
+    """rdflib-endpoint (FastAPI + rdflib's in-memory store), from its own virtualenv."""
+
+    def __init__(self) -> None:
+        super().__init__("rdflib-endpoint", "/")
+        self.binary = PEERS_VENV / "bin" / "rdflib-endpoint"
+        self.loads_at_start = True
+        self.notes.append("parses the data at start-up (in start s); no query time limit")
+
+    def available(self) -> str | None:
+        if not self.binary.exists():
+            try:
+                if not (PEERS_VENV / "bin" / "python").exists():
+                    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+                subprocess.run(
+                    [str(PEERS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+                    + [RDFLIB_ENDPOINT],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            except subprocess.CalledProcessError as error:
+                return f"could not install {RDFLIB_ENDPOINT} into {PEERS_VENV}: {error}"
+        versions = subprocess.run(
+            [
+                str(PEERS_VENV / "bin" / "python"),
+                "-c",
+                "from importlib.metadata import version as v; "
+                "print(v('rdflib-endpoint'), v('rdflib'), v('uvicorn'))",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if len(versions) != 3:
+            return "rdflib-endpoint is installed but does not import"
+        self.version = f"{versions[0]} (rdflib {versions[1]}, uvicorn {versions[2]})"
+        return None
+
+    def command(self, data: Path, workdir: Path, port: int) -> list[str]:
+        return [str(self.binary), "serve", str(data), "--host=127.0.0.1", f"--port={port}"]
+
+
+class Virtuoso(Server):
+    """OpenLink Virtuoso open source (Debian's virtuoso-minimal), loaded with its bulk loader."""
+
+    def __init__(self) -> None:
+        super().__init__("virtuoso", "/sparql")
+        self.binary = shutil.which("virtuoso-t")
+        self.isql = shutil.which("isql-vt")
+        self.isql_port = 0
+
+    def available(self) -> str | None:
+        if not (self.binary and self.isql):
+            return "virtuoso-t is not installed (apt-get install virtuoso-minimal)"
+        result = subprocess.run([self.binary, "-?"], capture_output=True, text=True)
+        for line in (result.stdout + result.stderr).splitlines():
+            if "Version" in line:
+                self.version = line.split("Version", 1)[1].strip().split()[0]
+                break
+        return None
+
+    def command(self, data: Path, workdir: Path, port: int) -> list[str]:
+        folder = workdir / "virtuoso"
+        folder.mkdir(exist_ok=True)
+        self.isql_port = free_port()
+        ini = folder / "virtuoso.ini"
+        ini.write_text(
+            VIRTUOSO_INI.format(
+                folder=folder,
+                data=workdir / "data-link",
+                isql_port=self.isql_port,
+                http_port=port,
+                timeout=SERVER_TIMEOUT,
+            )
+        )
+        return [self.binary, "+foreground", "+configfile", str(ini)]
+
+    def after_start(self, port: int, workdir: Path) -> None:
+        deadline = time.monotonic() + 120
+        while True:  # the HTTP port opens before the SQL port answers
+            try:
+                socket.create_connection(("127.0.0.1", self.isql_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("virtuoso's SQL port never opened") from None
+                time.sleep(0.2)
+        data = workdir / "data-link"
+        statements = (
+            f"ld_dir('{data}', '*.nq', 'https://w3id.org/zigraph/graph/bench/default'); "
+            "rdf_loader_run(); checkpoint; "
+        )
+        run_quietly(
+            [self.isql, str(self.isql_port), "dba", "dba", f"exec={statements}"],
+            workdir / "prepare.log",
+            timeout=600,
+        )
+
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{isql_port}
+ServerThreads = 10
+CheckpointInterval = 60
+NumberOfBuffers = 170000
+MaxDirtyBuffers = 130000
+DirsAllowed = ., {data}, {folder}
+DefaultIsolation = 2
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {folder}
+ServerThreads = 10
+MaxClientConnections = 10
+KeepAliveTimeout = 10
+
+[SPARQL]
+ResultSetMaxRows = 10000
+MaxQueryExecutionTime = {timeout}
+MaxQueryCostEstimationTime = 0
+DefaultQuery = SELECT * WHERE {{ ?s ?p ?o }} LIMIT 1
+"""
+
+
+# ---------------------------------------------------------------- the client
+
+
+class Client:
+    """A SPARQL Protocol client on one keep-alive connection (one per thread)."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port = port
+        self.path = path
+        self.connection: http.client.HTTPConnection | None = None
+
+    def ask(self, query: Query, timeout: float = CLIENT_TIMEOUT) -> tuple[int, bytes]:
+        """POST a query as a form; return the status (0 for no answer) and the body."""
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": GRAPH_TYPE if query.graph else SELECT_TYPE,
+        }
+        try:
+            self.connection.request("POST", self.path, urlencode({"query": query.text}), headers)
+            response = self.connection.getresponse()
+            body = response.read()
+            if response.will_close:
+                self.close()
+            return response.status, body
+        except (OSError, http.client.HTTPException):
+            self.close()
+            return 0, b""
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def answer_size(query: Query, body: bytes) -> int | None:
+    """Return the number of solutions or triples in an answer, None when it does not parse."""
+    try:
+        if query.graph:
+            import pyoxigraph as ox
+
+            return len(list(ox.parse(body, format=ox.RdfFormat.TURTLE)))
+        return len(json.loads(body)["results"]["bindings"])
+    except (ValueError, KeyError, SyntaxError):
+        return None
+
+
+def measure(port: int, path: str, query: Query, concurrency: int, duration: float) -> dict:
+    """Send ``query`` from ``concurrency`` threads for ``duration`` seconds; return the figures."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def work() -> None:
+        client = Client(port, path)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            status, _ = client.ask(query)
+            elapsed = time.perf_counter() - started
+            with lock:
+                if len(latencies) + sum(errors.values()) >= MAX_REQUESTS:
+                    break
+                if status == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+        client.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    return summarize(latencies, errors, wall)
+
+
+def summarize(latencies: list[float], errors: dict[str, int], wall: float) -> dict:
+    """Return count, errors, median and p95 latency (ms) and throughput of one measurement."""
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
+    return {
+        "ok": len(ordered),
+        "errors": errors,
+        "median_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
+        "p95_ms": round(p95 * 1000, 2) if p95 is not None else None,
+        "qps": round(len(ordered) / wall, 2) if wall else None,
+        "seconds": round(wall, 2),
+    }
+
+
+def wait_ready(process: subprocess.Popen, port: int, path: str, timeout: float) -> None:
+    """Wait until the server answers a trivial query, or raise when it dies or never does."""
+    probe = Query("probe", "", "ASK { ?s ?p ?o }")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with status {process.returncode} before answering")
+        client = Client(port, path)
+        status, _ = client.ask(probe, timeout=2)
+        client.close()
+        if status == 200:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"did not answer within {timeout:.0f} s")
+
+
+def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> dict:
+    """Prepare, start, measure and stop one server; return its figures."""
+    result: dict = {"server": server.name, "version": server.version, "notes": server.notes}
+    workdir = Path(tempfile.mkdtemp(prefix=f"zigraph-bench-{server.name}-", dir=args.workdir))
+    # A folder holding only the data file, for servers that load every file of a folder.
+    (workdir / "data-link").mkdir()
+    if os.stat(data).st_dev == os.stat(workdir).st_dev:
+        os.link(data, workdir / "data-link" / data.name)
+    else:
+        shutil.copy(data, workdir / "data-link" / data.name)
+    process = None
+    try:
+        started = time.monotonic()
+        server.prepare(data, workdir)
+        result["load_s"] = None if server.loads_at_start else round(time.monotonic() - started, 2)
+        port = free_port()
+        log = (workdir / "server.log").open("wb")
+        started = time.monotonic()
+        process = subprocess.Popen(
+            server.command(data, workdir, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=workdir,
+            env={**os.environ, **server.env},
+        )
+        wait_ready(process, port, server.path, args.startup_timeout)
+        result["startup_s"] = round(time.monotonic() - started, 2)
+        started = time.monotonic()
+        server.after_start(port, workdir)
+        if result["load_s"] is not None:
+            result["load_s"] = round(result["load_s"] + time.monotonic() - started, 2)
+        result["rss_idle_mib"] = round(tree_rss(process.pid) / 2**20, 1)
+        sampler = RssSampler(process.pid)
+        sampler.start()
+        print(f"  {server.name}: ready in {result['startup_s']} s", flush=True)
+
+        client = Client(port, server.path)
+        result["answers"] = {}
+        for query in queries:
+            if query.runaway:
+                continue
+            status, body = client.ask(query)
+            result["answers"][query.name] = answer_size(query, body) if status == 200 else None
+            # Warm caches, and every worker process, at the highest concurrency; not counted.
+            measure(port, server.path, query, max(args.concurrency), min(1, args.duration))
+        client.close()
+
+        result["runs"] = {}
+        for concurrency in args.concurrency:
+            for query in queries:
+                if query.runaway:
+                    continue
+                figures = measure(port, server.path, query, concurrency, args.duration)
+                result["runs"].setdefault(str(concurrency), {})[query.name] = figures
+                print(
+                    f"  {server.name} c={concurrency} {query.name}: "
+                    f"median {figures['median_ms']} ms, {figures['qps']} q/s, "
+                    f"errors {figures['errors'] or 0}",
+                    flush=True,
+                )
+        result["runaway"] = runaway(port, server.path, queries)
+        sampler.stopped.set()
+        sampler.join()
+        result["rss_peak_mib"] = round(sampler.peak / 2**20, 1)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        result["failed"] = str(error)
+        print(f"  {server.name}: FAILED {error}", flush=True)
+    finally:
+        if process is not None:
+            stop_process(process)
+            log.close()
+        result["log_tail"] = tail(workdir / "server.log")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def runaway(port: int, path: str, queries: list[Query]) -> dict:
+    """Send the runaway query twice; report how it ended and whether the server still answers."""
+    query = next(q for q in queries if q.runaway)
+    lookup = next(q for q in queries if not q.runaway)
+    client = Client(port, path)
+    outcomes = []
+    for _ in range(2):
+        started = time.perf_counter()
+        status, body = client.ask(query)
+        outcomes.append(
+            {
+                "status": status or f"no answer in {CLIENT_TIMEOUT} s",
+                "seconds": round(time.perf_counter() - started, 2),
+                "body": body[:300].decode(errors="replace"),
+            }
+        )
+        if not status:  # the server is still busy with the first: a second proves nothing
+            break
+    client.close()
+    after = Client(port, path)
+    started = time.perf_counter()
+    status, _ = after.ask(lookup, timeout=10)
+    after.close()
+    return {
+        "attempts": outcomes,
+        "lookup_after": {"status": status, "seconds": round(time.perf_counter() - started, 2)},
+    }
+
+
+def tail(path: Path, size: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-size:]
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- the report
+
+
+def machine() -> dict:
+    """Return what the figures were measured on."""
+    memory = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+    cpu = ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    packages = {}
+    for name in ("zigraph", "pyoxigraph", "oxigraph", "rdflib", "flask", "gunicorn"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(memory / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": packages,
+    }
+
+
+def ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return "–"
+    return f"{ours / theirs:.2f}"
+
+
+def markdown(report: dict) -> str:
+    """Return the report as Markdown tables."""
+    servers = [r for r in report["servers"] if "failed" not in r]
+    peers = [r["server"] for r in servers if r["server"] != "zigraph"]
+    ours = next((r for r in servers if r["server"] == "zigraph"), None)
+    m = report["machine"]
+    lines = [
+        "# zigraph SPARQL benchmark",
+        "",
+        f"- Run: {report['date']}, `{report['command']}`",
+        f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, "
+        f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
+        f"- Data: {report['dataset']['triples']:,} triples ({report['dataset']['cities']} "
+        f"cities, seed {report['dataset']['seed']}, sha256 {report['dataset']['sha256'][:16]}), "
+        "the same N-Quads for every server",
+        f"- Each figure: {report['duration']} s of back-to-back requests per query, "
+        f"server and concurrency (client threads); query time limit {SERVER_TIMEOUT} s",
+        "- **ratio** = zigraph's median latency / the peer's: above 1 zigraph is slower, "
+        "below 1 faster",
+        "",
+        "## Servers",
+        "",
+        "| server | version | load s | start s | RSS idle MiB | RSS peak MiB | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in report["servers"]:
+        notes = "; ".join(r.get("notes", []))
+        if "failed" in r:
+            notes = f"FAILED: {r['failed'].splitlines()[0]}"
+        lines.append(
+            f"| {r['server']} | {r.get('version', '')} | {r.get('load_s') or '–'} | "
+            f"{r.get('startup_s', '–')} | {r.get('rss_idle_mib', '–')} | "
+            f"{r.get('rss_peak_mib', '–')} | {notes} |"
+        )
+    for skipped, why in report.get("skipped", {}).items():
+        lines.append(f"| {skipped} | – | – | – | – | – | skipped: {why} |")
+    ratio_heads = "".join(f" zigraph/{p} |" for p in peers)
+    for concurrency in report["concurrency"]:
+        lines += [
+            "",
+            f"## Concurrency {concurrency}",
+            "",
+            "| query | server | median ms | p95 ms | q/s | errors | rows |" + ratio_heads,
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(peers),
+        ]
+        for query in report["queries"]:
+            if query["runaway"]:
+                continue
+            for r in servers:
+                f = r["runs"][str(concurrency)][query["name"]]
+                errors = sum(f["errors"].values())
+                row = (
+                    f"| {query['name']} | {r['server']} | {f['median_ms'] or '–'} | "
+                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | "
+                    f"{r['answers'].get(query['name'], '–')} |"
+                )
+                if r is ours:
+                    for peer in servers:
+                        if peer is ours:
+                            continue
+                        theirs = peer["runs"][str(concurrency)][query["name"]]
+                        row += f" **{ratio(f['median_ms'], theirs['median_ms'])}** |"
+                else:
+                    row += " |" * len(peers)
+                lines.append(row)
+    lines += [
+        "",
+        "## Runaway query",
+        "",
+        "`" + next(q["text"] for q in report["queries"] if q["runaway"]) + "`, sent twice "
+        f"(the second only if the first was answered; the client gives up after "
+        f"{CLIENT_TIMEOUT} s), then one lookup to see whether the server still answers.",
+        "",
+        "| server | 1st: status, s | 2nd: status, s | lookup after: status, s |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in servers:
+        attempts = r["runaway"]["attempts"]
+        after = r["runaway"]["lookup_after"]
+        cells = [f"{a['status']}, {a['seconds']}" for a in attempts] + ["not sent"]
+        lines.append(
+            f"| {r['server']} | {cells[0]} | {cells[1]} | "
+            f"{after['status'] or 'no answer'}, {after['seconds']} |"
+        )
+    lines += ["", "## Queries", ""]
+    for query in report["queries"]:
+        lines.append(f"- **{query['name']}**: {query['about']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=generate.parse_scale, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--duration", type=float, default=10, help="seconds per query, server and concurrency"
+    )
+    parser.add_argument(
+        "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 4]
+    )
+    parser.add_argument(
+        "--servers",
+        default="zigraph,oxigraph,rdflib-endpoint,virtuoso",
+        help="comma-separated, from zigraph, oxigraph, rdflib-endpoint, virtuoso",
+    )
+    parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
+    parser.add_argument("--startup-timeout", type=float, default=180)
+    parser.add_argument("--workdir", type=Path, help="where stores go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the stores and logs")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    folder, manifest = generate.ensure(args.scale, args.seed)
+    data = folder / manifest["files"]["nquads"]
+    queries = query_mix(manifest["samples"])
+    known = {
+        "zigraph": lambda: Zigraph(args.zigraph_workers),
+        "oxigraph": Oxigraph,
+        "rdflib-endpoint": RdflibEndpoint,
+        "virtuoso": Virtuoso,
+    }
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine(),
+        "dataset": {k: manifest[k] for k in ("triples", "cities", "seed", "sha256")},
+        "duration": args.duration,
+        "concurrency": args.concurrency,
+        "queries": [q.__dict__ for q in queries],
+        "servers": [],
+        "skipped": {},
+    }
+    for name in args.servers.split(","):
+        server = known[name]()
+        why = server.available()
+        if why:
+            report["skipped"][name] = why
+            print(f"{name}: skipped, {why}", flush=True)
+            continue
+        print(f"{name} {server.version}", flush=True)
+        report["servers"].append(benchmark_server(server, data, queries, args))
+    report["total_s"] = round(time.monotonic() - started, 1)
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    args.output.with_suffix(".md").write_text(markdown(report))
+    print(f"wrote {args.output.with_suffix('.md')} in {report['total_s']} s")
+    return 0 if not any("failed" in r for r in report["servers"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
