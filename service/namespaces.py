@@ -42,3 +42,7 @@ PREFIXES: dict[str, str] = {
     "sd": str(SD),
     "wd": str(WD),
 }
+
+# The SHACL shapes (shapes/zigraph-shapes.ttl): reports compact a rule to zsh:<local name>.
+ZSH = Namespace("https://w3id.org/zigraph/shapes#")
+PREFIXES["zsh"] = str(ZSH)
