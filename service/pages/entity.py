@@ -356,11 +356,14 @@ def _evidence(iri: str, labels: Labels) -> list[Evidence]:
             quote=quote,
             anchor="passage-" + re.sub(r"[^A-Za-z0-9_-]", "-", row["passage"].value[-60:]),
         )
-    own = [e for e in seen.values() if e.fact.value == iri]
-    others = sorted(
-        (e for e in seen.values() if e.fact.value != iri), key=lambda e: e.fact.text.casefold()
+    return sorted(
+        seen.values(),
+        key=lambda e: (
+            e.fact.value != iri,
+            e.fact.text.casefold(),
+            e.quote.start if e.quote and e.quote.start is not None else 0,
+        ),
     )
-    return own + others
 
 
 @dataclass

@@ -1,0 +1,189 @@
+"""The pages in a real browser: Chromium driven by Playwright against a live local server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from service import create_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+DOCS_IMAGES = REPO / "docs" / "img"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium")
+
+
+@pytest.fixture(scope="module")
+def live_server(store_dir):
+    """Serve the application on a free local port for the module's tests, then stop it."""
+    app = create_app({"STORE_DIR": str(store_dir)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        backend = app.extensions.get("zigraph.store")
+        if backend is not None:
+            backend.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Launch the system Chromium headless, never a downloaded one."""
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_factory(browser):
+    """Open pages in fresh contexts (Indonesian locale), collecting CSP and script errors."""
+    contexts = []
+
+    def open_page(viewport=None, javascript=True):
+        context = browser.new_context(
+            viewport=viewport or {"width": 1200, "height": 1000},
+            locale="id-ID",
+            java_script_enabled=javascript,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on(
+            "console",
+            lambda message: page.problems.append(message.text) if message.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def shoot(page, name: str, **options) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), **options)
+    return path
+
+
+def test_reader_goes_from_home_to_an_entity_and_runs_a_query(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/")
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert page.locator("h1").inner_text() == "Graf pengetahuan Zona Integritas"
+    shoot(page, "home", full_page=True)
+
+    page.fill("#site-q", "DPMPTSP")
+    page.press("#site-q", "Enter")
+    page.wait_for_url("**/search?q=DPMPTSP")
+    hit = page.locator("li.hit a").first
+    assert "Penanaman Modal" in hit.inner_text()
+    shoot(page, "search")
+
+    hit.click()
+    page.wait_for_url("**/doc/organisation/dpmptsp-kota-pekalongan")
+    assert "Dinas Penanaman Modal" in page.locator("h1").inner_text()
+    quote = page.locator("#provenance mark", has_text="(DPMPTSP)").first
+    assert quote.is_visible()
+
+    bars = page.locator("svg.funnel-svg rect.bar")
+    assert bars.count() == 3
+    widths = [bars.nth(i).bounding_box()["width"] for i in range(3)]
+    assert widths[0] > widths[1] > widths[2] > 0
+    entity_shot = shoot(page, "entity-page")
+    funnel_shot = shoot(page.locator("figure.funnel").first, "funnel")
+    shoot(page, "entity-page-full", full_page=True)
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(entity_shot, DOCS_IMAGES / "entity-page.png")
+    shutil.copyfile(funnel_shot, DOCS_IMAGES / "funnel.png")
+
+    page.click("a.lang-switch")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#provenance-h").inner_text() == "Provenance"
+    assert "Pekalongan City Investment" in page.locator("h1").inner_text()
+
+    page.click("nav >> text=SPARQL query")
+    page.wait_for_url("**/query")
+    page.locator("a.run-example").first.click()
+    page.wait_for_selector("table.results")
+    rows = page.locator("table.results tbody tr")
+    assert rows.count() >= 1
+    shoot(page, "query-results", full_page=True)
+
+    link = page.locator("table.results tbody a[href^='/doc/']").first
+    target = link.get_attribute("href")
+    link.click()
+    page.wait_for_url("**" + target)
+    assert page.locator("h1").inner_text()
+    assert page.locator("#statements").is_visible()
+    assert not page.problems, page.problems
+
+
+def test_ctrl_enter_runs_the_query(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/query?lang=en")
+    page.fill("#query-text", "ASK { ?s ?p ?o }")
+    page.press("#query-text", "Control+Enter")
+    page.wait_for_selector("p.boolean-answer")
+    assert page.locator("p.boolean-answer").inner_text().startswith("Yes")
+    assert not page.problems, page.problems
+
+
+def test_query_page_works_without_javascript(live_server, page_factory):
+    page = page_factory(javascript=False)
+    page.goto(live_server + "/query")
+    page.fill("#query-text", "SELECT ?s WHERE { ?s a <https://w3id.org/zigraph/ontology#Passage> }")
+    page.click("form.query-form button[type=submit]")
+    page.wait_for_selector("table.results")
+    assert page.locator("table.results tbody tr").count() > 1
+
+
+PHONE_PAGES = {
+    "home": "/",
+    "search": "/search?q=DPMPTSP",
+    "entity": "/doc/organisation/dpmptsp-kota-pekalongan",
+    "query": "/query?query=SELECT+*+WHERE+%7B+%3Fs+%3Fp+%3Fo+%7D+LIMIT+5",
+    "ontology": "/ontology",
+    "validation": "/validation",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PHONE_PAGES))
+def test_pages_fit_a_phone_screen(live_server, page_factory, name):
+    page = page_factory(viewport=PHONE)
+    page.goto(live_server + PHONE_PAGES[name])
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name} is {overflow}px wider than the screen"
+    shoot(page, f"phone-{name}", full_page=True)
+    assert not page.problems, page.problems
