@@ -14,6 +14,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from service import dataset
+from service.namespaces import ZSH
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "shapes"
 VALID = sorted(FIXTURES.glob("valid/*.ttl"))
@@ -56,21 +57,17 @@ def source_shapes(report: Graph) -> list[URIRef]:
     return [report.value(result, SH.sourceShape) for result in report.objects(None, SH.result)]
 
 
-def shape_by_local_name(shapes: Graph) -> dict[str, URIRef]:
-    """Map the local name (after '#') of every named shape to its IRI."""
-    named = set(shapes.subjects(RDF.type, SH.NodeShape)) | set(
-        shapes.subjects(RDF.type, SH.PropertyShape)
-    )
-    return {str(s).rpartition("#")[2]: s for s in named if isinstance(s, URIRef)}
+def named_shapes(shapes: Graph) -> set[URIRef]:
+    """Return the shapes that have an IRI."""
+    shape_types = (SH.NodeShape, SH.PropertyShape)
+    return {s for t in shape_types for s in shapes.subjects(RDF.type, t) if isinstance(s, URIRef)}
 
 
-def rules(shapes: Graph) -> set[str]:
-    """Return the local names of the shapes that can be a violation's source shape."""
+def rules(shapes: Graph) -> set[URIRef]:
+    """Return the shapes that can be a violation's source shape: property and SPARQL shapes."""
     property_shapes = set(shapes.subjects(RDF.type, SH.PropertyShape))
     sparql_shapes = set(shapes.subjects(SH.sparql, None))
-    return {
-        str(s).rpartition("#")[2] for s in property_shapes | sparql_shapes if isinstance(s, URIRef)
-    }
+    return {s for s in property_shapes | sparql_shapes if isinstance(s, URIRef)}
 
 
 def test_shipped_data_conforms(shapes: Graph) -> None:
@@ -88,8 +85,8 @@ def test_valid_fixture_conforms(fixture: Path, shapes: Graph, ontology: Graph) -
 def test_invalid_fixture_breaks_only_its_rule(
     fixture: Path, shapes: Graph, ontology: Graph
 ) -> None:
-    expected = shape_by_local_name(shapes).get(fixture.stem)
-    assert expected is not None, f"no shape named {fixture.stem}"
+    expected = ZSH[fixture.stem]
+    assert expected in named_shapes(shapes), f"no shape zsh:{fixture.stem}"
     conforms, report = validate(ontology + Graph().parse(fixture), shapes)
     assert not conforms
     fired = source_shapes(report)
@@ -98,11 +95,11 @@ def test_invalid_fixture_breaks_only_its_rule(
 
 
 def test_every_rule_has_an_invalid_fixture(shapes: Graph) -> None:
-    assert rules(shapes) - {p.stem for p in INVALID} == set()
+    assert rules(shapes) - {ZSH[p.stem] for p in INVALID} == set()
 
 
 def test_every_shape_is_named_and_explained_in_both_languages(shapes: Graph) -> None:
-    for shape in shape_by_local_name(shapes).values():
+    for shape in named_shapes(shapes):
         for predicate in (SH.name, SH.message):
             languages = {value.language for value in shapes.objects(shape, predicate)}
             assert {"id", "en"} <= languages, (shape, predicate)
