@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 from service import dataset, resources
-from service.namespaces import PREFIXES, ZI
+from service.namespaces import ID_BASE, PREFIXES, ZI
 
 SPARQL_PREFIXES = "\n".join(f"PREFIX {prefix}: <{iri}>" for prefix, iri in PREFIXES.items())
 CONTEXT = 32  # the most characters a prefix or suffix holds
+FACTS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "facts.md"
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +161,12 @@ def test_graph_data_has_no_blank_nodes(shipped_dataset: dataset.LoadedDataset) -
         if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
     ]
     assert blank == []
+
+
+def test_every_node_named_in_the_facts_table_exists(
+    shipped_dataset: dataset.LoadedDataset,
+) -> None:
+    subjects = {quad.subject.value for quad in shipped_dataset.quads}
+    paths = set(re.findall(r"`([a-z-]+/[a-z0-9-]+)`", FACTS_TABLE.read_text(encoding="utf-8")))
+    assert len(paths) > 20
+    assert {path for path in paths if ID_BASE + path not in subjects} == set()
