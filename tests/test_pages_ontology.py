@@ -91,8 +91,12 @@ def test_shapes_page_lists_node_shapes_with_messages(client):
     assert any(s.find("table") is not None for s in shapes)
 
 
-def test_validation_page_shows_the_report(client):
+def test_validation_page_shows_the_report_of_the_shipped_data(client, shipped_dataset):
+    from service.validation import validate
+
     page = parse(client.get("/validation", headers=HTML).data)
-    assert page.find("p", class_="conformance") is not None
+    verdict = page.find("p", class_="conformance")
+    expected = "ok" if validate(shipped_dataset).conforms else "broken"
+    assert expected in verdict.attrs["class"].split()
     response = client.get("/validation.ttl")
     assert len(list(ox.parse(response.data, format=ox.RdfFormat.TURTLE))) > 0

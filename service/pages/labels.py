@@ -12,10 +12,10 @@ import pyoxigraph as ox
 from flask import current_app, url_for
 
 from service.i18n import get_language
-from service.namespaces import ID_BASE, ONTOLOGY_IRI, PREFIXES, ZI
+from service.namespaces import ID_BASE, ONTOLOGY_IRI, PREFIXES, ZI, ZSH
 from service.store import get_store
 
-SHAPES_NS = "https://w3id.org/zigraph/shapes#"
+SHAPES_NS = str(ZSH)
 SOURCE_BASE = "https://w3id.org/zigraph/source/"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
