@@ -215,6 +215,10 @@ class Server:
     def prepare(self, data: Path, workdir: Path) -> None:
         """Load the data ahead of starting, when the server needs a separate step."""
 
+    def engine_floor(self, workdir: Path, queries: list[Query], seconds: float) -> dict:
+        """Return the median ms of each query evaluated in this process, without HTTP."""
+        return {}
+
     def command(self, data: Path, workdir: Path, port: int) -> list[str]:
         raise NotImplementedError
 
@@ -237,6 +241,24 @@ class Zigraph(Server):
 
         loaded = dataset.load(dataset.files_for([data], "graph_data"))
         build_store(loaded, workdir / "store")
+
+    def engine_floor(self, workdir: Path, queries: list[Query], seconds: float) -> dict:
+        import pyoxigraph as ox
+
+        store = ox.Store.read_only(str(workdir / "store"))
+        floor = {}
+        for query in queries:
+            if query.runaway:
+                continue
+            timings = []
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and len(timings) < 1000:
+                started = time.perf_counter()
+                list(store.query(query.text, use_default_graph_as_union=True))
+                timings.append(time.perf_counter() - started)
+            floor[query.name] = round(statistics.median(timings) * 1000, 2)
+        del store
+        return floor
 
     def has_serve(self) -> bool:
         zigraph = PROJECT_BIN / "zigraph"
@@ -558,6 +580,7 @@ def wait_ready(process: subprocess.Popen, port: int, path: str, timeout: float) 
 def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> dict:
     """Prepare, start, measure and stop one server; return its figures."""
     result: dict = {"server": server.name, "version": server.version, "notes": server.notes}
+    result["load_average_before"] = wait_quiet(args.quiet_load, args.quiet_wait)
     workdir = Path(tempfile.mkdtemp(prefix=f"zigraph-bench-{server.name}-", dir=args.workdir))
     # A folder holding only the data file, for servers that load every file of a folder.
     (workdir / "data-link").mkdir()
@@ -570,6 +593,7 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
         started = time.monotonic()
         server.prepare(data, workdir)
         result["load_s"] = None if server.loads_at_start else round(time.monotonic() - started, 2)
+        result["engine_ms"] = server.engine_floor(workdir, queries, min(2, args.duration / 2))
         port = free_port()
         log = (workdir / "server.log").open("wb")
         started = time.monotonic()
@@ -616,6 +640,7 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
                     f"errors {figures['errors'] or 0}",
                     flush=True,
                 )
+        result["load_average_measured"] = round(os.getloadavg()[0], 2)
         result["runaway"] = runaway(port, server.path, queries)
         sampler.stopped.set()
         sampler.join()
@@ -631,6 +656,20 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return result
+
+
+def wait_quiet(threshold: float | None, most: float) -> float:
+    """Wait (at most ``most`` s) until the 1-minute load average is below ``threshold``.
+
+    The machine may be shared (test suites of other work): a busy machine slows every
+    server, unevenly. Return the load average measured when going on.
+    """
+    deadline = time.monotonic() + most
+    while threshold is not None and os.getloadavg()[0] >= threshold:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    return round(os.getloadavg()[0], 2)
 
 
 def runaway(port: int, path: str, queries: list[Query]) -> dict:
@@ -701,6 +740,20 @@ def machine() -> dict:
     }
 
 
+def revision() -> str:
+    """Return the commit measured, flagged when service/ has uncommitted changes."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "service", "pyproject.toml"):
+        commit += " with uncommitted changes in service/"
+    return commit
+
+
 def ratio(ours: float | None, theirs: float | None) -> str:
     if not ours or not theirs:
         return "–"
@@ -716,7 +769,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# zigraph SPARQL benchmark",
         "",
-        f"- Run: {report['date']}, `{report['command']}`",
+        f"- Run: {report['date']}, `{report['command']}`, zigraph at {report['revision']}",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
         f"- Data: {report['dataset']['triples']:,} triples ({report['dataset']['cities']} "
@@ -726,11 +779,14 @@ def markdown(report: dict) -> str:
         f"server and concurrency (client threads); query time limit {SERVER_TIMEOUT} s",
         "- **ratio** = zigraph's median latency / the peer's: above 1 zigraph is slower, "
         "below 1 faster",
+        "- load avg: the machine's 1-minute load average before the server started → after "
+        f"its measurements ({report['machine']['cores']} cores; above that, other work "
+        "competed for the CPU)",
         "",
         "## Servers",
         "",
-        "| server | version | load s | start s | RSS idle MiB | RSS peak MiB | notes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| server | version | load s | start s | RSS idle MiB | RSS peak MiB | load avg | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in report["servers"]:
         notes = "; ".join(r.get("notes", []))
@@ -739,10 +795,11 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {r['server']} | {r.get('version', '')} | {r.get('load_s') or '–'} | "
             f"{r.get('startup_s', '–')} | {r.get('rss_idle_mib', '–')} | "
-            f"{r.get('rss_peak_mib', '–')} | {notes} |"
+            f"{r.get('rss_peak_mib', '–')} | {r.get('load_average_before', '–')} → "
+            f"{r.get('load_average_measured', '–')} | {notes} |"
         )
     for skipped, why in report.get("skipped", {}).items():
-        lines.append(f"| {skipped} | – | – | – | – | – | skipped: {why} |")
+        lines.append(f"| {skipped} | – | – | – | – | – | – | skipped: {why} |")
     ratio_heads = "".join(f" zigraph/{p} |" for p in peers)
     for concurrency in report["concurrency"]:
         lines += [
@@ -772,6 +829,23 @@ def markdown(report: dict) -> str:
                 else:
                     row += " |" * len(peers)
                 lines.append(row)
+    if ours and ours.get("engine_ms"):
+        c1 = ours["runs"][str(report["concurrency"][0])]
+        lines += [
+            "",
+            "## Where zigraph's time goes",
+            "",
+            "The same queries on the same store evaluated by pyoxigraph in the benchmark's own "
+            "process (no HTTP, no worker hop, no serialization), against zigraph's median over "
+            f"HTTP at concurrency {report['concurrency'][0]}.",
+            "",
+            "| query | pyoxigraph in-process ms | zigraph over HTTP ms | difference ms |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, floor in ours["engine_ms"].items():
+            http = c1[name]["median_ms"]
+            difference = round(http - floor, 2) if http is not None else "–"
+            lines.append(f"| {name} | {floor} | {http or '–'} | {difference} |")
     lines += [
         "",
         "## Runaway query",
@@ -814,6 +888,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
     parser.add_argument("--startup-timeout", type=float, default=180)
+    parser.add_argument(
+        "--quiet-load",
+        type=float,
+        help="before each server, wait until the 1-minute load average is below this",
+    )
+    parser.add_argument("--quiet-wait", type=float, default=300, help="most seconds to wait")
     parser.add_argument("--workdir", type=Path, help="where stores go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stores and logs")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest")
@@ -833,6 +913,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine(),
+        "revision": revision(),
         "dataset": {k: manifest[k] for k in ("triples", "cities", "seed", "sha256")},
         "duration": args.duration,
         "concurrency": args.concurrency,
