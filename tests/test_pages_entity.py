@@ -53,6 +53,15 @@ def test_document_negotiates_rdf_by_accept(client, media_type):
     )
 
 
+def test_unknown_entity_iri_is_not_redirected(client):
+    assert client.get("/id/organisation/no-such-agency", headers=HTML).status_code == 404
+
+
+def test_html_document_links_its_rdf_alternates(client):
+    response = client.get(f"/doc/{AGENCY}", headers=HTML)
+    assert f'</doc/{AGENCY}.ttl>; rel="alternate"; type="text/turtle"' in response.headers["Link"]
+
+
 def test_document_prefers_rdf_by_q_value(client):
     response = client.get(
         f"/doc/{AGENCY}", headers={"Accept": "text/html;q=0.5, text/turtle;q=0.9"}

@@ -108,7 +108,9 @@ def not_found(what: str) -> tuple[str, int]:
 
 @bp.route("/id/<path:path>")
 def identifier(path: str):
-    """Answer an entity IRI with 303 See Other to its document."""
+    """Answer an entity IRI with 303 See Other to its document, or 404 if we know nothing."""
+    if not entity_exists(base_iri() + path):
+        return not_found(base_iri() + path)
     return redirect(url_for("entity.doc", path=path), 303)
 
 
@@ -127,8 +129,13 @@ def doc(path: str):
         fmt = negotiate()
     if fmt is not None:
         return rdf_response(describe(iri), fmt)
-    response = Response(render_template("pages/entity.html", **entity_context(iri, path)))
+    context = entity_context(iri, path)
+    response = Response(render_template("pages/entity.html", **context))
     response.vary.add("Accept")
+    response.headers["Link"] = ", ".join(
+        f'<{href}>; rel="alternate"; type="{media_type}"'
+        for _, href, media_type in context["downloads"]
+    )
     return response
 
 
