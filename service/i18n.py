@@ -220,6 +220,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "validation_severity": ("Tingkat", "Severity"),
     "validation_shape": ("Aturan", "Rule"),
     "validation_message": ("Pesan", "Message"),
+    "severity_Violation": ("Pelanggaran", "Violation"),
+    "severity_Warning": ("Peringatan", "Warning"),
+    "severity_Info": ("Info", "Info"),
     "validation_formats": ("Laporan sebagai data", "The report as data"),
     # query
     "query_title": ("Kueri SPARQL", "SPARQL query"),
@@ -267,6 +270,12 @@ def get_language() -> str:
     return chosen
 
 
+def severity(name: str) -> str:
+    """Return a SHACL severity (Violation, Warning, Info) in the reader's language."""
+    key = f"severity_{name}"
+    return translate(key) if key in STRINGS else name
+
+
 def translate(key: str, **values: object) -> str:
     """Return the interface string ``key`` in the reader's language, filled with ``values``."""
     pair = STRINGS[key]
@@ -285,5 +294,5 @@ def _remember_language(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Offer ``t()`` and ``lang`` to templates and remember a chosen language in a cookie."""
-    app.jinja_env.globals.update(t=translate, get_language=get_language)
+    app.jinja_env.globals.update(t=translate, get_language=get_language, severity=severity)
     app.after_request(_remember_language)

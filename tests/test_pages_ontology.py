@@ -100,3 +100,29 @@ def test_validation_page_shows_the_report_of_the_shipped_data(client, shipped_da
     assert expected in verdict.attrs["class"].split()
     response = client.get("/validation.ttl")
     assert len(list(ox.parse(response.data, format=ox.RdfFormat.TURTLE))) > 0
+
+
+def test_a_broken_rule_shows_on_the_node_page_and_the_report(app, client):
+    from rdflib import Graph
+
+    from service.validation import Report, ValidationResult
+
+    agency = "https://w3id.org/zigraph/id/organisation/dpmptsp-kota-pekalongan"
+    result = ValidationResult(
+        focus=agency,
+        focus_label={"id": "DPMPTSP"},
+        path="skos:prefLabel",
+        value=None,
+        severity="Violation",
+        source_shape="zsh:test-rule",
+        messages={"id": "Pesan <uji>", "en": "Test <message>"},
+    )
+    app.extensions["zigraph.pages.report"] = Report(False, [result], Graph(), 1)
+    page = parse(client.get("/doc/organisation/dpmptsp-kota-pekalongan", headers=HTML).data)
+    verdict = page.find("p", class_="conformance")
+    assert "broken" in verdict.attrs["class"].split()
+    assert page.find("ul", class_="violations").text() == "[Pelanggaran] Pesan <uji> skos:prefLabel"
+    report = parse(client.get("/validation?lang=en", headers=HTML).data)
+    row = report.find("tbody").find("tr")
+    assert [td.text() for td in row.find_all("td")][0] == "Violation"
+    assert row.find("a").attrs["href"] == "/doc/organisation/dpmptsp-kota-pekalongan"
