@@ -18,12 +18,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         QUERY_TIMEOUT=10.0,  # seconds a query may run
         RESULT_LIMIT=10000,  # most rows or triples one query returns
         BASE_IRI=ID_BASE,  # the entity IRIs this deployment answers for
+        EVALUATORS=2,  # query evaluator processes per web process
+        MAX_CONTENT_LENGTH=512 * 1024,  # bytes of a request body (413 beyond)
+        MAX_URL_LENGTH=8192,  # bytes of a URL's query string (414 beyond)
+        DUMP_MAX_AGE=3600,  # seconds caches may keep dumps and descriptions
     )
     app.config.from_prefixed_env("ZIGRAPH")
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    from service import store
+    from service import dumps, errors, sparql, store
 
     store.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(dumps.bp)
+
+    from service import pages
+
+    pages.init_app(app)
     return app

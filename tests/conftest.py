@@ -45,3 +45,27 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def sample_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a store built from the small SPARQL test dataset (tests/data/sparql)."""
+    path = tmp_path_factory.mktemp("sample-store")
+    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
+    embedded.build_store(dataset.load(files), path)
+    return path
+
+
+@pytest.fixture
+def sample_app(sample_store_dir: Path):
+    """Return the application over the small SPARQL test dataset."""
+    application = create_app({"TESTING": True, "STORE_DIR": str(sample_store_dir)})
+    yield application
+    backend = application.extensions.get("zigraph.store")
+    if backend is not None:
+        backend.close()
+
+
+@pytest.fixture
+def sample_client(sample_app):
+    return sample_app.test_client()

@@ -6,12 +6,15 @@ endpoint). Both answer :class:`QueryResult` objects holding pyoxigraph terms.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 import pyoxigraph as ox
 from flask import Flask, current_app
+
+_opening = threading.Lock()  # threads of one web process share one backend
 
 ResultKind = Literal["bindings", "boolean", "graph"]
 
@@ -40,7 +43,8 @@ class QueryResult:
 class Backend(Protocol):
     """What every store backend offers the routes."""
 
-    name: str
+    name: str  # "embedded" or "remote"
+    location: str  # the store folder or the endpoint URL
 
     def query(
         self,
@@ -52,6 +56,10 @@ class Backend(Protocol):
 
     def quads(self) -> list[ox.Quad]: ...
 
+    def graphs(self) -> list[str]: ...
+
+    def metadata(self) -> dict: ...
+
     def health(self) -> dict: ...
 
     def close(self) -> None: ...
@@ -59,13 +67,26 @@ class Backend(Protocol):
 
 def open_backend(app: Flask) -> Backend:
     """Open the backend the configuration names: a remote endpoint, or the embedded store."""
+    if app.config.get("ENDPOINT"):
+        from service.store import remote
+
+        return remote.RemoteBackend(
+            app.config["ENDPOINT"],
+            result_limit=app.config["RESULT_LIMIT"],
+            timeout=float(app.config["QUERY_TIMEOUT"]),
+        )
     from service.store import embedded
 
     store_dir = app.config.get("STORE_DIR")
     if not store_dir:
         store_dir = embedded.temporary_store()
         app.config["STORE_DIR"] = str(store_dir)
-    return embedded.EmbeddedBackend(Path(store_dir), result_limit=app.config["RESULT_LIMIT"])
+    return embedded.EmbeddedBackend(
+        Path(store_dir),
+        result_limit=app.config["RESULT_LIMIT"],
+        timeout=float(app.config["QUERY_TIMEOUT"]),
+        evaluators=int(app.config["EVALUATORS"]),
+    )
 
 
 def get_store() -> Backend:
@@ -73,8 +94,11 @@ def get_store() -> Backend:
     app = current_app._get_current_object()
     backend = app.extensions.get("zigraph.store")
     if backend is None:
-        backend = open_backend(app)
-        app.extensions["zigraph.store"] = backend
+        with _opening:
+            backend = app.extensions.get("zigraph.store")
+            if backend is None:
+                backend = open_backend(app)
+                app.extensions["zigraph.store"] = backend
     return backend
 
 

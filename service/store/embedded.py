@@ -9,9 +9,13 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from service.dataset import LoadedDataset
+from service.errors import BackendUnavailable
+from service.querysafety import check_graphs, check_query
 from service.store import QueryResult
+from service.store.evaluator import EvaluatorPool
 
 METADATA_FILE = "zigraph-store.json"
+BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 
 
 def build_store(dataset: LoadedDataset, path: Path) -> dict:
@@ -53,13 +57,18 @@ def run_query(
     default_graph_uris: list[str] | None = None,
     named_graph_uris: list[str] | None = None,
     limit: int | None = None,
+    union_default_graph: bool = True,
 ) -> QueryResult:
-    """Evaluate a query on ``store``; the default graph is the union of all graphs.
+    """Evaluate a query on ``store``.
 
+    :param union_default_graph: make the default graph the union of all named graphs; pass
+        False when the query or the request names its dataset (FROM, default-graph-uri).
     :param limit: the most rows or triples to return; more are dropped and the result is
         marked truncated.
     """
-    options: dict = {"use_default_graph_as_union": not default_graph_uris}
+    options: dict = {}
+    if union_default_graph:
+        options["use_default_graph_as_union"] = True
     if default_graph_uris:
         options["default_graph"] = [ox.NamedNode(iri) for iri in default_graph_uris]
     if named_graph_uris:
@@ -88,14 +97,32 @@ def run_query(
 
 
 class EmbeddedBackend:
-    """Query a built Oxigraph store opened read-only in this process."""
+    """Query a built Oxigraph store through a pool of evaluator processes."""
 
-    def __init__(self, path: Path, result_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        result_limit: int | None = None,
+        timeout: float = 10.0,
+        evaluators: int = 2,
+    ) -> None:
         self.path = path
         self.name = "embedded"
-        self.metadata = read_metadata(path) or {}
+        self.location = str(path)
         self.result_limit = result_limit
-        self._store = ox.Store.read_only(str(path))
+        self.timeout = timeout
+        self.pool = EvaluatorPool(path, size=evaluators)
+
+    def metadata(self) -> dict:
+        """Return the store's metadata: version, built, triples, graphs."""
+        metadata = read_metadata(self.path)
+        if metadata is None:
+            raise BackendUnavailable(f"no built store at {self.path}")
+        return metadata
+
+    def graphs(self) -> list[str]:
+        """Return the IRIs of the store's named graphs."""
+        return list(self.metadata().get("graphs", []))
 
     def query(
         self,
@@ -104,31 +131,35 @@ class EmbeddedBackend:
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
     ) -> QueryResult:
-        """Evaluate a query on the store."""
-        return run_query(
-            self._store,
-            sparql,
+        """Check and evaluate a query in an evaluator process, within the time limit."""
+        checked = check_query(sparql)
+        requested = [*(default_graph_uris or ()), *(named_graph_uris or ())]
+        check_graphs([*requested, *checked.from_graphs, *checked.from_named_graphs], self.graphs())
+        return self.pool.run(
+            "query",
+            self.timeout,
+            sparql=sparql,
             default_graph_uris=default_graph_uris,
             named_graph_uris=named_graph_uris,
             limit=self.result_limit,
+            union_default_graph=not (requested or checked.from_graphs or checked.from_named_graphs),
         )
 
     def quads(self) -> list[ox.Quad]:
-        """Return every quad of the store, sorted."""
-        return sorted(self._store, key=str)
+        """Return every quad of the store, sorted by graph then quad."""
+        return self.pool.run("quads", max(self.timeout, BULK_TIMEOUT))
 
     def health(self) -> dict:
-        """Return the store's state: reachable, its triple count and dataset version."""
+        """Return the store's state: its kind, location, triple count and dataset version."""
         return {
             "store": self.name,
-            "reachable": True,
-            "triples": len(self._store),
-            "version": self.metadata.get("version"),
+            "triples": self.pool.run("count", self.timeout),
+            "version": self.metadata().get("version"),
         }
 
     def close(self) -> None:
-        """Release the store."""
-        self._store = None
+        """Stop the evaluator processes."""
+        self.pool.close()
 
 
 def temporary_store() -> Path:

@@ -1,0 +1,183 @@
+"""Domain errors of the service and how each becomes an HTTP answer, in one place.
+
+Every error answers in the format the client prefers: JSON for programs
+(``{"error": code, "message": text, "status": n}``), plain text, or an HTML page for
+browsers. Messages are data, never markup: the page escapes them like any template value.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+JSON_TYPES = (
+    "application/json",
+    "application/sparql-results+json",
+    "application/ld+json",
+    "application/problem+json",
+)
+
+
+class ZigraphError(Exception):
+    """A failure the service explains to its client; subclasses fix the status and code."""
+
+    status = 500
+    code = "internal-error"
+    hint = ""
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def headers(self) -> dict[str, str]:
+        """Return extra response headers this error carries."""
+        return {}
+
+
+class QuerySyntaxError(ZigraphError):
+    """The query is not SPARQL 1.1."""
+
+    status = 400
+    code = "query-syntax"
+    hint = "Correct the query at the position given and send it again."
+
+
+class MissingQuery(ZigraphError):
+    """A request needs a query and has none."""
+
+    status = 400
+    code = "missing-query"
+    hint = "Send the query in the 'query' parameter or as an application/sparql-query body."
+
+
+class QueryRefused(ZigraphError):
+    """The query is valid SPARQL but asks for something this endpoint does not do."""
+
+    status = 400
+    code = "query-refused"
+
+
+class UpdateRefused(ZigraphError):
+    """An update was sent to the read-only endpoint."""
+
+    status = 403
+    code = "read-only"
+    hint = "This endpoint answers queries only; the dataset changes through its curated files."
+
+
+class NotAcceptable(ZigraphError):
+    """No format the client accepts can hold this answer."""
+
+    status = 406
+    code = "not-acceptable"
+
+    def __init__(self, message: str, offered: list[str]) -> None:
+        super().__init__(message, offered=offered)
+        self.hint = "Accept one of: " + ", ".join(offered)
+
+
+class QueryTimeout(ZigraphError):
+    """The query ran longer than the time limit and was stopped."""
+
+    status = 503
+    code = "query-timeout"
+    hint = "Narrow the query (fewer patterns, a LIMIT) or download the dataset dump."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class EndpointBusy(ZigraphError):
+    """Every query evaluator is busy and none freed up in time."""
+
+    status = 503
+    code = "busy"
+    hint = "Try again in a few seconds."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class EvaluatorCrashed(ZigraphError):
+    """The process evaluating the query died; a new one has been started."""
+
+    status = 500
+    code = "evaluator-crashed"
+    hint = "The query may be too large for the server; try a narrower query."
+
+
+class BackendUnavailable(ZigraphError):
+    """The store cannot be reached."""
+
+    status = 503
+    code = "store-unavailable"
+    hint = "Try again later."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "10"}
+
+
+class BackendError(ZigraphError):
+    """The remote store answered, but not with a usable result."""
+
+    status = 502
+    code = "store-error"
+
+
+def preferred_error_format() -> str:
+    """Return "json", "text" or "html": what the current client reads best."""
+    accept = request.accept_mimetypes
+    if not accept.provided:
+        return "json"
+    json_q = max(accept[t] for t in JSON_TYPES)
+    html_q = max(accept["text/html"], accept["application/xhtml+xml"])
+    text_q = max(accept["text/plain"], accept["text/csv"], accept["text/tab-separated-values"])
+    # Wildcards match everything equally; a browser names text/html explicitly.
+    if html_q > json_q and html_q >= text_q and "text/html" in accept.values():
+        return "html"
+    if text_q > json_q:
+        return "text"
+    return "json"
+
+
+def error_response(status: int, code: str, message: str, hint: str = "", **details) -> Response:
+    """Return an error answer in the client's preferred format."""
+    fmt = preferred_error_format()
+    if fmt == "html":
+        body = render_template("error.html", status=status, code=code, message=message, hint=hint)
+        response = Response(body, status, mimetype="text/html")
+    elif fmt == "text":
+        text = f"{status} {code}: {message}\n" + (f"{hint}\n" if hint else "")
+        response = Response(text, status, mimetype="text/plain")
+    else:
+        document = {"error": code, "message": message, "status": status, **details}
+        if hint:
+            document["hint"] = hint
+        response = Response(json.dumps(document, ensure_ascii=False) + "\n", status)
+        response.mimetype = "application/json"
+    response.vary.add("Accept")
+    return response
+
+
+def handle_domain_error(error: ZigraphError) -> Response:
+    response = error_response(error.status, error.code, error.message, error.hint, **error.details)
+    response.headers.update(error.headers())
+    return response
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    code = (error.name or "error").lower().replace(" ", "-")
+    response = error_response(error.code or 500, code, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer domain errors and HTTP errors in the client's format."""
+    app.register_error_handler(ZigraphError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
