@@ -12,28 +12,31 @@ import pyoxigraph as ox
 from flask import current_app, url_for
 
 from service.i18n import get_language
-from service.namespaces import ID_BASE, ONTOLOGY_IRI, PREFIXES, ZI, ZSH
+from service.namespaces import (
+    DCTERMS,
+    ID_BASE,
+    ONTOLOGY_IRI,
+    PREFIXES,
+    RDF,
+    RDFS,
+    SH,
+    SKOS,
+    XSD,
+    ZI,
+    ZSH,
+)
 from service.store import get_store
 
 SHAPES_NS = str(ZSH)
 SOURCE_BASE = "https://w3id.org/zigraph/source/"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = str(XSD.string)
+RDF_LANG_STRING = str(RDF.langString)
 
 # Properties whose values name a node, in order of preference.
-LABEL_PROPERTIES = (
-    "http://www.w3.org/2004/02/skos/core#prefLabel",
-    "http://www.w3.org/2000/01/rdf-schema#label",
-    "http://purl.org/dc/terms/title",
-    "http://www.w3.org/ns/shacl#name",
-)
-ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
+LABEL_PROPERTIES = tuple(str(p) for p in (SKOS.prefLabel, RDFS.label, DCTERMS.title, SH.name))
+ALT_LABEL = str(SKOS.altLabel)
 # Properties whose values describe a node in prose.
-DESCRIPTION_PROPERTIES = (
-    "http://www.w3.org/2004/02/skos/core#definition",
-    "http://purl.org/dc/terms/description",
-    "http://www.w3.org/2000/01/rdf-schema#comment",
-)
+DESCRIPTION_PROPERTIES = tuple(str(p) for p in (SKOS.definition, DCTERMS.description, RDFS.comment))
 
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
@@ -43,11 +46,6 @@ def sparql_iri(iri: str) -> str:
     if not iri or _IRI_FORBIDDEN.search(iri) or ":" not in iri:
         raise ValueError(f"not an IRI: {iri!r}")
     return f"<{iri}>"
-
-
-def prefixes_clause() -> str:
-    """Return PREFIX lines for the project's prefixes."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 
 
 def compact(iri: str) -> str:

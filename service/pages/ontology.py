@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 from service import dataset, validation
 from service.export import FORMATS, RdfSerialization
 from service.i18n import get_language
-from service.namespaces import GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
+from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
 from service.pages.entity import SUFFIXES, negotiate, rdf_response
 from service.pages.labels import (
     SHAPES_NS,
@@ -183,7 +183,7 @@ def ontology_context() -> dict:
         "iri": ONTOLOGY_IRI,
         "title": described.best_text(ONTOLOGY_IRI, RDFS.label),
         "definition": described.best_text(ONTOLOGY_IRI, SKOS.definition)
-        or described.best_text(ONTOLOGY_IRI, "http://purl.org/dc/terms/description"),
+        or described.best_text(ONTOLOGY_IRI, DCTERMS.description),
         "classes": classes,
         "properties": properties,
         "downloads": _downloads("ontology.ontology_as"),

@@ -33,15 +33,6 @@ RESULT_DOWNLOADS = ("json", "xml", "csv", "tsv")
 GRAPH_DOWNLOADS = ("ttl", "jsonld", "nt", "rdf", "trig", "nq")
 MOST_ROWS_SHOWN = 500
 HEADER = re.compile(r"^#\s*([A-Za-z-]+)\s*:\s*(.*)$")
-FALLBACK_EXAMPLE = """PREFIX zi: <https://w3id.org/zigraph/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-
-SELECT ?conferral ?recipient ?label WHERE {
-  ?conferral a zi:DesignationConferral ; zi:recipient ?recipient .
-  OPTIONAL { ?recipient skos:prefLabel ?label FILTER(lang(?label) = "id") }
-}
-ORDER BY ?label
-"""
 # Errors a query can meet, and the heading each is shown under.
 QUERY_ERRORS = {
     QuerySyntaxError: "query_error_syntax",
@@ -115,7 +106,7 @@ def page():
         example = next((e for e in listed if e.name == chosen), listed[0] if listed else None)
         return render_template(
             "pages/query.html",
-            sparql=example.text if example else FALLBACK_EXAMPLE,
+            sparql=example.text if example else "",
             examples=listed,
             result=None,
             error=None,
