@@ -152,3 +152,14 @@ def test_static_assets_are_served_by_us(client, url):
     response = client.get(url)
     assert response.status_code == 200
     response.close()
+
+
+def test_other_errors_use_the_site_layout(client):
+    response = client.get("/no/such/page", headers=HTML)
+    assert response.status_code == 404
+    page = parse(response.data)
+    assert page.find("html").attrs["lang"] == "id"
+    assert page.find("form", role="search") is not None
+    assert "<b>" not in response.get_data(as_text=True).split("<main", 1)[1].replace(
+        "&lt;b&gt;", ""
+    )
