@@ -10,11 +10,13 @@ import pyoxigraph as ox
 
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
+from service.export import FORMATS, serialize_dataset
 from service.querysafety import check_graphs, check_query
 from service.store import QueryResult
 from service.store.evaluator import EvaluatorPool
 
 METADATA_FILE = "zigraph-store.json"
+QUADS_FILE = "zigraph-dataset.nq"
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 
 
@@ -32,6 +34,9 @@ def build_store(dataset: LoadedDataset, path: Path) -> dict:
     store.flush()
     store.optimize()
     del store
+    # The store normalises some literals (xsd:nonNegativeInteger becomes xsd:integer), so the
+    # exact dataset is kept beside it for dumps and descriptions.
+    (path / QUADS_FILE).write_bytes(serialize_dataset(dataset.quads, FORMATS["nq"]))
     metadata = {
         "version": dataset.version,
         "triples": len(dataset.quads),
@@ -146,8 +151,13 @@ class EmbeddedBackend:
         )
 
     def quads(self) -> list[ox.Quad]:
-        """Return every quad of the store, sorted by graph then quad."""
-        return self.pool.run("quads", max(self.timeout, BULK_TIMEOUT))
+        """Return every quad of the dataset exactly as loaded, sorted by graph then quad."""
+        try:
+            data = (self.path / QUADS_FILE).read_bytes()
+        except FileNotFoundError:
+            return self.pool.run("quads", max(self.timeout, BULK_TIMEOUT))
+        parsed = ox.parse(data, format=ox.RdfFormat.N_QUADS)
+        return sorted(parsed, key=lambda q: (str(q.graph_name), str(q)))
 
     def health(self) -> dict:
         """Return the store's state: its kind, location, triple count and dataset version."""

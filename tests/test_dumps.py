@@ -1,0 +1,154 @@
+"""Dumps, their VoID and DCAT descriptions, and the health check."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from service import create_app
+from service.cli import cli
+from service.export import FORMATS
+from service.namespaces import DATASET_IRI, DCAT, DCTERMS, VOID
+from service.store.embedded import read_metadata
+
+RDF_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
+DATASET = ox.NamedNode(DATASET_IRI)
+
+
+def graph(response) -> set[tuple]:
+    parsed = ox.parse(response.data, format=RDF_FORMATS[response.mimetype])
+    return {(q.subject, q.predicate, q.object) for q in parsed}
+
+
+def objects(triples: set[tuple], subject, predicate: str) -> set:
+    return {o for s, p, o in triples if s == subject and p == ox.NamedNode(predicate)}
+
+
+def count(client, query: str) -> int:
+    response = client.get("/sparql", query_string={"query": query})
+    return int(response.get_json()["results"]["bindings"][0]["n"]["value"])
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS.values()), ids=list(FORMATS))
+def test_dump_is_byte_identical_to_export(client, fmt):
+    response = client.get(f"/download/zigraph.{fmt.extension}")
+    assert response.status_code == 200
+    assert response.mimetype == fmt.media_type
+    exported = CliRunner().invoke(cli, ["export", "--format", fmt.name])
+    assert exported.exit_code == 0, exported.output
+    assert response.data == exported.stdout_bytes
+
+
+def test_dump_revalidates_with_etag_and_last_modified(sample_client, sample_store_dir):
+    response = sample_client.get("/download/zigraph.nq")
+    metadata = read_metadata(sample_store_dir)
+    assert metadata["version"] in response.headers["ETag"]
+    assert response.last_modified is not None
+    assert response.cache_control.public and response.cache_control.max_age > 0
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    by_etag = sample_client.get(
+        "/download/zigraph.nq", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert by_etag.status_code == 304
+    assert by_etag.data == b""
+    by_date = sample_client.get(
+        "/download/zigraph.nq",
+        headers={"If-Modified-Since": response.headers["Last-Modified"]},
+    )
+    assert by_date.status_code == 304
+    other = sample_client.get(
+        "/download/zigraph.ttl", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert other.status_code == 200
+
+
+def test_dump_holds_the_named_graphs(sample_client, sample_store_dir):
+    response = sample_client.get("/download/zigraph.nq")
+    quads = list(ox.parse(response.data, format=ox.RdfFormat.N_QUADS))
+    assert {q.graph_name.value for q in quads} == set(read_metadata(sample_store_dir)["graphs"])
+    assert len(quads) == read_metadata(sample_store_dir)["triples"]
+
+
+def test_unknown_dump_is_not_found(sample_client):
+    response = sample_client.get("/download/zigraph.xlsx")
+    assert response.status_code == 404
+    assert "zigraph.ttl" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("media_type", list(RDF_FORMATS))
+def test_void_describes_size_partitions_and_access(sample_client, media_type):
+    response = sample_client.get("/.well-known/void", headers={"Accept": media_type})
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    void = graph(response)
+
+    def number(predicate: str) -> int:
+        (value,) = objects(void, DATASET, predicate)
+        return int(value.value)
+
+    assert number(VOID.triples) == count(
+        sample_client, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }"
+    )
+    assert number(VOID.distinctSubjects) == count(
+        sample_client, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }"
+    )
+    assert number(VOID.classes) == count(
+        sample_client, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"
+    )
+    assert number(VOID.properties) == len(objects(void, DATASET, VOID.propertyPartition))
+    assert objects(void, DATASET, DCTERMS.license) == {
+        ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
+    }
+    assert objects(void, DATASET, VOID.sparqlEndpoint) == {ox.NamedNode("http://localhost/sparql")}
+    dumps = objects(void, DATASET, VOID.dataDump)
+    assert ox.NamedNode("http://localhost/download/zigraph.ttl") in dumps
+    for dump in dumps:
+        assert sample_client.get(dump.value.removeprefix("http://localhost")).status_code == 200
+    for example in objects(void, DATASET, VOID.exampleResource):
+        assert count(sample_client, f"SELECT (COUNT(*) AS ?n) WHERE {{ <{example.value}> ?p ?o }}")
+
+
+def test_catalog_lists_the_distributions_and_the_service(sample_client):
+    catalog = graph(sample_client.get("/catalog", headers={"Accept": "text/turtle"}))
+    (catalog_node,) = {s for s, p, o in catalog if o == ox.NamedNode(DCAT.Catalog)}
+    assert objects(catalog, catalog_node, DCAT.dataset) == {DATASET}
+    distributions = objects(catalog, DATASET, DCAT.distribution)
+    assert len(distributions) == len(FORMATS)
+    media_types = {
+        o.value.rsplit("/media-types/", 1)[1]
+        for d in distributions
+        for o in objects(catalog, d, DCAT.mediaType)
+    }
+    assert media_types == {f.media_type for f in FORMATS.values()}
+    service = ox.NamedNode("http://localhost/sparql")
+    assert objects(catalog, service, DCAT.servesDataset) == {DATASET}
+
+
+def test_health_check(sample_client, sample_store_dir):
+    response = sample_client.get("/healthz")
+    assert response.status_code == 200
+    health = response.get_json()
+    metadata = read_metadata(sample_store_dir)
+    assert health == {
+        "status": "ok",
+        "store": "embedded",
+        "triples": metadata["triples"],
+        "version": metadata["version"],
+    }
+
+
+def test_health_check_without_a_store(tmp_path):
+    app = create_app({"TESTING": True, "STORE_DIR": str(tmp_path / "missing")})
+    try:
+        response = app.test_client().get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json()["status"] == "unavailable"
+        query = app.test_client().get("/sparql", query_string={"query": "ASK {}"})
+        assert query.status_code == 503
+    finally:
+        app.extensions["zigraph.store"].close()
