@@ -36,6 +36,8 @@ if str(ROOT) not in sys.path:
 
 import generate  # noqa: E402  (bench/generate.py, beside this file)
 
+from service.namespaces import GRAPH_BASE  # noqa: E402
+
 RESULTS = BENCH / "results"
 PEERS_VENV = BENCH / ".venv-peers"
 PROJECT_BIN = Path(sys.executable).parent
@@ -414,8 +416,8 @@ class Virtuoso(Server):
                 time.sleep(0.2)
         data = workdir / "data-link"
         statements = (
-            f"ld_dir('{data}', '*.nq', 'https://w3id.org/zigraph/graph/bench/default'); "
-            "rdf_loader_run(); checkpoint; "
+            # N-Quads name their graphs; the graph given here is only for triples without one.
+            f"ld_dir('{data}', '*.nq', '{GRAPH_BASE}bench/default'); rdf_loader_run(); checkpoint; "
         )
         run_quietly(
             [self.isql, str(self.isql_port), "dba", "dba", f"exec={statements}"],
