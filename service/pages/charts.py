@@ -53,6 +53,7 @@ class FunnelBar:
     width: float
     label_y: float
     members: list[FunnelMember] = field(default_factory=list)
+    narrowing: str | None = None  # polygon points joining this bar to the next one
 
 
 @dataclass
@@ -148,6 +149,17 @@ def funnel(pipeline: str) -> Funnel:
             )
         bars.append(bar)
         y = bar.y + BAR_HEIGHT + MEMBER_LINE * len(members) + 14
+    for bar, following in zip(bars, bars[1:], strict=False):
+        bottom = bar.y + BAR_HEIGHT
+        bar.narrowing = " ".join(
+            f"{x:.1f},{y:.1f}"
+            for x, y in (
+                (bar.x, bottom),
+                (bar.x + bar.width, bottom),
+                (following.x + following.width, following.y),
+                (following.x, following.y),
+            )
+        )
     parts = []
     for bar in bars:
         named = ", ".join(m.text for m in bar.members)
