@@ -245,6 +245,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Hasil dipotong pada batas {n}.",
         "The result was cut at the limit of {n}.",
     ),
+    "query_rows_hidden": (
+        "{n} baris lainnya tidak ditampilkan; unduh hasil lengkapnya di bawah.",
+        "{n} more rows are not shown; download the full result below.",
+    ),
     "query_yes": ("Ya (true)", "Yes (true)"),
     "query_no": ("Tidak (false)", "No (false)"),
     "query_error": ("Kueri tidak dapat dijalankan", "The query could not be run"),

@@ -119,3 +119,12 @@ def test_sparql_endpoint_shows_the_query_page_to_browsers(client):
     )
     assert response.status_code == 200
     assert parse(response.data).find("p", class_="boolean-answer") is not None
+
+
+def test_long_results_show_a_page_of_rows_and_say_how_many_are_hidden(client, monkeypatch):
+    from service.pages import query
+
+    monkeypatch.setattr(query, "MOST_ROWS_SHOWN", 3)
+    page = run(client, "SELECT ?s WHERE { ?s a <https://w3id.org/zigraph/ontology#Passage> }")
+    assert len(page.find("table", class_="results").find_all("tr")) == 1 + 3
+    assert page.find("p", class_="warning") is not None
