@@ -238,3 +238,22 @@ def test_long_value_lists_and_incoming_links_are_paginated(client, monkeypatch):
     assert incoming_next is not None and "ipage=2" in incoming_next.attrs["href"]
     second = parse(client.get(incoming_next.attrs["href"].split("#")[0], headers=HTML).data)
     assert second.by_id("incoming").find("a", rel="prev") is not None
+
+
+@pytest.mark.parametrize(
+    ("iri", "href", "external"),
+    [
+        (ID_BASE + AGENCY, f"/doc/{AGENCY}", False),
+        (str(ZI.recipient), "/ontology#recipient", False),
+        ("http://www.wikidata.org/entity/Q42", "http://www.wikidata.org/entity/Q42", True),
+        ("javascript:alert(1)", None, False),
+        ("mailto:someone@example.org", None, False),
+        ("urn:isbn:0451450523", None, False),
+    ],
+)
+def test_only_http_iris_become_links(app, iri, href, external):
+    from service.pages.labels import link_for
+
+    with app.test_request_context("/"):
+        link = link_for(iri)
+    assert (link.href, link.external) == (href, external)
