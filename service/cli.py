@@ -11,6 +11,7 @@ import pyoxigraph as ox
 
 from service import dataset, export, validation
 from service.namespaces import PREFIXES
+from service.serve import push, serve
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
@@ -158,6 +159,10 @@ def stats(as_json: bool) -> None:
     click.echo(f"\nnamed graphs ({len(numbers['graphs'])}):")
     for graph, count in numbers["graphs"].items():
         click.echo(f"  {graph}  {count} triples")
+
+
+cli.add_command(serve)
+cli.add_command(push)
 
 
 def main() -> None:

@@ -43,7 +43,14 @@ GRAPH_TYPES: dict[str, str] = {
     "text/plain": "nt",
 }
 # ``format=`` names beyond the formats' own short names.
-FORMAT_ALIASES = {"turtle": "ttl", "rdf": "xml", "json-ld": "jsonld", "ntriples": "nt"}
+FORMAT_ALIASES = {
+    "turtle": "ttl",
+    "n3": "ttl",
+    "rdf": "xml",
+    "rdf+xml": "xml",
+    "json-ld": "jsonld",
+    "ntriples": "nt",
+}
 W3C_FORMAT_NAMES = {
     "json": "SPARQL_Results_JSON",
     "xml": "SPARQL_Results_XML",

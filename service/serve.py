@@ -1,0 +1,243 @@
+"""``zigraph serve`` (the service under gunicorn) and ``zigraph push`` (load a remote store)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import click
+
+from service import dataset
+from service.export import FORMATS, serialize_triples
+from service.store import embedded
+
+
+def load_or_exit() -> dataset.LoadedDataset:
+    """Load the shipped dataset; on unreadable input print the file and line, exit 2."""
+    try:
+        return dataset.load()
+    except dataset.DatasetError as error:
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
+
+
+def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool) -> None:
+    """Validate the dataset; when it does not conform, print the report and exit 1 (or warn)."""
+    from service.validation import validate
+
+    report = validate(loaded)
+    if report.conforms:
+        return
+    click.echo(report.text("en"), err=True, nl=False)
+    if enforce:
+        click.echo(
+            "zigraph: the data does not conform to the shapes; not serving it "
+            "(fix the data, or pass --no-validate to serve it anyway).",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo("zigraph: warning: serving data that does not conform to the shapes.", err=True)
+
+
+def build_isolated(loaded: dataset.LoadedDataset, path: Path) -> dict:
+    """Build the store in a child process and return its metadata.
+
+    The storage engine leaves threads behind in the process that writes a store; gunicorn
+    workers forked from such a master hang when they exit. So the master never opens one.
+    """
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as executor:
+        return executor.submit(embedded.build_store, loaded, path).result()
+
+
+def prepare_store(loaded: dataset.LoadedDataset, store_dir: Path | None) -> tuple[Path, bool]:
+    """Return a built store of the dataset and whether it is temporary.
+
+    A ``store_dir`` that already holds a complete store of the same version is reused; one
+    holding another version of a zigraph store is rebuilt; any other non-empty folder is
+    refused, so no user file is ever deleted.
+    """
+    if store_dir is None:
+        path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
+        build_isolated(loaded, path)
+        return path, True
+    metadata = embedded.read_metadata(store_dir)
+    if metadata is not None and metadata.get("version") == loaded.version:
+        click.echo(
+            f"zigraph: reusing the store in {store_dir} (version {loaded.version})", err=True
+        )
+        return store_dir, False
+    if metadata is not None:
+        click.echo(f"zigraph: rebuilding the store in {store_dir} (data changed)", err=True)
+        shutil.rmtree(store_dir)
+    try:
+        build_isolated(loaded, store_dir)
+    except FileExistsError as error:
+        click.echo(f"zigraph: {error}", err=True)
+        sys.exit(2)
+    return store_dir, False
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: float) -> dict:
+    """Return the gunicorn settings: threaded workers, so a slow query blocks no one else."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": int(max(30, timeout * 3)),
+        "graceful_timeout": 10,
+        # The application answers over-long URLs itself, with a 414 saying what to do.
+        "limit_request_line": 0,
+        "accesslog": "-",
+        "errorlog": "-",
+    }
+
+
+def run_gunicorn(options: dict) -> None:
+    """Serve ``create_app()`` under gunicorn until it is stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    class ZigraphApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from service import create_app
+
+            return create_app()
+
+    ZigraphApplication().run()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST")
+@click.option("--port", default=5000, show_default=True, type=int, envvar="ZIGRAPH_PORT")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=int,
+    envvar="ZIGRAPH_WORKERS",
+    help="Web processes (each with its own query evaluators).",
+)
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=int,
+    envvar="ZIGRAPH_THREADS",
+    help="Request threads per web process.",
+)
+@click.option(
+    "--store-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ZIGRAPH_STORE_DIR",
+    help="Keep the built store here and reuse it while the data is unchanged "
+    "(default: a temporary folder removed at exit).",
+)
+@click.option(
+    "--endpoint",
+    envvar="ZIGRAPH_ENDPOINT",
+    help="Serve a remote SPARQL 1.1 endpoint instead of the embedded store.",
+)
+@click.option(
+    "--no-validate",
+    is_flag=True,
+    envvar="ZIGRAPH_NO_VALIDATE",
+    help="Serve data that does not conform to the shapes (with a warning).",
+)
+def serve(host, port, workers, threads, store_dir, endpoint, no_validate) -> None:
+    """Serve the pages and the SPARQL endpoint.
+
+    The shipped data is loaded and validated before anything starts: a file that cannot be
+    read stops with status 2, data that breaks the shapes with status 1.
+    """
+    from service import create_app
+
+    timeout = float(create_app().config["QUERY_TIMEOUT"])
+    options = gunicorn_options(host, port, workers, threads, timeout)
+    if endpoint:
+        os.environ["ZIGRAPH_ENDPOINT"] = endpoint
+        click.echo(f"zigraph: serving the remote store at {endpoint}", err=True)
+        run_gunicorn(options)
+        return
+    loaded = load_or_exit()
+    validate_or_exit(loaded, enforce=not no_validate)
+    path, temporary = prepare_store(loaded, store_dir)
+    os.environ["ZIGRAPH_STORE_DIR"] = str(path)
+    click.echo(f"zigraph: {len(loaded.quads)} quads, version {loaded.version}", err=True)
+    try:
+        run_gunicorn(options)
+    finally:
+        if temporary:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def put_graph(graph_store: str, graph: str, body: bytes, media_type: str, timeout: float) -> int:
+    """PUT one named graph into a SPARQL 1.1 Graph Store and return the HTTP status."""
+    separator = "&" if "?" in graph_store else "?"
+    url = graph_store + separator + urlencode({"graph": graph})
+    request = urllib.request.Request(
+        url, data=body, method="PUT", headers={"Content-Type": media_type}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's URL
+        return response.status
+
+
+@click.command()
+@click.option(
+    "--graph-store",
+    required=True,
+    envvar="ZIGRAPH_GRAPH_STORE",
+    help="The store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
+)
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["nt", "ttl"]),
+    default="nt",
+    show_default=True,
+    help="The RDF format the graphs are sent in.",
+)
+@click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per graph.")
+def push(graph_store: str, format_name: str, timeout: float) -> None:
+    """Load the dataset into a remote store, one named graph at a time (HTTP PUT).
+
+    Each PUT replaces that graph, so pushing again after a change leaves no stale triples.
+    """
+    loaded = load_or_exit()
+    fmt = FORMATS[format_name]
+    total = len(loaded.files)
+    started = time.monotonic()
+    for number, source in enumerate(loaded.files, start=1):
+        triples = [q.triple for q in loaded.quads if q.graph_name.value == source.graph]
+        body = serialize_triples(triples, fmt)
+        try:
+            status = put_graph(graph_store, source.graph, body, fmt.media_type, timeout)
+        except urllib.error.HTTPError as error:
+            detail = error.read(500).decode("utf-8", "replace").strip()
+            click.echo(
+                f"zigraph: {graph_store} refused {source.graph}: {error.code} {detail}", err=True
+            )
+            sys.exit(1)
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            click.echo(f"zigraph: cannot reach the graph store {graph_store}: {reason}", err=True)
+            sys.exit(1)
+        click.echo(f"[{number}/{total}] {source.graph}: {len(triples)} triples ({status})")
+    seconds = time.monotonic() - started
+    click.echo(
+        f"pushed {len(loaded.quads)} quads in {total} graphs to {graph_store} in {seconds:.1f} s"
+    )

@@ -1,0 +1,272 @@
+"""``zigraph serve``: checks before starting, and real clients against the running server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+
+from service import dataset, serve
+from service.cli import cli
+from service.store import embedded
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+TIMEOUT = 3
+
+
+def zigraph_command() -> list[str]:
+    """Return the command that runs the zigraph console script of this environment."""
+    script = shutil.which("zigraph") or str(Path(sys.executable).with_name("zigraph"))
+    return [script] if Path(script).exists() else [sys.executable, "-m", "service.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Run ``zigraph serve`` on a free local port; yield its base URL; always stop it."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {**os.environ, "ZIGRAPH_QUERY_TIMEOUT": str(TIMEOUT)}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*zigraph_command(), "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base + "/healthz", process)
+            yield base
+        finally:
+            stop(process)
+
+
+def wrapper(base: str, query: str, return_format: str) -> SPARQLWrapper:
+    client = SPARQLWrapper(base + "/sparql")
+    client.setQuery(query)
+    client.setReturnFormat(return_format)
+    return client
+
+
+def answer(client: SPARQLWrapper):
+    """Run the query and convert the answer, closing the connection."""
+    result = client.query()
+    try:
+        return result.convert()
+    finally:
+        result.response.close()
+
+
+def fetch_error(request: urllib.request.Request | str) -> tuple[int, bytes]:
+    """Send a request expected to fail; return its status and body, closing the connection."""
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(request, timeout=120)
+    with failed.value as error:
+        return error.code, error.read()
+
+
+def stored_triple_count(base: str) -> int:
+    client = wrapper(base, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", JSON)
+    return int(answer(client)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_health_of_the_running_server(server):
+    with urllib.request.urlopen(server + "/healthz") as response:
+        health = json.load(response)
+    assert health["status"] == "ok"
+    assert health["triples"] == stored_triple_count(server)
+
+
+@pytest.mark.parametrize("method", ["GET", POST])
+def test_select_in_every_format_with_sparqlwrapper(server, method):
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isIRI(?s)) } ORDER BY ?s ?p ?o LIMIT 50"
+    answers = {}
+    for fmt in (JSON, XML, CSV, TSV):
+        client = wrapper(server, query, fmt)
+        if method == POST:
+            client.setMethod(POST)
+        answers[fmt] = answer(client)
+    rows = answers[JSON]["results"]["bindings"]
+    assert len(rows) == 50
+    assert len(answers[XML].getElementsByTagName("result")) == 50
+    table = list(csv.reader(io.StringIO(answers[CSV].decode(), newline="")))
+    assert table[0] == ["s", "p", "o"] and len(table) == 51
+    tsv = ox.parse_query_results(answers[TSV], format=ox.QueryResultsFormat.TSV)
+    assert [str(r["s"]) for r in tsv] == [f"<{r['s']['value']}>" for r in rows]
+
+
+def test_ask_with_sparqlwrapper(server):
+    assert answer(wrapper(server, "ASK { ?s ?p ?o }", JSON))["boolean"] is True
+    document = answer(wrapper(server, "ASK { ?s ?p <urn:nothing> }", XML))
+    assert document.getElementsByTagName("boolean")[0].firstChild.data == "false"
+
+
+RDF_FORMATS = {
+    TURTLE: ox.RdfFormat.TURTLE,
+    RDFXML: ox.RdfFormat.RDF_XML,
+    JSONLD: ox.RdfFormat.JSON_LD,
+    XML: ox.RdfFormat.RDF_XML,
+}
+
+
+def graph_answer(base: str, query: str, fmt: str) -> set[ox.Triple]:
+    """Run a CONSTRUCT or DESCRIBE through SPARQLWrapper and parse the raw answer."""
+    # SPARQLWrapper's own conversion builds a deprecated rdflib ConjunctiveGraph.
+    result = wrapper(base, query, fmt).query()
+    with result.response as response:
+        data = response.read()
+    return {q.triple for q in ox.parse(data, format=RDF_FORMATS[fmt])}
+
+
+@pytest.mark.parametrize("fmt", list(RDF_FORMATS))
+def test_construct_and_describe_with_sparqlwrapper(server, fmt):
+    construct = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(isIRI(?s)) } LIMIT 40"
+    expected = graph_answer(server, construct, TURTLE)
+    assert len(expected) == 40
+    assert graph_answer(server, construct, fmt) == expected
+    subject = min(t.subject.value for t in expected)
+    described = graph_answer(server, f"DESCRIBE <{subject}>", fmt)
+    assert subject in {t.subject.value for t in described}
+
+
+def test_service_is_refused_by_the_running_server(server):
+    query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
+    request = urllib.request.Request(
+        server + "/sparql",
+        data=query.encode(),
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    status, body = fetch_error(request)
+    assert status == 400
+    assert json.loads(body)["reason"] == "service"
+    assert answer(wrapper(server, "ASK {}", JSON))["boolean"] is True
+
+
+def test_slow_query_times_out_while_others_are_answered(server):
+    outcome = {}
+
+    def slow():
+        request = urllib.request.Request(
+            server + "/sparql",
+            data=SLOW_QUERY.encode(),
+            headers={"Content-Type": "application/sparql-query"},
+        )
+        started = time.monotonic()
+        outcome["status"], body = fetch_error(request)
+        outcome["body"] = json.loads(body)
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)
+    assert answer(wrapper(server, "ASK { ?s ?p ?o }", JSON))["boolean"] is True
+    thread.join(120)
+    assert outcome["status"] == 503
+    assert outcome["body"]["error"] == "query-timeout"
+    assert outcome["seconds"] < TIMEOUT + 30  # stopped, not run to its end
+    assert answer(wrapper(server, "ASK { ?s ?p ?o }", JSON))["boolean"] is True
+
+
+def test_huge_get_is_refused_by_the_application(server):
+    status, _ = fetch_error(server + "/sparql?query=" + "A" * 20000)
+    assert status == 414
+
+
+@pytest.fixture
+def shipped_plus(monkeypatch):
+    """Make the 'shipped' data the real ontology and shapes plus the given data file."""
+
+    def use(path: Path) -> None:
+        real = dataset.shipped_files()
+        files = [f for f in real if f.role != "graph_data"]
+        files.append(dataset.SourceFile(path, "graph_data", "https://w3id.org/zigraph/graph/test"))
+        monkeypatch.setattr(dataset, "shipped_files", lambda: files)
+
+    return use
+
+
+def test_serve_refuses_data_that_breaks_the_shapes(shipped_plus):
+    invalid = sorted((TEST_DATA / "shapes" / "invalid").glob("*.ttl"))[0]
+    shipped_plus(invalid)
+    result = CliRunner().invoke(cli, ["serve", "--port", str(free_port())])
+    assert result.exit_code == 1
+    assert "does not conform" in result.output
+    assert "--no-validate" in result.output
+
+
+def test_serve_names_the_file_and_line_that_cannot_be_read(shipped_plus, tmp_path):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("@prefix ex: <http://example.org/> .\n\nex:a ex:b ex:c ;\n  ex:d .\n")
+    shipped_plus(broken)
+    result = CliRunner().invoke(cli, ["serve", "--port", str(free_port())])
+    assert result.exit_code == 2
+    assert "broken.ttl" in result.output
+    assert "line 4" in result.output
+
+
+def test_store_dir_is_reused_while_the_data_is_unchanged(tmp_path, capsys):
+    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
+    loaded = dataset.load(files)
+    path, temporary = serve.prepare_store(loaded, tmp_path / "store")
+    assert not temporary
+    built = embedded.read_metadata(path)["built"]
+    time.sleep(1.1)
+    again, _ = serve.prepare_store(loaded, tmp_path / "store")
+    assert embedded.read_metadata(again)["built"] == built
+    assert "reusing" in capsys.readouterr().err
+    other = dataset.load(files[:1])
+    serve.prepare_store(other, tmp_path / "store")
+    assert embedded.read_metadata(path)["version"] == other.version
+
+
+def test_store_dir_with_other_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
+    with pytest.raises(SystemExit) as stopped:
+        serve.prepare_store(dataset.load(files), tmp_path)
+    assert stopped.value.code == 2
+    assert (tmp_path / "notes.txt").read_text() == "mine"
