@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean screenshots
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,7 @@ lint: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache test-artifacts
+
+# Refresh the README's screenshots (docs/img/) from the browser tests.
+screenshots: $(INSTALLED)
+	ZIGRAPH_UPDATE_DOCS_IMAGES=1 $(BIN)/python -m pytest tests/test_browser.py
