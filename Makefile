@@ -14,9 +14,9 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
 
+# Validates the data, builds the store and serves http://127.0.0.1:5000 (flags: see README).
 serve: $(INSTALLED)
-	$(BIN)/zigraph validate
-	$(BIN)/zigraph stats
+	$(BIN)/zigraph serve
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest
