@@ -228,14 +228,32 @@ class Server:
         """Load the data once the server runs, when it can only be loaded that way."""
 
 
-class Zigraph(Server):
-    """zigraph: ``zigraph serve`` on a store built by ``service.store.embedded.build_store``."""
+# `zigraph serve` only serves the shipped data (it rebuilds any other store it is given), so
+# the benchmark runs the same gunicorn setup, from the same functions, on the generated store.
+ZIGRAPH_LAUNCHER = """
+import sys
+from service import create_app
+from service.serve import gunicorn_options, run_gunicorn
 
-    def __init__(self, workers: int) -> None:
+host, port, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+timeout = float(create_app().config["QUERY_TIMEOUT"])
+run_gunicorn(gunicorn_options(host, port, workers, threads, timeout))
+"""
+
+
+class Zigraph(Server):
+    """zigraph under ``zigraph serve``'s gunicorn setup, on a store built by ``build_store``."""
+
+    def __init__(self, workers: int, threads: int) -> None:
         super().__init__("zigraph", "/sparql")
         self.workers = workers
+        self.threads = threads
         self.version = metadata.version("zigraph")
-        self.env = {"ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT)}
+        # PYTHONPATH: the checkout's service/, even where it is not installed in editable mode.
+        self.env = {"ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT), "PYTHONPATH": str(ROOT)}
+        self.notes.append(
+            f"`zigraph serve`'s gunicorn setup ({workers} gthread workers x {threads} threads)"
+        )
 
     def prepare(self, data: Path, workdir: Path) -> None:
         from service import dataset
@@ -243,6 +261,7 @@ class Zigraph(Server):
 
         loaded = dataset.load(dataset.files_for([data], "graph_data"))
         build_store(loaded, workdir / "store")
+        self.env["ZIGRAPH_STORE_DIR"] = str(workdir / "store")
 
     def engine_floor(self, workdir: Path, queries: list[Query], seconds: float) -> dict:
         import pyoxigraph as ox
@@ -262,36 +281,9 @@ class Zigraph(Server):
         del store
         return floor
 
-    def has_serve(self) -> bool:
-        zigraph = PROJECT_BIN / "zigraph"
-        result = subprocess.run(
-            [str(zigraph), "serve", "--help"], capture_output=True, text=True, cwd=ROOT
-        )
-        return result.returncode == 0 and "--store-dir" in result.stdout
-
     def command(self, data: Path, workdir: Path, port: int) -> list[str]:
-        store = str(workdir / "store")
-        if self.has_serve():
-            self.notes.append(f"`zigraph serve --workers {self.workers} --no-validate`")
-            return [
-                str(PROJECT_BIN / "zigraph"),
-                "serve",
-                "--host=127.0.0.1",
-                f"--port={port}",
-                f"--workers={self.workers}",
-                f"--store-dir={store}",
-                "--no-validate",
-            ]
-        # Before `zigraph serve` existed: the same application under gunicorn directly.
-        self.env["ZIGRAPH_STORE_DIR"] = store
-        self.notes.append(f"gunicorn `service:create_app()`, {self.workers} workers")
-        return [
-            str(PROJECT_BIN / "gunicorn"),
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={self.workers}",
-            "--timeout=60",
-            "service:create_app()",
-        ]
+        arguments = ["127.0.0.1", str(port), str(self.workers), str(self.threads)]
+        return [sys.executable, "-c", ZIGRAPH_LAUNCHER, *arguments]
 
 
 class Oxigraph(Server):
@@ -913,6 +905,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated, from zigraph, oxigraph, rdflib-endpoint, virtuoso",
     )
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
+    parser.add_argument(
+        "--zigraph-threads", type=int, default=4, help="threads per web worker (default 4)"
+    )
     parser.add_argument("--startup-timeout", type=float, default=180)
     parser.add_argument(
         "--quiet-load",
@@ -930,7 +925,7 @@ def main(argv: list[str] | None = None) -> int:
     data = folder / manifest["files"]["nquads"]
     queries = query_mix(manifest["samples"])
     known = {
-        "zigraph": lambda: Zigraph(args.zigraph_workers),
+        "zigraph": lambda: Zigraph(args.zigraph_workers, args.zigraph_threads),
         "oxigraph": Oxigraph,
         "rdflib-endpoint": RdflibEndpoint,
         "virtuoso": Virtuoso,
