@@ -6,6 +6,7 @@ no comment, string literal or odd spacing can hide a ``SERVICE`` clause or an up
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,6 +16,8 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from service.errors import QueryRefused, QuerySyntaxError, UpdateRefused
+
+_parsing = threading.Lock()  # the pyparsing grammar is shared by the request threads
 
 FORMS = {
     "SelectQuery": "SELECT",
@@ -50,7 +53,8 @@ def _nodes(node: object) -> Iterator[CompValue]:
 
 def _is_update(sparql: str) -> bool:
     try:
-        parseUpdate(sparql)
+        with _parsing:
+            parseUpdate(sparql)
     except ParseException:
         return False
     return True
@@ -60,7 +64,8 @@ def _is_update(sparql: str) -> bool:
 def check_query(sparql: str) -> CheckedQuery:
     """Parse a query and return its form, or raise why the endpoint refuses it."""
     try:
-        tree = parseQuery(sparql)
+        with _parsing:
+            tree = parseQuery(sparql)
     except ParseException as error:
         if _is_update(sparql):
             raise UpdateRefused(

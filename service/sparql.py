@@ -213,6 +213,11 @@ def query() -> Response:
     if result.truncated:
         response.headers[TRUNCATED_HEADER] = "true"
         response.headers[LIMIT_HEADER] = str(current_app.config["RESULT_LIMIT"])
+        dump = url_for("dumps.download", extension=FORMATS["nq"].extension)
+        response.headers["Link"] = (
+            f'<{dump}>; rel="alternate"; type="{FORMATS["nq"].media_type}"; '
+            'title="the answer was cut at the result limit; the whole dataset is here"'
+        )
     response.vary.add("Accept")
     return response
 

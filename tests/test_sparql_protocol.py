@@ -232,6 +232,7 @@ def test_truncated_answers_are_flagged(sample_store_dir):
         assert len(solutions(capped)) == 3
         assert capped.headers["X-Zigraph-Result-Truncated"] == "true"
         assert capped.headers["X-Zigraph-Result-Limit"] == "3"
+        assert "/download/zigraph.nq" in capped.headers["Link"]
         whole = client.get("/sparql", query_string={"query": SELECT_ALL + " LIMIT 3"})
         assert "X-Zigraph-Result-Truncated" not in whole.headers
     finally:
