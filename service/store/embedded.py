@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from service.querysafety import check_graphs, check_query
 from service.store import QueryResult
 from service.store.evaluator import EvaluatorPool
 
+log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
 QUADS_FILE = "zigraph-dataset.nq"
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
@@ -122,7 +124,8 @@ class EmbeddedBackend:
         """Return the store's metadata: version, built, triples, graphs."""
         metadata = read_metadata(self.path)
         if metadata is None:
-            raise BackendUnavailable(f"no built store at {self.path}")
+            log.error("no complete store in %s (its metadata file is missing)", self.path)
+            raise BackendUnavailable("the store has not been built; the server log says where")
         return metadata
 
     def graphs(self) -> list[str]:

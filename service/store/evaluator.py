@@ -9,6 +9,7 @@ own (segfault, out of memory) is noticed through the closed pipe and replaced as
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -25,6 +26,7 @@ from service.errors import (
     ZigraphError,
 )
 
+log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds an evaluator may take to open the store
 
 
@@ -57,7 +59,7 @@ def evaluator_main(connection: Connection, store_dir: str) -> None:
     try:
         store = ox.Store.read_only(store_dir)
     except OSError as error:
-        connection.send(("unavailable", f"cannot open the store at {store_dir}: {error}"))
+        connection.send(("unavailable", str(error)))
         return
     operations = _operations()
     connection.send(("ready", os.getpid()))
@@ -102,7 +104,9 @@ class Evaluator:
         except (EOFError, OSError):
             raise EvaluatorCrashed(self._death_note("while starting")) from None
         if status != "ready":
-            raise BackendUnavailable(str(detail))
+            # The detail names server paths: it goes to the log, not to the client.
+            log.error("the query evaluator cannot open the store: %s", detail)
+            raise BackendUnavailable("the store cannot be opened; the server log says why")
         self.ready = True
 
     def kill(self) -> None:
