@@ -122,14 +122,19 @@ def run_gunicorn(options: dict) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST")
-@click.option("--port", default=5000, show_default=True, type=int, envvar="ZIGRAPH_PORT")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST", show_envvar=True
+)
+@click.option(
+    "--port", default=5000, show_default=True, type=int, envvar="ZIGRAPH_PORT", show_envvar=True
+)
 @click.option(
     "--workers",
     default=2,
     show_default=True,
     type=int,
     envvar="ZIGRAPH_WORKERS",
+    show_envvar=True,
     help="Web processes (each with its own query evaluators).",
 )
 @click.option(
@@ -138,27 +143,38 @@ def run_gunicorn(options: dict) -> None:
     show_default=True,
     type=int,
     envvar="ZIGRAPH_THREADS",
+    show_envvar=True,
     help="Request threads per web process.",
 )
 @click.option(
     "--store-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="ZIGRAPH_STORE_DIR",
+    show_envvar=True,
     help="Keep the built store here and reuse it while the data is unchanged "
     "(default: a temporary folder removed at exit).",
 )
 @click.option(
     "--endpoint",
     envvar="ZIGRAPH_ENDPOINT",
+    show_envvar=True,
     help="Serve a remote SPARQL 1.1 endpoint instead of the embedded store.",
 )
 @click.option(
     "--no-validate",
     is_flag=True,
     envvar="ZIGRAPH_NO_VALIDATE",
+    show_envvar=True,
     help="Serve data that does not conform to the shapes (with a warning).",
 )
-def serve(host, port, workers, threads, store_dir, endpoint, no_validate) -> None:
+@click.option(
+    "--query-timeout",
+    type=float,
+    envvar="ZIGRAPH_QUERY_TIMEOUT",
+    show_envvar=True,
+    help="Seconds a query may run before it is stopped (default: 10).",
+)
+def serve(host, port, workers, threads, store_dir, endpoint, no_validate, query_timeout) -> None:
     """Serve the pages and the SPARQL endpoint.
 
     The shipped data is loaded and validated before anything starts: a file that cannot be
@@ -166,6 +182,8 @@ def serve(host, port, workers, threads, store_dir, endpoint, no_validate) -> Non
     """
     from service import create_app
 
+    if query_timeout is not None:
+        os.environ["ZIGRAPH_QUERY_TIMEOUT"] = str(query_timeout)  # read by every worker's app
     timeout = float(create_app().config["QUERY_TIMEOUT"])
     options = gunicorn_options(host, port, workers, threads, timeout)
     if endpoint:
@@ -201,6 +219,7 @@ def put_graph(graph_store: str, graph: str, body: bytes, media_type: str, timeou
     "--graph-store",
     required=True,
     envvar="ZIGRAPH_GRAPH_STORE",
+    show_envvar=True,
     help="The store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
 )
 @click.option(
@@ -215,7 +234,8 @@ def put_graph(graph_store: str, graph: str, body: bytes, media_type: str, timeou
 def push(graph_store: str, format_name: str, timeout: float) -> None:
     """Load the dataset into a remote store, one named graph at a time (HTTP PUT).
 
-    Each PUT replaces that graph, so pushing again after a change leaves no stale triples.
+    Each PUT replaces its graph, so pushing again after a change leaves no stale triples in
+    the graphs sent; graphs of files since deleted stay in the store until dropped there.
     """
     loaded = load_or_exit()
     fmt = FORMATS[format_name]

@@ -69,10 +69,21 @@ def server(tmp_path_factory):
     """Run ``zigraph serve`` on a free local port; yield its base URL; always stop it."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "ZIGRAPH_QUERY_TIMEOUT": str(TIMEOUT)}
+    env = {**os.environ, "ZIGRAPH_QUERY_TIMEOUT": "60"}  # the flag below wins
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*zigraph_command(), "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
+            [
+                *zigraph_command(),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--query-timeout",
+                str(TIMEOUT),
+            ],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
