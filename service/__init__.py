@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RESULT_LIMIT=10000,  # most rows or triples one query returns
         BASE_IRI=ID_BASE,  # the entity IRIs this deployment answers for
         EVALUATORS=2,  # query evaluator processes per web process
+        EVALUATOR_MEMORY_MB=2048,  # heap cap of one evaluator (0: none); past it, a 500
         MAX_CONTENT_LENGTH=512 * 1024,  # bytes of a request body (413 beyond)
         MAX_URL_LENGTH=8192,  # bytes of a URL's query string (414 beyond)
         DUMP_MAX_AGE=3600,  # seconds caches may keep dumps and descriptions

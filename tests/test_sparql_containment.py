@@ -147,3 +147,27 @@ def test_internal_queries_share_the_time_limit(slow_app):
         with pytest.raises(QueryTimeout):
             get_store().query(SLOW_QUERY)
         assert get_store().query(QUICK_QUERY).boolean is True
+
+
+# Nine million groups, held in memory before the first answer row.
+HUNGRY_QUERY = "SELECT ?a ?c (COUNT(*) AS ?n) WHERE { ?a ?x ?b . ?c ?y ?d } GROUP BY ?a ?c"
+
+
+def test_query_needing_too_much_memory_ends_only_its_evaluator(many_triples_store):
+    app = create_app(
+        {
+            "TESTING": True,
+            "STORE_DIR": str(many_triples_store),
+            "QUERY_TIMEOUT": 120.0,
+            "EVALUATOR_MEMORY_MB": 200,
+        }
+    )
+    try:
+        client = app.test_client()
+        response = client.get("/sparql", query_string={"query": HUNGRY_QUERY})
+        assert response.status_code == 500
+        body = response.get_json()
+        assert body["error"] == "evaluator-crashed"
+        assert client.get("/sparql", query_string={"query": QUICK_QUERY}).status_code == 200
+    finally:
+        app.extensions["zigraph.store"].close()

@@ -86,6 +86,7 @@ def open_backend(app: Flask) -> Backend:
         result_limit=app.config["RESULT_LIMIT"],
         timeout=float(app.config["QUERY_TIMEOUT"]),
         evaluators=int(app.config["EVALUATORS"]),
+        memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
     )
 
 

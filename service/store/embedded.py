@@ -112,13 +112,14 @@ class EmbeddedBackend:
         result_limit: int | None = None,
         timeout: float = 10.0,
         evaluators: int = 2,
+        memory_mb: int | None = None,
     ) -> None:
         self.path = path
         self.name = "embedded"
         self.location = str(path)
         self.result_limit = result_limit
         self.timeout = timeout
-        self.pool = EvaluatorPool(path, size=evaluators)
+        self.pool = EvaluatorPool(path, size=evaluators, memory_mb=memory_mb)
 
     def metadata(self) -> dict:
         """Return the store's metadata: version, built, triples, graphs."""

@@ -4,7 +4,8 @@ Each web process keeps a small pool of evaluator processes. An evaluator opens t
 read-only store once, then answers requests sent over a pipe. The web process waits for
 an answer at most the query time limit; past it, the evaluator is killed (SIGKILL: the
 query stops using CPU at once) and a fresh one is started. An evaluator that dies on its
-own (segfault, out of memory) is noticed through the closed pipe and replaced as well.
+own (a crash, or a query needing more than the evaluator's memory cap) is noticed through
+the closed pipe and replaced as well.
 """
 
 from __future__ import annotations
@@ -52,9 +53,24 @@ def _operations() -> dict[str, Callable]:
     return {"query": run_query, "quads": quads, "count": count}
 
 
-def evaluator_main(connection: Connection, store_dir: str) -> None:
+def limit_memory(megabytes: int | None) -> None:
+    """Cap this process's heap, so a query that needs too much memory ends this process only."""
+    if not megabytes:
+        return
+    import resource
+
+    cap = megabytes * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+
+
+def evaluator_main(connection: Connection, store_dir: str, memory_mb: int | None = None) -> None:
     """Open the store read-only, then answer requests until the pipe closes."""
     import pyoxigraph as ox
+
+    limit_memory(memory_mb)
 
     try:
         store = ox.Store.read_only(store_dir)
@@ -80,10 +96,18 @@ def evaluator_main(connection: Connection, store_dir: str) -> None:
 class Evaluator:
     """One evaluator process and the parent's end of its pipe."""
 
-    def __init__(self, context: multiprocessing.context.BaseContext, store_dir: str) -> None:
+    def __init__(
+        self,
+        context: multiprocessing.context.BaseContext,
+        store_dir: str,
+        memory_mb: int | None = None,
+    ) -> None:
         self.connection, child = context.Pipe()
         self.process = context.Process(
-            target=evaluator_main, args=(child, store_dir), daemon=True, name="zigraph-evaluator"
+            target=evaluator_main,
+            args=(child, store_dir, memory_mb),
+            daemon=True,
+            name="zigraph-evaluator",
         )
         self.process.start()
         child.close()  # so that the parent sees EOF when the evaluator dies
@@ -134,9 +158,10 @@ class Evaluator:
 class EvaluatorPool:
     """A few evaluator processes over one store, each serving one request at a time."""
 
-    def __init__(self, store_dir: Path, size: int = 2) -> None:
+    def __init__(self, store_dir: Path, size: int = 2, memory_mb: int | None = None) -> None:
         self.store_dir = str(store_dir)
         self.size = max(1, size)
+        self.memory_mb = memory_mb
         self._context = _context()
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
@@ -203,7 +228,7 @@ class EvaluatorPool:
         if evaluator is None or not evaluator.process.is_alive():
             if evaluator is not None:
                 evaluator.kill()
-            evaluator = Evaluator(self._context, self.store_dir)
+            evaluator = Evaluator(self._context, self.store_dir, self.memory_mb)
         with self._lock:
             self._busy.add(evaluator)
         return evaluator
@@ -219,7 +244,7 @@ class EvaluatorPool:
         with self._lock:
             self._busy.discard(evaluator)
             if not self._closed:
-                self._idle.append(Evaluator(self._context, self.store_dir))
+                self._idle.append(Evaluator(self._context, self.store_dir, self.memory_mb))
 
     def close(self) -> None:
         """Stop every evaluator."""
