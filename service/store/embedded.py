@@ -120,10 +120,13 @@ class EmbeddedBackend:
         self.result_limit = result_limit
         self.timeout = timeout
         self.pool = EvaluatorPool(path, size=evaluators, memory_mb=memory_mb)
+        self._metadata: dict | None = None
 
     def metadata(self) -> dict:
         """Return the store's metadata: version, built, triples, graphs."""
-        metadata = read_metadata(self.path)
+        if self._metadata is not None:  # a built store never changes
+            return self._metadata
+        metadata = self._metadata = read_metadata(self.path)
         if metadata is None:
             log.error("no complete store in %s (its metadata file is missing)", self.path)
             raise BackendUnavailable("the store has not been built; the server log says where")
@@ -143,7 +146,9 @@ class EmbeddedBackend:
         """Check and evaluate a query in an evaluator process, within the time limit."""
         checked = check_query(sparql)
         requested = [*(default_graph_uris or ()), *(named_graph_uris or ())]
-        check_graphs([*requested, *checked.from_graphs, *checked.from_named_graphs], self.graphs())
+        named = [*requested, *checked.from_graphs, *checked.from_named_graphs]
+        if named:
+            check_graphs(named, self.graphs())
         return self.pool.run(
             "query",
             self.timeout,
@@ -151,7 +156,7 @@ class EmbeddedBackend:
             default_graph_uris=default_graph_uris,
             named_graph_uris=named_graph_uris,
             limit=self.result_limit,
-            union_default_graph=not (requested or checked.from_graphs or checked.from_named_graphs),
+            union_default_graph=not named,
         )
 
     def quads(self) -> list[ox.Quad]:
