@@ -230,3 +230,43 @@ def test_remote_fixture_data_is_what_was_pushed(oxigraph, shipped_dataset):
     except urllib.error.URLError as error:  # pragma: no cover - a broken fixture
         pytest.fail(f"oxigraph did not answer: {error}")
     assert count == len(shipped_dataset.quads)
+
+
+def test_serve_over_the_remote_store(oxigraph, tmp_path):
+    from SPARQLWrapper import JSON, SPARQLWrapper
+
+    script = shutil.which("zigraph") or str(Path(sys.executable).with_name("zigraph"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [script, "serve", "--port", str(port), "--workers", "1"]
+            + ["--endpoint", oxigraph.base + "/query"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                        assert response.status == 200
+                        break
+                except (urllib.error.URLError, OSError):
+                    assert process.poll() is None, "zigraph serve exited"
+                    assert time.monotonic() < deadline, "zigraph serve did not start"
+                    time.sleep(0.2)
+            client = SPARQLWrapper(base + "/sparql")
+            client.setQuery("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+            client.setReturnFormat(JSON)
+            result = client.query()
+            with result.response:
+                count = result.convert()["results"]["bindings"][0]["n"]["value"]
+            assert int(count) > 0
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
