@@ -210,7 +210,7 @@ def put_graph(graph_store: str, graph: str, body: bytes, media_type: str, timeou
     request = urllib.request.Request(
         url, data=body, method="PUT", headers={"Content-Type": media_type}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the operator's URL
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status
 
 

@@ -157,7 +157,7 @@ def test_oxigraph_never_fetches_from_graphs():
     fetched = []
 
     class Recorder(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
+        def do_GET(self):  # the name http.server calls
             fetched.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/turtle")

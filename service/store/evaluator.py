@@ -88,7 +88,7 @@ def evaluator_main(connection: Connection, store_dir: str, memory_mb: int | None
             answer = ("ok", operations[operation](store, **arguments))
         except SyntaxError as error:
             answer = ("syntax", str(error))
-        except Exception as error:  # noqa: BLE001 - the process boundary reports every failure
+        except Exception as error:  # the process boundary reports every failure
             answer = ("error", f"{type(error).__name__}: {error}")
         connection.send(answer)
 
