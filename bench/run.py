@@ -474,22 +474,32 @@ class Client:
 
     def ask(self, query: Query, timeout: float = CLIENT_TIMEOUT) -> tuple[int, bytes]:
         """POST a query as a form; return the status (0 for no answer) and the body."""
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": GRAPH_TYPE if query.graph else SELECT_TYPE,
         }
-        try:
-            self.connection.request("POST", self.path, urlencode({"query": query.text}), headers)
-            response = self.connection.getresponse()
-            body = response.read()
-            if response.will_close:
+        body = urlencode({"query": query.text})
+        while True:
+            fresh = self.connection is None
+            if fresh:
+                self.connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=timeout
+                )
+            try:
+                self.connection.request("POST", self.path, body, headers)
+                response = self.connection.getresponse()
+                answer = response.read()
+                if response.will_close:
+                    self.close()
+                return response.status, answer
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # A kept-alive connection the server closed while idle: retry once, anew.
                 self.close()
-            return response.status, body
-        except (OSError, http.client.HTTPException):
-            self.close()
-            return 0, b""
+                if fresh:
+                    return 0, b""
+            except (OSError, http.client.HTTPException):
+                self.close()
+                return 0, b""
 
     def close(self) -> None:
         if self.connection is not None:
@@ -787,6 +797,8 @@ def markdown(report: dict) -> str:
     lines = [
         "# zigraph SPARQL benchmark",
         "",
+        "How the figures are taken and how to read them: `bench/README.md`.",
+        "",
         f"- Run: {report['date']}, `{report['command']}`, zigraph at {report['revision']}",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
@@ -797,6 +809,8 @@ def markdown(report: dict) -> str:
         f"server and concurrency (client threads); query time limit {SERVER_TIMEOUT} s",
         "- **ratio** = zigraph's median latency / the peer's: above 1 zigraph is slower, "
         "below 1 faster",
+        "- rows: solutions (CONSTRUCT: triples) in the answer, counted once before measuring; "
+        "≠ marks an answer of another size than zigraph's",
         "- load avg: the machine's 1-minute load average before the server started → after "
         f"its measurements ({report['machine']['cores']} cores; above that, other work "
         "competed for the CPU)",
@@ -833,10 +847,12 @@ def markdown(report: dict) -> str:
             for r in servers:
                 f = r["runs"][str(concurrency)][query["name"]]
                 errors = sum(f["errors"].values())
+                rows = cell(r["answers"].get(query["name"]))
+                if ours and rows != cell(ours["answers"].get(query["name"])):
+                    rows += " ≠"  # a different answer from zigraph's: not comparable
                 row = (
                     f"| {query['name']} | {r['server']} | {f['median_ms'] or '–'} | "
-                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | "
-                    f"{cell(r['answers'].get(query['name']))} |"
+                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | {rows} |"
                 )
                 if r is ours:
                     for peer in servers:
