@@ -10,18 +10,9 @@ import click
 import pyoxigraph as ox
 
 from service import dataset, export, validation
-from service.namespaces import PREFIXES
+from service.export import RDF_TYPE
+from service.namespaces import compact
 from service.serve import push, serve
-
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-
-
-def compact(iri: str) -> str:
-    """Return ``prefix:local`` for an IRI in a known namespace, else the IRI."""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return iri
 
 
 def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.LoadedDataset:

@@ -26,6 +26,7 @@ from service.namespaces import (
     ONTOLOGY_IRI,
     PREFIXES,
     VOID,
+    XSD,
     ZI,
 )
 from service.sparql import allow_cross_origin, negotiate
@@ -37,7 +38,7 @@ bp.after_request(allow_cross_origin)
 DUMP_STEM = "zigraph"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+XSD_INTEGER = str(XSD.integer)
 EXAMPLE_RESOURCES = 3
 _building = threading.RLock()
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from service.namespaces import PREFIXES
+from service.namespaces import PREFIXES, RDF, XSD, compact
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+RDF_TYPE = str(RDF.type)
+XSD_STRING = str(XSD.string)
+RDF_LANG_STRING = str(RDF.langString)
 
 
 @dataclass(frozen=True)
@@ -81,20 +81,10 @@ def _key(item: tuple[str | None, list]) -> str:
 # Keys and IRIs are compacted with the project's prefixes, values sorted, single values unwrapped.
 
 
-def _compact(iri: str) -> str:
-    best = ""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
-            local = iri[len(namespace) :]
-            if local and not local.startswith("//"):
-                best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
-
-
 def _term_id(term: ox.NamedNode | ox.BlankNode) -> str:
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
-    return _compact(term.value)
+    return compact(term.value)
 
 
 def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
@@ -103,7 +93,7 @@ def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
             return {"@value": term.value, "@language": term.language}
         if term.datatype.value == XSD_STRING:
             return term.value
-        return {"@value": term.value, "@type": _compact(term.datatype.value)}
+        return {"@value": term.value, "@type": compact(term.datatype.value)}
     if isinstance(term, ox.NamedNode | ox.BlankNode):
         return {"@id": _term_id(term)}
     raise ValueError(f"JSON-LD output cannot hold the RDF-star term {term}")
@@ -120,7 +110,7 @@ def _node_objects(triples: list[ox.Triple]) -> list[dict]:
         if triple.predicate.value == RDF_TYPE and not isinstance(triple.object, ox.Literal):
             node["@type"].append(_term_id(triple.object))
         else:
-            node[_compact(triple.predicate.value)].append(_value(triple.object))
+            node[compact(triple.predicate.value)].append(_value(triple.object))
     result = []
     for subject in sorted(nodes):
         node: dict[str, object] = {"@id": subject}

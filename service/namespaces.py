@@ -10,6 +10,7 @@ ONTOLOGY_IRI = "https://w3id.org/zigraph/ontology"
 ID_BASE = "https://w3id.org/zigraph/id/"
 GRAPH_BASE = "https://w3id.org/zigraph/graph/"
 DATASET_IRI = "https://w3id.org/zigraph/dataset"
+SOURCE_BASE = "https://w3id.org/zigraph/source/"  # the source documents' texts
 
 ORG = Namespace("http://www.w3.org/ns/org#")
 CPOV = Namespace("http://data.europa.eu/m8g/")
@@ -46,3 +47,14 @@ PREFIXES: dict[str, str] = {
 # The SHACL shapes (shapes/zigraph-shapes.ttl): reports compact a rule to zsh:<local name>.
 ZSH = Namespace("https://w3id.org/zigraph/shapes#")
 PREFIXES["zsh"] = str(ZSH)
+
+
+def compact(iri: str) -> str:
+    """Return ``prefix:local`` for an IRI in the longest matching known namespace, else the IRI."""
+    best = ""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
+            local = iri[len(namespace) :]
+            if local and not local.startswith("//"):
+                best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri

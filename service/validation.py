@@ -12,7 +12,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, SKOS, XSD
 
 from service.dataset import LoadedDataset
-from service.namespaces import PREFIXES
+from service.namespaces import PREFIXES, compact
 
 DATA_ROLES = ("ontology", "graph_data")
 
@@ -131,11 +131,8 @@ class Report:
 
 def _compact(term) -> str:
     if isinstance(term, URIRef):
-        text = str(term)
-        for prefix, namespace in PREFIXES.items():
-            if text.startswith(namespace) and len(text) > len(namespace):
-                return f"{prefix}:{text[len(namespace) :]}"
-        return f"<{text}>"
+        shown = compact(str(term))
+        return shown if shown != str(term) else f"<{shown}>"
     if isinstance(term, Literal):
         return term.n3()
     return "[]" if isinstance(term, BNode) else str(term)

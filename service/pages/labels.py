@@ -16,19 +16,19 @@ from service.namespaces import (
     DCTERMS,
     ID_BASE,
     ONTOLOGY_IRI,
-    PREFIXES,
     RDF,
     RDFS,
     SH,
     SKOS,
+    SOURCE_BASE,
     XSD,
     ZI,
     ZSH,
+    compact,
 )
 from service.store import get_store
 
 SHAPES_NS = str(ZSH)
-SOURCE_BASE = "https://w3id.org/zigraph/source/"
 XSD_STRING = str(XSD.string)
 RDF_LANG_STRING = str(RDF.langString)
 
@@ -46,17 +46,6 @@ def sparql_iri(iri: str) -> str:
     if not iri or _IRI_FORBIDDEN.search(iri) or ":" not in iri:
         raise ValueError(f"not an IRI: {iri!r}")
     return f"<{iri}>"
-
-
-def compact(iri: str) -> str:
-    """Return ``prefix:local`` for an IRI in a known namespace, else the IRI."""
-    best = ""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
-            local = iri[len(namespace) :]
-            if local and not local.startswith("//"):
-                best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
 
 
 def local_name(iri: str) -> str:
