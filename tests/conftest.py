@@ -5,12 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
 
 from service import create_app, dataset
 from service.store import embedded
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def shipped_graph(*roles: str) -> Graph:
+    """Return the shipped files of ``roles`` (ontology, shapes, graph_data) parsed by rdflib."""
+    graph = Graph()
+    for source in dataset.shipped_files():
+        if source.role in roles:
+            graph.parse(source.path)
+    return graph
 
 
 @pytest.fixture(scope="session")

@@ -6,25 +6,16 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS
 
-from service import dataset
 from service.namespaces import OA, ONTOLOGY_IRI, VANN, ZI
+from tests.conftest import shipped_graph
 
 ONTOLOGY = URIRef(ONTOLOGY_IRI)
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
 
-def parse(*roles: str) -> Graph:
-    """Return the shipped files of ``roles`` parsed into one graph."""
-    graph = Graph()
-    for source in dataset.shipped_files():
-        if source.role in roles:
-            graph.parse(source.path)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def ontology() -> Graph:
-    return parse("ontology")
+    return shipped_graph("ontology")
 
 
 def defined_terms(ontology: Graph) -> set[URIRef]:
@@ -73,7 +64,7 @@ def test_every_term_is_labelled_and_defined_in_both_languages(ontology: Graph) -
 
 
 def test_every_term_used_in_data_and_shapes_is_defined(ontology: Graph) -> None:
-    undefined = used_terms(parse("graph_data", "shapes")) - defined_terms(ontology)
+    undefined = used_terms(shipped_graph("graph_data", "shapes")) - defined_terms(ontology)
     assert undefined == set()
 
 

@@ -8,26 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyshacl
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
-from service import dataset
+from service import validation
 from service.namespaces import ZSH
+from tests.conftest import shipped_graph
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "shapes"
 VALID = sorted(FIXTURES.glob("valid/*.ttl"))
 INVALID = sorted(FIXTURES.glob("invalid/*.ttl"))
-
-
-def shipped_graph(*roles: str) -> Graph:
-    """Return the shipped files of ``roles`` parsed into one rdflib graph."""
-    graph = Graph()
-    for source in dataset.shipped_files():
-        if source.role in roles:
-            graph.parse(source.path)
-    return graph
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +33,8 @@ def ontology() -> Graph:
 
 def validate(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
     """Validate ``data`` the way the service does and return (conforms, report graph)."""
-    conforms, report, _ = pyshacl.validate(
-        data,
-        shacl_graph=shapes,
-        inference="none",
-        advanced=True,
-        allow_warnings=False,
-    )
-    return conforms, report
+    report = validation.validate_graphs(data, shapes)
+    return report.conforms, report.graph
 
 
 def source_shapes(report: Graph) -> list[URIRef]:
