@@ -4,7 +4,7 @@ Each server is started on its own free 127.0.0.1 port with the same N-Quads, wai
 the same query mix through the SPARQL 1.1 Protocol at concurrency 1 and 4, and stopped. The
 figures go to ``bench/results/latest.md`` and ``bench/results/latest.json``.
 
-    python bench/run.py --scale 100k --duration 10
+    python bench/run.py --scale 100k --duration 5
     python bench/run.py --scale 10k --duration 2 --servers zigraph,oxigraph
 """
 
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 import generate  # noqa: E402  (bench/generate.py, beside this file)
 
-from service.namespaces import GRAPH_BASE  # noqa: E402
+from service.namespaces import GRAPH_BASE, ID_BASE, SKOS, ZI  # noqa: E402
 
 RESULTS = BENCH / "results"
 PEERS_VENV = BENCH / ".venv-peers"
@@ -48,10 +48,9 @@ MAX_REQUESTS = 20_000  # per measurement, whatever the duration
 SELECT_TYPE = "application/sparql-results+json"
 GRAPH_TYPE = "text/turtle"
 
-PREFIXES = """PREFIX zi: <https://w3id.org/zigraph/ontology#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX designation: <https://w3id.org/zigraph/id/designation/>
-"""
+PREFIXES = (
+    f"PREFIX zi: <{ZI}>\nPREFIX skos: <{SKOS}>\nPREFIX designation: <{ID_BASE}designation/>\n"
+)
 
 
 @dataclass(frozen=True)
@@ -383,6 +382,12 @@ class Virtuoso(Server):
     def command(self, data: Path, workdir: Path, port: int) -> list[str]:
         folder = workdir / "virtuoso"
         folder.mkdir(exist_ok=True)
+        # The bulk loader reads every matching file of a folder it is allowed to read.
+        (workdir / "data-link").mkdir(exist_ok=True)
+        if os.stat(data).st_dev == os.stat(workdir).st_dev:
+            os.link(data, workdir / "data-link" / data.name)
+        else:
+            shutil.copy(data, workdir / "data-link" / data.name)
         self.isql_port = free_port()
         ini = folder / "virtuoso.ini"
         ini.write_text(
@@ -604,12 +609,6 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
     result: dict = {"server": server.name, "version": server.version, "notes": server.notes}
     result["load_average_before"] = wait_quiet(args.quiet_load, args.quiet_wait)
     workdir = Path(tempfile.mkdtemp(prefix=f"zigraph-bench-{server.name}-", dir=args.workdir))
-    # A folder holding only the data file, for servers that load every file of a folder.
-    (workdir / "data-link").mkdir()
-    if os.stat(data).st_dev == os.stat(workdir).st_dev:
-        os.link(data, workdir / "data-link" / data.name)
-    else:
-        shutil.copy(data, workdir / "data-link" / data.name)
     process = None
     try:
         started = time.monotonic()
