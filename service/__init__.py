@@ -22,7 +22,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         EVALUATOR_MEMORY_MB=2048,  # heap cap of one evaluator (0: none); past it, a 500
         MAX_CONTENT_LENGTH=512 * 1024,  # bytes of a request body (413 beyond)
         MAX_URL_LENGTH=8192,  # bytes of a URL's query string (414 beyond)
-        DUMP_MAX_AGE=3600,  # seconds caches may keep dumps and descriptions
+        DUMP_MAX_AGE=3600,  # seconds caches may keep dumps, descriptions and query answers
+        RESULT_CACHE_MB=64,  # memory for the answers to repeated queries, per web process (0: off)
     )
     app.config.from_prefixed_env("ZIGRAPH")
     if test_config is not None:

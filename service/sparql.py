@@ -5,6 +5,12 @@ GET ``?query=``, POST form, or POST ``application/sparql-query``; ``default-grap
 wildcards) or fixed by ``format=``. Without a query the endpoint describes itself (SPARQL
 Service Description). Answers larger than ``RESULT_LIMIT`` are cut there and flagged with
 the ``X-Zigraph-Result-Truncated: true`` header.
+
+Answers from the embedded store are kept in the answer cache (``service.answer_cache``) and
+carry a strong ETag of their key, ``Cache-Control: public, max-age=DUMP_MAX_AGE`` and
+``X-Zigraph-Cache: hit`` or ``miss``; a GET whose ``If-None-Match`` holds that ETag is
+answered 304 without evaluating the query. Answers from a remote store are never cached
+(``miss``); their ETag is a hash of their bytes and caches must revalidate them (``no-cache``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestURITooLarge, UnsupportedMediaType
 
+from service.answer_cache import Answer, AnswerKey, get_answer_cache
 from service.errors import MissingQuery, NotAcceptable, QuerySyntaxError, UpdateRefused
 from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
 from service.namespaces import DATASET_IRI, SD
@@ -28,6 +35,7 @@ bp = Blueprint("sparql", __name__)
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
 TRUNCATED_HEADER = "X-Zigraph-Result-Truncated"
 LIMIT_HEADER = "X-Zigraph-Result-Limit"
+CACHE_HEADER = "X-Zigraph-Cache"
 
 # Media types offered for each kind of answer, in order of preference on a tie.
 RESULT_TYPES: dict[str, str] = {
@@ -79,7 +87,8 @@ def allow_cross_origin(response: Response) -> Response:
     """Let any web page read the answer (no credentials), and answer CORS preflights."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = (
-        f"{TRUNCATED_HEADER}, {LIMIT_HEADER}, ETag, Last-Modified, Link, Retry-After"
+        f"{TRUNCATED_HEADER}, {LIMIT_HEADER}, {CACHE_HEADER}, ETag, Last-Modified, Link, "
+        "Retry-After"
     )
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -199,25 +208,72 @@ def query() -> Response:
         return service_description()
     checked = check_query(sparql)
     negotiated = negotiate(checked.returns_graph, boolean=checked.form == "ASK")
-    result = get_store().query(
+    default_graphs = _dataset_graphs("default-graph-uri")
+    named_graphs = _dataset_graphs("named-graph-uri")
+    version = get_store().fixed_version()
+    if version is None:  # a remote store: evaluate every time, revalidate by the bytes
+        answer = evaluate(sparql, negotiated, default_graphs, named_graphs)
+        response = answer_response(answer, "miss")
+        response.set_etag(hashlib.sha256(answer.body).hexdigest()[:32])
+        response.cache_control.public = True
+        response.cache_control.no_cache = True
+        return response.make_conditional(request)
+    key = AnswerKey(
+        version,
+        current_app.config["RESULT_LIMIT"],
         sparql,
-        default_graph_uris=_dataset_graphs("default-graph-uri"),
-        named_graph_uris=_dataset_graphs("named-graph-uri"),
+        tuple(default_graphs),
+        tuple(named_graphs),
+        negotiated.media_type,
+    )
+    etag = key.etag()
+    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(etag):
+        response = Response(status=304, headers={CACHE_HEADER: "hit"})
+        del response.headers["Content-Type"]
+        response.vary.add("Accept")
+    else:
+        cache = get_answer_cache()
+        answer = cache.get(key)
+        if answer is not None:
+            response = answer_response(answer, "hit")
+        else:
+            answer = evaluate(sparql, negotiated, default_graphs, named_graphs)
+            cache.put(key, answer)
+            response = answer_response(answer, "miss")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["DUMP_MAX_AGE"]
+    return response
+
+
+def evaluate(
+    sparql: str, negotiated: Negotiated, default_graphs: list[str], named_graphs: list[str]
+) -> Answer:
+    """Evaluate a query and serialize its answer in the negotiated format."""
+    result = get_store().query(
+        sparql, default_graph_uris=default_graphs, named_graph_uris=named_graphs
     )
     fmt = negotiated.serialization
     if isinstance(fmt, RdfSerialization):
         body = serialize_triples(result.triples, fmt)
     else:
         body = serialize_results(result, fmt)
-    response = Response(body, mimetype=negotiated.media_type)
-    if result.truncated:
-        response.headers[TRUNCATED_HEADER] = "true"
-        response.headers[LIMIT_HEADER] = str(current_app.config["RESULT_LIMIT"])
-        dump = url_for("dumps.download", extension=FORMATS["nq"].extension)
-        response.headers["Link"] = (
-            f'<{dump}>; rel="alternate"; type="{FORMATS["nq"].media_type}"; '
-            'title="the answer was cut at the result limit; the whole dataset is here"'
-        )
+    if not result.truncated:
+        return Answer(body, negotiated.media_type)
+    dump = url_for("dumps.download", extension=FORMATS["nq"].extension)
+    link = (
+        f'<{dump}>; rel="alternate"; type="{FORMATS["nq"].media_type}"; '
+        'title="the answer was cut at the result limit; the whole dataset is here"'
+    )
+    limit = str(current_app.config["RESULT_LIMIT"])
+    headers = ((TRUNCATED_HEADER, "true"), (LIMIT_HEADER, limit), ("Link", link))
+    return Answer(body, negotiated.media_type, headers)
+
+
+def answer_response(answer: Answer, state: str) -> Response:
+    """Return the response carrying an answer; ``state`` is ``hit`` when it came from the cache."""
+    response = Response(answer.body, mimetype=answer.media_type, headers=list(answer.headers))
+    response.headers[CACHE_HEADER] = state
     response.vary.add("Accept")
     return response
 

@@ -132,6 +132,10 @@ class EmbeddedBackend:
             raise BackendUnavailable("the store has not been built; the server log says where")
         return metadata
 
+    def fixed_version(self) -> str:
+        """Return the dataset version, which a built store keeps while this process runs."""
+        return self.metadata()["version"]
+
     def graphs(self) -> list[str]:
         """Return the IRIs of the store's named graphs."""
         return list(self.metadata().get("graphs", []))

@@ -173,6 +173,10 @@ class RemoteBackend:
             "built": None,
         }
 
+    def fixed_version(self) -> None:
+        """Return None: the remote store may change at any time without zigraph knowing."""
+        return None
+
     def health(self) -> dict:
         """Return the store's kind, URL and triple count."""
         (row,) = list(self._solutions(COUNT_TRIPLES, self.timeout))

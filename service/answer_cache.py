@@ -1,0 +1,132 @@
+"""Serialized ``/sparql`` answers kept in memory by each web process, for repeated queries.
+
+An answer is keyed by everything that decides its bytes: the dataset version, the result
+limit, the exact query text, the ``default-graph-uri`` and ``named-graph-uri`` lists and the
+negotiated media type. The same key also gives the answer's ETag, so a client revalidating
+with ``If-None-Match`` gets a 304 without the query being evaluated at all.
+
+Only the embedded store is cached: its version is a hash of its content and cannot change
+while the process runs, so a cached answer is exactly what evaluating again would give. A
+remote store can change at any moment without zigraph knowing, and its only version is a hash
+over a full read of the store, which costs more than the queries it would save; its answers
+are never cached here (see ``fixed_version`` of the backends).
+
+The cache holds at most ``RESULT_CACHE_MB`` megabytes (0 disables it) and forgets the least
+recently used answers first; an answer larger than an eighth of that is not kept. Only
+successful answers are put in: errors, timeouts and crashes raise before they get here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask import current_app
+
+ENTRY_OVERHEAD = 200  # bytes counted per entry for the key, the objects and the dict slot
+LARGEST_SHARE = 8  # an answer may take at most 1/8 of the budget
+_creating = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """What decides the bytes of an answer."""
+
+    version: str
+    result_limit: int | None
+    query: str
+    default_graph_uris: tuple[str, ...]
+    named_graph_uris: tuple[str, ...]
+    media_type: str
+
+    def etag(self) -> str:
+        """Return the strong ETag of the answer to this key (the same in every process)."""
+        parts = json.dumps(
+            [
+                self.version,
+                self.result_limit,
+                self.query,
+                self.default_graph_uris,
+                self.named_graph_uris,
+                self.media_type,
+            ],
+            ensure_ascii=False,
+        )
+        return f"{self.version}-{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A serialized answer: its bytes, media type and the headers that describe it."""
+
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _size(key: AnswerKey, answer: Answer) -> int:
+    return (
+        len(answer.body)
+        + len(key.query)
+        + sum(map(len, key.default_graph_uris + key.named_graph_uris))
+        + sum(len(n) + len(v) for n, v in answer.headers)
+        + ENTRY_OVERHEAD
+    )
+
+
+class AnswerCache:
+    """A thread-safe LRU mapping of answer keys to answers, bounded by total bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = max(0, budget)
+        self._entries: OrderedDict[AnswerKey, tuple[Answer, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: AnswerKey) -> Answer | None:
+        """Return the cached answer to ``key`` (now the most recently used), or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: AnswerKey, answer: Answer) -> None:
+        """Keep an answer, forgetting the least recently used ones past the budget."""
+        size = _size(key, answer)
+        if size > self.budget // LARGEST_SHARE:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:  # two threads evaluated the same query at once
+                self._bytes -= old[1]
+            self._entries[key] = (answer, size)
+            self._bytes += size
+            while self._bytes > self.budget:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        """Return the bytes counted for the cached answers."""
+        return self._bytes
+
+
+def get_answer_cache() -> AnswerCache:
+    """Return this process's answer cache, sized by ``RESULT_CACHE_MB`` on first use."""
+    app = current_app._get_current_object()
+    cache = app.extensions.get("zigraph.answers")
+    if cache is None:
+        with _creating:
+            cache = app.extensions.get("zigraph.answers")
+            if cache is None:
+                megabytes = float(app.config["RESULT_CACHE_MB"] or 0)
+                cache = app.extensions["zigraph.answers"] = AnswerCache(int(megabytes * 2**20))
+    return cache
