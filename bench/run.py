@@ -47,6 +47,7 @@ CLIENT_TIMEOUT = 20  # seconds the client waits for any answer
 MAX_REQUESTS = 20_000  # per measurement, whatever the duration
 SELECT_TYPE = "application/sparql-results+json"
 GRAPH_TYPE = "text/turtle"
+CACHE_HEADER = "X-Zigraph-Cache"
 
 PREFIXES = (
     f"PREFIX zi: <{ZI}>\nPREFIX skos: <{SKOS}>\nPREFIX designation: <{ID_BASE}designation/>\n"
@@ -243,16 +244,23 @@ run_gunicorn(gunicorn_options(host, port, workers, threads, timeout))
 class Zigraph(Server):
     """zigraph under ``zigraph serve``'s gunicorn setup, on a store built by ``build_store``."""
 
-    def __init__(self, workers: int, threads: int) -> None:
-        super().__init__("zigraph", "/sparql")
+    def __init__(self, workers: int, threads: int, answer_cache: bool) -> None:
+        super().__init__("zigraph-cached" if answer_cache else "zigraph", "/sparql")
         self.workers = workers
         self.threads = threads
+        self.answer_cache = answer_cache
         self.version = metadata.version("zigraph")
         # PYTHONPATH: the checkout's service/, even where it is not installed in editable mode.
         self.env = {"ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT), "PYTHONPATH": str(ROOT)}
         self.notes.append(
             f"`zigraph serve`'s gunicorn setup ({workers} gthread workers x {threads} threads)"
         )
+        if answer_cache:
+            self.notes.append("answer cache on (the default): repeated queries are cache hits")
+        else:
+            # The peers keep no answers; to compare evaluation with evaluation, neither does this.
+            self.env["ZIGRAPH_RESULT_CACHE_MB"] = "0"
+            self.notes.append("answer cache off (`ZIGRAPH_RESULT_CACHE_MB=0`)")
 
     def prepare(self, data: Path, workdir: Path) -> None:
         from service import dataset
@@ -263,6 +271,8 @@ class Zigraph(Server):
         self.env["ZIGRAPH_STORE_DIR"] = str(workdir / "store")
 
     def engine_floor(self, workdir: Path, queries: list[Query], seconds: float) -> dict:
+        if self.answer_cache:
+            return {}
         import pyoxigraph as ox
 
         store = ox.Store.read_only(str(workdir / "store"))
@@ -477,8 +487,9 @@ class Client:
         self.path = path
         self.connection: http.client.HTTPConnection | None = None
 
-    def ask(self, query: Query, timeout: float = CLIENT_TIMEOUT) -> tuple[int, bytes]:
-        """POST a query as a form; return the status (0 for no answer) and the body."""
+    def ask(self, query: Query, timeout: float = CLIENT_TIMEOUT) -> tuple[int, bytes, bool]:
+        """POST a query as a form; return the status (0 for no answer), the body and whether
+        the server said it answered from a cache (zigraph's ``X-Zigraph-Cache: hit``)."""
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": GRAPH_TYPE if query.graph else SELECT_TYPE,
@@ -494,17 +505,18 @@ class Client:
                 self.connection.request("POST", self.path, body, headers)
                 response = self.connection.getresponse()
                 answer = response.read()
+                cached = response.getheader(CACHE_HEADER, "") == "hit"
                 if response.will_close:
                     self.close()
-                return response.status, answer
+                return response.status, answer, cached
             except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
                 # A kept-alive connection the server closed while idle: retry once, anew.
                 self.close()
                 if fresh:
-                    return 0, b""
+                    return 0, b"", False
             except (OSError, http.client.HTTPException):
                 self.close()
-                return 0, b""
+                return 0, b"", False
 
     def close(self) -> None:
         if self.connection is not None:
@@ -528,6 +540,7 @@ def measure(port: int, path: str, query: Query, concurrency: int, duration: floa
     """Send ``query`` from ``concurrency`` threads for ``duration`` seconds; return the figures."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    hits = [0]  # answers the server took from a cache
     lock = threading.Lock()
     deadline = time.monotonic() + duration
 
@@ -535,13 +548,14 @@ def measure(port: int, path: str, query: Query, concurrency: int, duration: floa
         client = Client(port, path)
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            status, _ = client.ask(query)
+            status, _, cached = client.ask(query)
             elapsed = time.perf_counter() - started
             with lock:
                 if len(latencies) + sum(errors.values()) >= MAX_REQUESTS:
                     break
                 if status == 200:
                     latencies.append(elapsed)
+                    hits[0] += cached
                 else:
                     errors[str(status)] = errors.get(str(status), 0) + 1
         client.close()
@@ -553,7 +567,7 @@ def measure(port: int, path: str, query: Query, concurrency: int, duration: floa
     for thread in threads:
         thread.join()
     wall = time.monotonic() - started
-    return summarize(latencies, errors, wall)
+    return {**summarize(latencies, errors, wall), "cache_hits": hits[0]}
 
 
 def summarize(latencies: list[float], errors: dict[str, int], wall: float) -> dict:
@@ -582,7 +596,7 @@ def drain(port: int, path: str, most: float = 120) -> None:
     while time.monotonic() < deadline:
         client = Client(port, path)
         started = time.perf_counter()
-        status, _ = client.ask(probe, timeout=max(1, deadline - time.monotonic()))
+        status, _, _ = client.ask(probe, timeout=max(1, deadline - time.monotonic()))
         client.close()
         if status == 200 and time.perf_counter() - started < 1:
             return
@@ -596,7 +610,7 @@ def wait_ready(process: subprocess.Popen, port: int, path: str, timeout: float) 
         if process.poll() is not None:
             raise RuntimeError(f"exited with status {process.returncode} before answering")
         client = Client(port, path)
-        status, _ = client.ask(probe, timeout=2)
+        status, _, _ = client.ask(probe, timeout=2)
         client.close()
         if status == 200:
             return
@@ -642,7 +656,7 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
         for query in queries:
             if query.runaway:
                 continue
-            status, body = client.ask(query)
+            status, body, _ = client.ask(query)
             result["answers"][query.name] = answer_size(query, body) if status == 200 else None
             # Warm caches, and every worker process, at the highest concurrency; not counted.
             measure(port, server.path, query, max(args.concurrency), min(1, args.duration))
@@ -703,7 +717,7 @@ def runaway(port: int, path: str, queries: list[Query]) -> dict:
     outcomes = []
     for _ in range(2):
         started = time.perf_counter()
-        status, body = client.ask(query)
+        status, body, _ = client.ask(query)
         outcomes.append(
             {
                 "status": status or f"no answer in {CLIENT_TIMEOUT} s",
@@ -716,7 +730,7 @@ def runaway(port: int, path: str, queries: list[Query]) -> dict:
     client.close()
     after = Client(port, path)
     started = time.perf_counter()
-    status, _ = after.ask(lookup, timeout=10)
+    status, _, _ = after.ask(lookup, timeout=10)
     after.close()
     return {
         "attempts": outcomes,
@@ -777,6 +791,11 @@ def revision() -> str:
     return commit
 
 
+def all_runs(result: dict) -> list[dict]:
+    """Return the figures of every measurement of one server."""
+    return [f for runs in result.get("runs", {}).values() for f in runs.values()]
+
+
 def cell(value: object) -> str:
     return "–" if value is None else str(value)
 
@@ -790,7 +809,8 @@ def ratio(ours: float | None, theirs: float | None) -> str:
 def markdown(report: dict) -> str:
     """Return the report as Markdown tables."""
     servers = [r for r in report["servers"] if "failed" not in r]
-    peers = [r["server"] for r in servers if r["server"] != "zigraph"]
+    zigraphs = [r for r in servers if r["server"].startswith("zigraph")]
+    peers = [r for r in servers if r not in zigraphs]
     ours = next((r for r in servers if r["server"] == "zigraph"), None)
     m = report["machine"]
     lines = [
@@ -807,7 +827,9 @@ def markdown(report: dict) -> str:
         f"- Each figure: {report['duration']} s of back-to-back requests per query, "
         f"server and concurrency (client threads); query time limit {SERVER_TIMEOUT} s",
         "- **ratio** = zigraph's median latency / the peer's: above 1 zigraph is slower, "
-        "below 1 faster",
+        "below 1 faster. `zigraph` runs with its answer cache off, so that it evaluates every "
+        "query like the peers do; `zigraph-cached` is zigraph as deployed, where a repeated "
+        "query is answered from the cache (**cached**: the share of such answers)",
         "- rows: solutions (CONSTRUCT: triples) in the answer, counted once before measuring; "
         "≠ marks an answer of another size than zigraph's",
         "- load avg: the machine's 1-minute load average before the server started → after "
@@ -831,14 +853,19 @@ def markdown(report: dict) -> str:
         )
     for skipped, why in report.get("skipped", {}).items():
         lines.append(f"| {skipped} | – | – | – | – | – | – | skipped: {why} |")
-    ratio_heads = "".join(f" zigraph/{p} |" for p in peers)
+    if ours and any(f["cache_hits"] for f in all_runs(ours)):
+        lines += [
+            "",
+            "**Warning: `zigraph` answered from its cache; its figures are not evaluation.**",
+        ]
+    ratio_heads = "".join(f" zigraph/{p['server']} |" for p in peers)
     for concurrency in report["concurrency"]:
         lines += [
             "",
             f"## Concurrency {concurrency}",
             "",
-            "| query | server | median ms | p95 ms | q/s | errors | rows |" + ratio_heads,
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(peers),
+            "| query | server | median ms | p95 ms | q/s | errors | rows | cached |" + ratio_heads,
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(peers),
         ]
         for query in report["queries"]:
             if query["runaway"]:
@@ -849,14 +876,15 @@ def markdown(report: dict) -> str:
                 rows = cell(r["answers"].get(query["name"]))
                 if ours and rows != cell(ours["answers"].get(query["name"])):
                     rows += " ≠"  # a different answer from zigraph's: not comparable
+                cached = "–"
+                if r in zigraphs and f["ok"]:
+                    cached = f"{100 * f['cache_hits'] // f['ok']} %"
                 row = (
                     f"| {query['name']} | {r['server']} | {f['median_ms'] or '–'} | "
-                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | {rows} |"
+                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | {rows} | {cached} |"
                 )
-                if r is ours:
-                    for peer in servers:
-                        if peer is ours:
-                            continue
+                if r in zigraphs:
+                    for peer in peers:
                         theirs = peer["runs"][str(concurrency)][query["name"]]
                         row += f" **{ratio(f['median_ms'], theirs['median_ms'])}** |"
                 else:
@@ -909,15 +937,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=generate.parse_scale, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--duration", type=float, default=10, help="seconds per query, server and concurrency"
+        "--duration", type=float, default=5, help="seconds per query, server and concurrency"
     )
     parser.add_argument(
         "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 4]
     )
     parser.add_argument(
         "--servers",
-        default="zigraph,oxigraph,rdflib-endpoint,virtuoso",
-        help="comma-separated, from zigraph, oxigraph, rdflib-endpoint, virtuoso",
+        default="zigraph,zigraph-cached,oxigraph,rdflib-endpoint,virtuoso",
+        help="comma-separated, from zigraph (answer cache off), zigraph-cached, oxigraph, "
+        "rdflib-endpoint, virtuoso",
     )
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
     parser.add_argument(
@@ -940,7 +969,8 @@ def main(argv: list[str] | None = None) -> int:
     data = folder / manifest["files"]["nquads"]
     queries = query_mix(manifest["samples"])
     known = {
-        "zigraph": lambda: Zigraph(args.zigraph_workers, args.zigraph_threads),
+        "zigraph": lambda: Zigraph(args.zigraph_workers, args.zigraph_threads, False),
+        "zigraph-cached": lambda: Zigraph(args.zigraph_workers, args.zigraph_threads, True),
         "oxigraph": Oxigraph,
         "rdflib-endpoint": RdflibEndpoint,
         "virtuoso": Virtuoso,
