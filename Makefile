@@ -25,6 +25,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check service tests
 	$(BIN)/ruff format --check service tests
 
+# Benchmarks against peer SPARQL servers (about 8 minutes on 2 cores); see bench/README.md.
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py --scale 100k --duration 4
+
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache test-artifacts
 
