@@ -2,6 +2,11 @@
 
 The text is parsed with rdflib's SPARQL 1.1 grammar; the checks walk the parse tree, so
 no comment, string literal or odd spacing can hide a ``SERVICE`` clause or an update.
+
+Parsing is itself work a hostile client can make long (rdflib's parser takes about a
+millisecond per triple pattern) or deep (it recurses once per nesting level), so it runs in
+a checker process of its own, under the query time limit, like an evaluation: a parse that
+runs too long is stopped there, and a crash costs that process only.
 """
 
 from __future__ import annotations
@@ -11,11 +16,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from flask import current_app, has_app_context
 from pyparsing import ParseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from service.errors import QueryRefused, QuerySyntaxError, UpdateRefused
+from service.store.evaluator import EvaluatorPool
+
+CHECKERS = 1  # checker processes per web process: a check is short, and cached
+DEFAULT_TIMEOUT = 10.0  # seconds, outside an application
 
 _parsing = threading.Lock()  # the pyparsing grammar is shared by the request threads
 
@@ -55,17 +65,44 @@ def _is_update(sparql: str) -> bool:
     try:
         with _parsing:
             parseUpdate(sparql)
-    except ParseException:
+    except (ParseException, RecursionError):
         return False
     return True
 
 
-@lru_cache(maxsize=256)
+_checkers: EvaluatorPool | None = None
+_checkers_lock = threading.Lock()
+
+
+def _checker_pool() -> EvaluatorPool:
+    global _checkers
+    with _checkers_lock:
+        if _checkers is None:
+            _checkers = EvaluatorPool(None, size=CHECKERS)
+        return _checkers
+
+
+@lru_cache(maxsize=1024)
 def check_query(sparql: str) -> CheckedQuery:
-    """Parse a query and return its form, or raise why the endpoint refuses it."""
+    """Return a query's form and FROM graphs, or raise why the endpoint refuses it.
+
+    The check runs in a checker process within the query time limit; answers are cached
+    per process, so a repeated query is checked once.
+    """
+    timeout = current_app.config["QUERY_TIMEOUT"] if has_app_context() else DEFAULT_TIMEOUT
+    return _checker_pool().run("check", float(timeout), sparql=sparql)
+
+
+def parse_and_check(sparql: str) -> CheckedQuery:
+    """Parse a query here and return its form, or raise why the endpoint refuses it."""
     try:
         with _parsing:
             tree = parseQuery(sparql)
+    except RecursionError:
+        raise QueryRefused(
+            "The query nests too deeply to be checked; split it into smaller queries.",
+            reason="too-deep",
+        ) from None
     except ParseException as error:
         if _is_update(sparql):
             raise UpdateRefused(

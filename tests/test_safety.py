@@ -257,3 +257,56 @@ def test_wrong_method(client):
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
     still_answers(client)
+
+
+def test_query_with_many_triple_patterns_is_answered(app):
+    client = app.test_client()
+    # rdflib's grammar recurses once per triple pattern: past Python's default depth (about
+    # 100 patterns) such a legitimate query used to end in a 500.
+    patterns = " ".join(f"?s <urn:zigraph:test:p{i}> ?o{i} ." for i in range(100))
+    response = client.post(
+        "/sparql",
+        data={"query": f"SELECT ?s WHERE {{ {patterns} }}"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert response.status_code == 200, response.data[:300]
+    assert response.get_json()["head"]["vars"] == ["s"]
+    assert response.get_json()["results"]["bindings"] == []
+
+
+def test_deeply_nested_query_is_refused_not_crashed(app):
+    client = app.test_client()
+    nested = "(" * 30000 + "1" + ")" * 30000
+    response = client.post(
+        "/sparql",
+        data={"query": f"SELECT * WHERE {{ FILTER({nested}) }}"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "query-refused"
+    assert "nests too deeply" in response.get_json()["message"]
+    assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
+
+
+def test_query_too_long_to_check_gets_503_and_the_next_is_answered(store_dir):
+    from service import create_app
+
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir), "QUERY_TIMEOUT": 1.0})
+    client = app.test_client()
+    patterns = " ".join(f"?s ?p{i} ?o{i} ." for i in range(6000))  # about 6 s to parse
+    try:
+        response = client.post(
+            "/sparql",
+            data={"query": f"SELECT * WHERE {{ {patterns} }}"},
+            headers={"Accept": "application/json"},
+        )
+        assert response.status_code == 503
+        answered = client.get(
+            "/sparql",
+            query_string={"query": "ASK { ?s ?p ?o }"},
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        assert answered.status_code == 200
+        assert answered.get_json()["boolean"] is True
+    finally:
+        app.extensions["zigraph.store"].close()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from service import errors
 from service.errors import (
     BackendUnavailable,
     EndpointBusy,
@@ -29,6 +30,7 @@ from service.errors import (
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds an evaluator may take to open the store
+PARSER_RECURSION_LIMIT = 60_000
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -36,13 +38,19 @@ def _context() -> multiprocessing.context.BaseContext:
     # pyoxigraph already (fast start, no threads of the web process inherited).
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pyoxigraph", "service.store.evaluator"])
+        context.set_forkserver_preload(
+            ["pyoxigraph", "service.store.evaluator", "service.querysafety"]
+        )
         return context
     return multiprocessing.get_context("spawn")
 
 
 def _operations() -> dict[str, Callable]:
+    from service.querysafety import parse_and_check
     from service.store.embedded import run_query
+
+    def check(store, sparql):
+        return parse_and_check(sparql)
 
     def quads(store):
         return sorted(store, key=lambda q: (str(q.graph_name), str(q)))
@@ -50,7 +58,7 @@ def _operations() -> dict[str, Callable]:
     def count(store):
         return len(store)
 
-    return {"query": run_query, "quads": quads, "count": count}
+    return {"query": run_query, "quads": quads, "count": count, "check": check}
 
 
 def limit_memory(megabytes: int | None) -> None:
@@ -66,17 +74,29 @@ def limit_memory(megabytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
 
 
-def evaluator_main(connection: Connection, store_dir: str, memory_mb: int | None = None) -> None:
-    """Open the store read-only, then answer requests until the pipe closes."""
+def evaluator_main(
+    connection: Connection, store_dir: str | None, memory_mb: int | None = None
+) -> None:
+    """Open the store read-only (if any), then answer requests until the pipe closes.
+
+    Without a store the process only checks queries ("check"): parsing an abusive query can
+    take long or recurse deeply, and here it can be stopped like an evaluation.
+    """
+    import sys
+
     import pyoxigraph as ox
 
     limit_memory(memory_mb)
-
-    try:
-        store = ox.Store.read_only(store_dir)
-    except OSError as error:
-        connection.send(("unavailable", str(error)))
-        return
+    # The SPARQL grammar recurses once per nested group or triple pattern; the time limit,
+    # not Python's default depth of 1000, should be what stops a large query.
+    sys.setrecursionlimit(PARSER_RECURSION_LIMIT)
+    store = None
+    if store_dir is not None:
+        try:
+            store = ox.Store.read_only(store_dir)
+        except OSError as error:
+            connection.send(("unavailable", str(error)))
+            return
     operations = _operations()
     connection.send(("ready", os.getpid()))
     while True:
@@ -88,6 +108,8 @@ def evaluator_main(connection: Connection, store_dir: str, memory_mb: int | None
             answer = ("ok", operations[operation](store, **arguments))
         except SyntaxError as error:
             answer = ("syntax", str(error))
+        except ZigraphError as error:  # a refusal: sent back to be raised in the web process
+            answer = ("refused", (type(error).__name__, error.message, error.details))
         except Exception as error:  # the process boundary reports every failure
             answer = ("error", f"{type(error).__name__}: {error}")
         connection.send(answer)
@@ -99,7 +121,7 @@ class Evaluator:
     def __init__(
         self,
         context: multiprocessing.context.BaseContext,
-        store_dir: str,
+        store_dir: str | None,
         memory_mb: int | None = None,
     ) -> None:
         self.connection, child = context.Pipe()
@@ -158,8 +180,8 @@ class Evaluator:
 class EvaluatorPool:
     """A few evaluator processes over one store, each serving one request at a time."""
 
-    def __init__(self, store_dir: Path, size: int = 2, memory_mb: int | None = None) -> None:
-        self.store_dir = str(store_dir)
+    def __init__(self, store_dir: Path | None, size: int = 2, memory_mb: int | None = None) -> None:
+        self.store_dir = str(store_dir) if store_dir is not None else None
         self.size = max(1, size)
         self.memory_mb = memory_mb
         self._context = _context()
@@ -207,6 +229,9 @@ class EvaluatorPool:
             return detail
         if status == "syntax":
             raise QuerySyntaxError(detail)
+        if status == "refused":
+            name, message, details = detail
+            raise getattr(errors, name)(message, **details)
         raise ZigraphError(f"the query could not be evaluated: {detail}")
 
     def _ask(
