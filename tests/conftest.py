@@ -37,14 +37,19 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, shipped_dataset) -> Path
     return path
 
 
-@pytest.fixture
-def app(store_dir: Path):
-    """Return the application over the shipped data in the embedded store."""
-    application = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+def application_over(store: Path):
+    """Yield an application over a built store, and close its backend afterwards."""
+    application = create_app({"TESTING": True, "STORE_DIR": str(store)})
     yield application
     backend = application.extensions.get("zigraph.store")
     if backend is not None:
         backend.close()
+
+
+@pytest.fixture
+def app(store_dir: Path):
+    """Return the application over the shipped data in the embedded store."""
+    yield from application_over(store_dir)
 
 
 @pytest.fixture
@@ -69,11 +74,7 @@ def sample_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def sample_app(sample_store_dir: Path):
     """Return the application over the small SPARQL test dataset."""
-    application = create_app({"TESTING": True, "STORE_DIR": str(sample_store_dir)})
-    yield application
-    backend = application.extensions.get("zigraph.store")
-    if backend is not None:
-        backend.close()
+    yield from application_over(sample_store_dir)
 
 
 @pytest.fixture
