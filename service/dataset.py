@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -48,7 +49,7 @@ class LoadedDataset:
         graphs = {f.graph for f in self.files if f.role in roles}
         return (q for q in self.quads if q.graph_name.value in graphs)
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Return a short content hash: equal datasets share it, any change alters it."""
         return dataset_version(self.quads)
@@ -146,10 +147,20 @@ def load(files: list[SourceFile] | None = None) -> LoadedDataset:
 
 
 def canonical_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
-    """Return the quads with blank nodes given stable names (RDFC-1.0), sorted."""
-    dataset = ox.Dataset(quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return sorted(dataset, key=str)
+    """Return the quads, once each, with blank nodes given stable names (RDFC-1.0), sorted."""
+    quads = set(quads)
+    if any(_has_blank_node(quad) for quad in quads):  # naming them is the costly part
+        dataset = ox.Dataset(quads)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        quads = set(dataset)
+    return sorted(quads, key=str)
+
+
+def _has_blank_node(quad: ox.Quad) -> bool:
+    return any(
+        isinstance(term, ox.BlankNode | ox.Triple)  # a quoted triple may hold one
+        for term in (quad.subject, quad.object, quad.graph_name)
+    )
 
 
 def dataset_version(quads: Iterable[ox.Quad]) -> str:
