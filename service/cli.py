@@ -12,16 +12,7 @@ import pyoxigraph as ox
 from service import dataset, export, validation
 from service.export import RDF_TYPE
 from service.namespaces import compact
-from service.serve import push, serve
-
-
-def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.LoadedDataset:
-    """Load the dataset; on unreadable input print the file and line and exit with status 2."""
-    try:
-        return dataset.load(files)
-    except dataset.DatasetError as error:
-        click.echo(f"zigraph: cannot read {error}", err=True)
-        sys.exit(2)
+from service.serve import load_or_exit, push, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

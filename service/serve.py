@@ -21,10 +21,10 @@ from service.export import FORMATS, serialize_triples
 from service.store import embedded
 
 
-def load_or_exit() -> dataset.LoadedDataset:
-    """Load the shipped dataset; on unreadable input print the file and line, exit 2."""
+def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.LoadedDataset:
+    """Load the dataset (the shipped files by default), or name the bad file and line, exit 2."""
     try:
-        return dataset.load()
+        return dataset.load(files)
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
