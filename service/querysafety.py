@@ -12,7 +12,7 @@ runs too long is stopped there, and a crash costs that process only.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,7 +27,6 @@ from service.store.evaluator import EvaluatorPool
 CHECKERS = 1  # checker processes per web process: a check is short, and cached
 DEFAULT_TIMEOUT = 10.0  # seconds, outside an application
 
-_parsing = threading.Lock()  # the pyparsing grammar is shared by the request threads
 
 FORMS = {
     "SelectQuery": "SELECT",
@@ -63,8 +62,7 @@ def _nodes(node: object) -> Iterator[CompValue]:
 
 def _is_update(sparql: str) -> bool:
     try:
-        with _parsing:
-            parseUpdate(sparql)
+        parseUpdate(sparql)
     except (ParseException, RecursionError):
         return False
     return True
@@ -96,8 +94,7 @@ def check_query(sparql: str) -> CheckedQuery:
 def parse_and_check(sparql: str) -> CheckedQuery:
     """Parse a query here and return its form, or raise why the endpoint refuses it."""
     try:
-        with _parsing:
-            tree = parseQuery(sparql)
+        tree = parseQuery(sparql)  # in a checker process, which parses one query at a time
     except RecursionError:
         raise QueryRefused(
             "The query nests too deeply to be checked; split it into smaller queries.",
@@ -126,6 +123,25 @@ def parse_and_check(sparql: str) -> CheckedQuery:
     )
     from_named = tuple(str(d["named"]) for d in query.get("datasetClause") or () if "named" in d)
     return CheckedQuery(FORMS[query.name], from_graphs, from_named)
+
+
+def check_request(
+    sparql: str,
+    default_graph_uris: list[str] | None,
+    named_graph_uris: list[str] | None,
+    known_graphs: Callable[[], Iterable[str]],
+) -> tuple[CheckedQuery, list[str]]:
+    """Check a query and every graph it or the request names; return both."""
+    checked = check_query(sparql)
+    named = [
+        *(default_graph_uris or ()),
+        *(named_graph_uris or ()),
+        *checked.from_graphs,
+        *checked.from_named_graphs,
+    ]
+    if named:
+        check_graphs(named, known_graphs())
+    return checked, named
 
 
 def check_graphs(iris: Iterable[str], known: Iterable[str]) -> None:

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
 from service.export import FORMATS, serialize_dataset
-from service.querysafety import check_graphs, check_query
+from service.querysafety import check_request
 from service.store import QueryResult
 from service.store.evaluator import EvaluatorPool
 
@@ -148,11 +148,7 @@ class EmbeddedBackend:
         named_graph_uris: list[str] | None = None,
     ) -> QueryResult:
         """Check and evaluate a query in an evaluator process, within the time limit."""
-        checked = check_query(sparql)
-        requested = [*(default_graph_uris or ()), *(named_graph_uris or ())]
-        named = [*requested, *checked.from_graphs, *checked.from_named_graphs]
-        if named:
-            check_graphs(named, self.graphs())
+        _, named = check_request(sparql, default_graph_uris, named_graph_uris, self.graphs)
         return self.pool.run(
             "query",
             self.timeout,

@@ -19,7 +19,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from service.dataset import canonical_quads, dataset_version
 from service.errors import BackendError, BackendUnavailable, QueryTimeout
-from service.querysafety import check_graphs, check_query
+from service.querysafety import check_request
 from service.store import QueryResult
 
 RESULTS_JSON = "application/sparql-results+json"
@@ -109,11 +109,7 @@ class RemoteBackend:
         named_graph_uris: list[str] | None = None,
     ) -> QueryResult:
         """Check a query, ask the remote store and return its capped answer."""
-        checked = check_query(sparql)
-        named = [*checked.from_graphs, *checked.from_named_graphs]
-        requested = [*(default_graph_uris or ()), *(named_graph_uris or ()), *named]
-        if requested:
-            check_graphs(requested, self.graphs())
+        checked, _ = check_request(sparql, default_graph_uris, named_graph_uris, self.graphs)
         data = self._ask(
             sparql,
             checked.returns_graph,
