@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from service.errors import ZigraphError
@@ -31,6 +31,7 @@ from service.namespaces import (
 )
 from service.sparql import allow_cross_origin, negotiate
 from service.store import get_store
+from service.urls import public_url
 
 bp = Blueprint("dumps", __name__)
 bp.after_request(allow_cross_origin)
@@ -126,8 +127,8 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
     a = ox.NamedNode(RDF_TYPE)
     dataset = ox.NamedNode(DATASET_IRI)
     license_ = ox.NamedNode(LICENSE)
-    endpoint = ox.NamedNode(url_for("sparql.query", _external=True))
-    catalog = ox.NamedNode(url_for("dumps.catalog", _external=True))
+    endpoint = ox.NamedNode(public_url("sparql.query"))
+    catalog = ox.NamedNode(public_url("dumps.catalog"))
     triples = [
         ox.Triple(catalog, a, ox.NamedNode(DCAT.Catalog)),
         ox.Triple(catalog, ox.NamedNode(DCAT.dataset), dataset),
@@ -149,7 +150,7 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
         ox.Triple(endpoint, ox.NamedNode(DCTERMS.license), license_),
     ]
     for fmt in FORMATS.values():
-        url = ox.NamedNode(url_for("dumps.download", extension=fmt.extension, _external=True))
+        url = ox.NamedNode(public_url("dumps.download", extension=fmt.extension))
         triples += [
             ox.Triple(dataset, ox.NamedNode(VOID.dataDump), url),
             ox.Triple(dataset, ox.NamedNode(DCAT.distribution), url),

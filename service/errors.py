@@ -8,6 +8,7 @@ browsers. Messages are data, never markup: the page escapes them like any templa
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -43,6 +44,17 @@ class QuerySyntaxError(ZigraphError):
     status = 400
     code = "query-syntax"
     hint = "Correct the query at the position given and send it again."
+
+    @classmethod
+    def from_engine(cls, text: str) -> QuerySyntaxError:
+        """Return the error for an engine's message, with its line and column when it has them."""
+        match = re.match(r"error at (\d+):(\d+): (.*)", text, re.DOTALL)
+        if match is None:
+            return cls(f"Syntax error: {text}")
+        line, column, reason = int(match.group(1)), int(match.group(2)), match.group(3)
+        return cls(
+            f"Syntax error at line {line}, column {column}: {reason}", line=line, column=column
+        )
 
 
 class MissingQuery(ZigraphError):
@@ -99,6 +111,17 @@ class EndpointBusy(ZigraphError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
+
+
+class TooManyQueries(ZigraphError):
+    """One client address has as many queries running or waiting as it may."""
+
+    status = 429
+    code = "too-many-queries"
+    hint = "Wait for the answers to your earlier queries, then send this one again."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "2"}
 
 
 class EvaluatorCrashed(ZigraphError):

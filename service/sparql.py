@@ -26,9 +26,10 @@ from service.answer_cache import Answer, AnswerKey, get_answer_cache
 from service.errors import MissingQuery, NotAcceptable, QuerySyntaxError, UpdateRefused
 from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
 from service.namespaces import DATASET_IRI, SD
-from service.querysafety import check_query
+from service.querysafety import CheckedQuery, check_request
 from service.results import RESULT_FORMATS, ResultsSerialization, serialize_results
 from service.store import get_store
+from service.urls import public_url
 
 bp = Blueprint("sparql", __name__)
 
@@ -100,8 +101,9 @@ def allow_cross_origin(response: Response) -> Response:
 bp.after_request(allow_cross_origin)
 
 
-@bp.before_request
+@bp.before_app_request
 def refuse_long_urls() -> None:
+    """Answer 414 to any URL whose query string is over ``MAX_URL_LENGTH`` (every route)."""
     if len(request.query_string) > current_app.config["MAX_URL_LENGTH"]:
         raise RequestURITooLarge(
             f"The URL's query string is longer than {current_app.config['MAX_URL_LENGTH']} "
@@ -206,13 +208,13 @@ def query() -> Response:
         if request.method == "POST":
             raise MissingQuery("The request holds no query.")
         return service_description()
-    checked = check_query(sparql)
-    negotiated = negotiate(checked.returns_graph, boolean=checked.form == "ASK")
     default_graphs = _dataset_graphs("default-graph-uri")
     named_graphs = _dataset_graphs("named-graph-uri")
+    checked, _ = check_request(sparql, default_graphs, named_graphs, get_store().graphs)
+    negotiated = negotiate(checked.returns_graph, boolean=checked.form == "ASK")
     version = get_store().fixed_version()
     if version is None:  # a remote store: evaluate every time, revalidate by the bytes
-        answer = evaluate(sparql, negotiated, default_graphs, named_graphs)
+        answer = evaluate(sparql, checked, negotiated, default_graphs, named_graphs)
         response = answer_response(answer, "miss")
         response.set_etag(hashlib.sha256(answer.body).hexdigest()[:32])
         response.cache_control.public = True
@@ -237,7 +239,7 @@ def query() -> Response:
         if answer is not None:
             response = answer_response(answer, "hit")
         else:
-            answer = evaluate(sparql, negotiated, default_graphs, named_graphs)
+            answer = evaluate(sparql, checked, negotiated, default_graphs, named_graphs)
             cache.put(key, answer)
             response = answer_response(answer, "miss")
     response.set_etag(etag)
@@ -247,11 +249,19 @@ def query() -> Response:
 
 
 def evaluate(
-    sparql: str, negotiated: Negotiated, default_graphs: list[str], named_graphs: list[str]
+    sparql: str,
+    checked: CheckedQuery,
+    negotiated: Negotiated,
+    default_graphs: list[str],
+    named_graphs: list[str],
 ) -> Answer:
-    """Evaluate a query and serialize its answer in the negotiated format."""
+    """Evaluate a client's checked query and serialize its answer in the negotiated format."""
     result = get_store().query(
-        sparql, default_graph_uris=default_graphs, named_graph_uris=named_graphs
+        sparql,
+        default_graph_uris=default_graphs,
+        named_graph_uris=named_graphs,
+        checked=checked,
+        client=request.remote_addr,
     )
     fmt = negotiated.serialization
     if isinstance(fmt, RdfSerialization):
@@ -313,7 +323,7 @@ def description_triples(endpoint: str, graphs: list[str]) -> list[ox.Triple]:
 def service_description() -> Response:
     """Answer the SPARQL Service Description, in the negotiated RDF format."""
     negotiated = negotiate(graph_answer=True)
-    endpoint = url_for("sparql.query", _external=True)
+    endpoint = public_url("sparql.query")
     body = serialize_triples(
         description_triples(endpoint, get_store().graphs()), negotiated.serialization
     )

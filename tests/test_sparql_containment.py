@@ -89,7 +89,7 @@ class Background:
 
 def busy_evaluator(app) -> int:
     """Wait until an evaluator is running a request and return its process id."""
-    pool = app.extensions["zigraph.store"].pool
+    pool = app.extensions["zigraph.store"].client_pool
     assert wait_for(lambda: pool.busy_pids())
     return pool.busy_pids()[0]
 
@@ -109,7 +109,7 @@ def test_slow_query_is_stopped_and_its_evaluator_killed(slow_app):
     # Stopped at the limit, not run to its end (which would take hours).
     assert elapsed < TIMEOUT + 30
     assert wait_for(lambda: not is_running(pid), 10)
-    assert pid not in slow_app.extensions["zigraph.store"].pool.pids()
+    assert pid not in slow_app.extensions["zigraph.store"].pids()
     after = slow_app.test_client().get("/sparql", query_string={"query": QUICK_QUERY})
     assert after.status_code == 200
 
@@ -136,7 +136,7 @@ def test_evaluator_crash_gives_a_clean_error_and_a_fresh_evaluator(slow_app, cra
     assert crash.name in body["message"]
     after = slow_app.test_client().get("/sparql", query_string={"query": QUICK_QUERY})
     assert after.status_code == 200
-    assert pid not in slow_app.extensions["zigraph.store"].pool.pids()
+    assert pid not in slow_app.extensions["zigraph.store"].pids()
 
 
 def test_internal_queries_share_the_time_limit(slow_app):

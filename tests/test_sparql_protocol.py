@@ -292,7 +292,7 @@ def test_service_description_without_a_query(sample_client, media_type):
     response = sample_client.get("/sparql", headers={"Accept": media_type})
     assert response.status_code == 200
     graph = {(t.subject, t.predicate, t.object) for t in triples(response)}
-    service = ox.NamedNode("http://localhost/sparql")
+    service = ox.NamedNode("http://127.0.0.1:5000/sparql")
     assert (service, ox.NamedNode(SD.endpoint), service) in graph
     assert (service, ox.NamedNode(SD.feature), ox.NamedNode(SD.UnionDefaultGraph)) in graph
     names = {o.value for s, p, o in graph if p == ox.NamedNode(SD.name)}

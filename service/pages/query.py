@@ -19,12 +19,13 @@ from service.errors import (
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
+    TooManyQueries,
     UpdateRefused,
 )
 from service.export import FORMATS, serialize_triples
 from service.i18n import get_language
 from service.pages.labels import Labels, term_view
-from service.querysafety import check_query
+from service.querysafety import check_request
 from service.store import get_store
 
 bp = Blueprint("query", __name__)
@@ -41,6 +42,7 @@ QUERY_ERRORS = {
     UpdateRefused: "query_error_refused",
     QueryTimeout: "query_error_timeout",
     EndpointBusy: "query_error_backend",
+    TooManyQueries: "query_error_backend",
     EvaluatorCrashed: "query_error_backend",
     BackendUnavailable: "query_error_backend",
     BackendError: "query_error_backend",
@@ -114,8 +116,9 @@ def page():
     context = {"sparql": sparql, "examples": listed, "result": None, "error": None}
     status = 200
     try:
-        check_query(sparql)
-        result = get_store().query(sparql)
+        store = get_store()
+        checked, _ = check_request(sparql, None, None, store.graphs)
+        result = store.query(sparql, checked=checked, client=request.remote_addr)
     except tuple(QUERY_ERRORS) as error:
         heading = next(v for k, v in QUERY_ERRORS.items() if isinstance(error, k))
         message = getattr(error, "message", None) or str(error)

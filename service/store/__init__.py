@@ -6,15 +6,22 @@ endpoint). Both answer :class:`QueryResult` objects holding pyoxigraph terms.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 import pyoxigraph as ox
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context, has_request_context
 
+from service.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
 _opening = threading.Lock()  # threads of one web process share one backend
+_isolation: dict[str, str | None] = {}  # the probe's answer, per preferred mode
+DEFAULT_TIMEOUT = 10.0  # seconds, outside an application
 
 ResultKind = Literal["bindings", "boolean", "graph"]
 
@@ -67,6 +74,40 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def evaluator_isolation(preferred: str = "auto", allow_networked: bool = False) -> str:
+    """Return how evaluators are kept off the network here, or raise when they cannot be.
+
+    :param allow_networked: run evaluators with the network when no way works (``none``).
+    """
+    from service.store import isolation
+
+    if preferred not in _isolation:
+        _isolation[preferred] = isolation.probe(preferred)
+    mode = _isolation[preferred]
+    if mode is not None:
+        return mode
+    if allow_networked:
+        log.warning(
+            "query evaluators run WITH network access: this kernel allows neither a network "
+            "namespace nor a seccomp filter, and ZIGRAPH_ALLOW_NETWORKED_EVALUATORS is set; "
+            "only the query pre-check stands between a client and an outbound connection"
+        )
+        return "none"
+    raise BackendUnavailable(
+        "query evaluators cannot be kept off the network on this machine (no network "
+        "namespace, no seccomp filter); set ZIGRAPH_ALLOW_NETWORKED_EVALUATORS=1 to run "
+        "them anyway, with the query pre-check as the only guard"
+    )
+
+
+def request_deadline() -> float:
+    """Return the ``time.monotonic()`` by which the current request's queries must end."""
+    if has_request_context() and "zigraph_deadline" in g:
+        return g.zigraph_deadline
+    timeout = current_app.config["QUERY_TIMEOUT"] if has_app_context() else DEFAULT_TIMEOUT
+    return time.monotonic() + float(timeout)
+
+
 def open_backend(app: Flask) -> Backend:
     """Open the backend the configuration names: a remote endpoint, or the embedded store."""
     if app.config.get("ENDPOINT"):
@@ -79,15 +120,22 @@ def open_backend(app: Flask) -> Backend:
         )
     from service.store import embedded
 
+    mode = evaluator_isolation(
+        app.config["EVALUATOR_ISOLATION"], bool(app.config["ALLOW_NETWORKED_EVALUATORS"])
+    )
     store_dir = app.config.get("STORE_DIR")
     if not store_dir:
         store_dir = embedded.temporary_store()
         app.config["STORE_DIR"] = str(store_dir)
     return embedded.EmbeddedBackend(
         Path(store_dir),
+        isolation=mode,
         result_limit=app.config["RESULT_LIMIT"],
         timeout=float(app.config["QUERY_TIMEOUT"]),
         evaluators=int(app.config["EVALUATORS"]),
+        service_evaluators=int(app.config["SERVICE_EVALUATORS"]),
+        queries_per_client=int(app.config["QUERIES_PER_CLIENT"]) or None,
+        client_niceness=int(app.config["CLIENT_NICENESS"]),
         memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
     )
 
@@ -105,6 +153,12 @@ def get_store() -> Backend:
     return backend
 
 
+def start_deadline() -> None:
+    """Start the clock of the current request: one deadline covers all of its queries."""
+    g.zigraph_deadline = time.monotonic() + float(current_app.config["QUERY_TIMEOUT"])
+
+
 def init_app(app: Flask) -> None:
     """Register the store with the application."""
     app.extensions.setdefault("zigraph.store", None)
+    app.before_request(start_deadline)

@@ -6,15 +6,18 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
 from service.export import FORMATS, serialize_dataset
-from service.querysafety import check_request
-from service.store import QueryResult
+from service.store import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
+
+if TYPE_CHECKING:
+    from service.querysafety import CheckedQuery
 
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
@@ -103,23 +106,55 @@ def run_query(
     return QueryResult(kind="graph", triples=triples, truncated=truncated)
 
 
+def all_quads(store: ox.Store) -> list[ox.Quad]:
+    """Return every quad of the store, sorted by graph then quad."""
+    return sorted(store, key=lambda q: (str(q.graph_name), str(q)))
+
+
+def count_quads(store: ox.Store) -> int:
+    """Return how many quads the store holds."""
+    return len(store)
+
+
 class EmbeddedBackend:
-    """Query a built Oxigraph store through a pool of evaluator processes."""
+    """Query a built Oxigraph store through evaluator processes that have no network.
+
+    Two pools: the service's own queries (pages, search, health, dumps) have evaluators that
+    clients' queries cannot take; clients' queries get ``evaluators`` of their own, at a lower
+    CPU priority, a short queue and a bound per client address.
+    """
 
     def __init__(
         self,
         path: Path,
+        *,
+        isolation: str,
         result_limit: int | None = None,
         timeout: float = 10.0,
         evaluators: int = 2,
+        service_evaluators: int = 2,
+        queries_per_client: int | None = 4,
+        client_niceness: int = 10,
         memory_mb: int | None = None,
     ) -> None:
         self.path = path
         self.name = "embedded"
         self.location = str(path)
+        self.isolation = isolation
         self.result_limit = result_limit
         self.timeout = timeout
-        self.pool = EvaluatorPool(path, size=evaluators, memory_mb=memory_mb)
+        self.service_pool = EvaluatorPool(
+            path, size=service_evaluators, isolation=isolation, memory_mb=memory_mb
+        )
+        self.client_pool = EvaluatorPool(
+            path,
+            size=evaluators,
+            isolation=isolation,
+            niceness=client_niceness,
+            memory_mb=memory_mb,
+            waiting=2 * evaluators,
+            per_client=queries_per_client,
+        )
         self._metadata: dict | None = None
 
     def metadata(self) -> dict:
@@ -146,17 +181,28 @@ class EmbeddedBackend:
         *,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
+        checked: CheckedQuery | None = None,
+        client: str | None = None,
     ) -> QueryResult:
-        """Check and evaluate a query in an evaluator process, within the time limit."""
-        _, named = check_request(sparql, default_graph_uris, named_graph_uris, self.graphs)
-        return self.pool.run(
-            "query",
-            self.timeout,
+        """Evaluate a query in an evaluator process, by the request's deadline.
+
+        :param checked: the pre-check's reading of a client's query; a query with one runs in
+            the clients' evaluators, one without (the service's own) in the service's.
+        :param client: the client's address, for the per-client bound.
+        """
+        names_dataset = bool(default_graph_uris or named_graph_uris) or (
+            checked is not None and checked.names_dataset
+        )
+        pool = self.service_pool if checked is None else self.client_pool
+        return pool.run(
+            run_query,
+            request_deadline(),
+            client=client if checked is not None else None,
             sparql=sparql,
             default_graph_uris=default_graph_uris,
             named_graph_uris=named_graph_uris,
             limit=self.result_limit,
-            union_default_graph=not named,
+            union_default_graph=not names_dataset,
         )
 
     def quads(self) -> list[ox.Quad]:
@@ -164,21 +210,31 @@ class EmbeddedBackend:
         try:
             data = (self.path / QUADS_FILE).read_bytes()
         except FileNotFoundError:
-            return self.pool.run("quads", max(self.timeout, BULK_TIMEOUT))
+            deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
+            return self.service_pool.run(all_quads, deadline)
         parsed = ox.parse(data, format=ox.RdfFormat.N_QUADS)
         return sorted(parsed, key=lambda q: (str(q.graph_name), str(q)))
 
     def health(self) -> dict:
-        """Return the store's state: its kind, location, triple count and dataset version."""
+        """Return the store's state: kind, triple count, dataset version and isolation."""
         return {
             "store": self.name,
-            "triples": self.pool.run("count", self.timeout),
+            "triples": self.service_pool.run(count_quads, request_deadline()),
             "version": self.metadata().get("version"),
+            "evaluators": {
+                "isolation": self.isolation,
+                "network": "available" if self.isolation == "none" else "none",
+            },
         }
+
+    def pids(self) -> list[int]:
+        """Return the process ids of every evaluator."""
+        return self.service_pool.pids() + self.client_pool.pids()
 
     def close(self) -> None:
         """Stop the evaluator processes."""
-        self.pool.close()
+        self.service_pool.close()
+        self.client_pool.close()
 
 
 def temporary_store() -> Path:

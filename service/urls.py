@@ -1,0 +1,18 @@
+"""Absolute URLs of the service, built from its configured public base, never from ``Host``.
+
+Descriptions (the service description, VoID, DCAT) are cached by clients and proxies for an
+hour; were their URLs taken from the request's ``Host`` header, one forged request could make
+a cache advertise someone else's endpoint.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"  # where `zigraph serve` listens by default
+
+
+def public_url(endpoint: str, **values: object) -> str:
+    """Return the absolute URL of a route under ``PUBLIC_URL``."""
+    base = (current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    return base + url_for(endpoint, **values)
