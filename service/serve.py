@@ -30,13 +30,14 @@ def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.Loade
         sys.exit(2)
 
 
-def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool) -> None:
-    """Validate the dataset; when it does not conform, print the report and exit 1 (or warn)."""
+def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool):
+    """Validate the dataset and return the report; when it does not conform, print the report
+    and exit 1 (or warn)."""
     from service.validation import validate
 
     report = validate(loaded)
     if report.conforms:
-        return
+        return report
     click.echo(report.text("en"), err=True, nl=False)
     if enforce:
         click.echo(
@@ -46,6 +47,7 @@ def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool) -> None:
         )
         sys.exit(1)
     click.echo("zigraph: warning: serving data that does not conform to the shapes.", err=True)
+    return report
 
 
 def build_isolated(loaded: dataset.LoadedDataset, path: Path) -> dict:
@@ -87,6 +89,16 @@ def prepare_store(loaded: dataset.LoadedDataset, store_dir: Path | None) -> tupl
     return store_dir, False
 
 
+LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
+SECURITY_HEADERS_OF_SERVER_ERRORS = (
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Referrer-Policy: strict-origin-when-cross-origin\r\n"
+    "Cache-Control: no-store\r\n"
+)
+
+
 def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: float) -> dict:
     """Return the gunicorn settings: threaded workers, so a slow query blocks no one else."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -97,16 +109,42 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
         "threads": threads,
         "timeout": int(max(30, timeout * 3)),
         "graceful_timeout": 10,
-        # The application answers over-long URLs itself, with a 414 saying what to do.
-        "limit_request_line": 0,
+        # A request line past this is refused by gunicorn itself, before a thread reads it all;
+        # below it, the application answers over-long query strings with a 414 that says why.
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
+        # gunicorn's control socket is one path per user shared by every instance on a host:
+        # a second zigraph would take over the first's. zigraph does not use it.
+        "control_socket_disable": True,
         "accesslog": "-",
         "errorlog": "-",
     }
 
 
+def write_server_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """Answer a request gunicorn refused before the application saw it, with our headers."""
+    from gunicorn.util import write_nonblock
+
+    body = f"{status_int} {reason}: {mesg}\n".encode("utf-8", "replace")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"{SECURITY_HEADERS_OF_SERVER_ERRORS}\r\n"
+    )
+    write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def run_gunicorn(options: dict) -> None:
     """Serve ``create_app()`` under gunicorn until it is stopped."""
+    import gunicorn.util
     from gunicorn.app.base import BaseApplication
+
+    # gunicorn writes its own error answers (400, 414, 431) through this one function; ours
+    # carries the same security headers as every page. Set before the workers fork.
+    gunicorn.util.write_error = write_server_error
 
     class ZigraphApplication(BaseApplication):
         def load_config(self) -> None:
@@ -181,21 +219,41 @@ def serve(host, port, workers, threads, store_dir, endpoint, no_validate, query_
     read stops with status 2, data that breaks the shapes with status 1.
     """
     from service import create_app
+    from service.errors import BackendUnavailable
+    from service.store import evaluator_isolation
 
     if query_timeout is not None:
         os.environ["ZIGRAPH_QUERY_TIMEOUT"] = str(query_timeout)  # read by every worker's app
-    timeout = float(create_app().config["QUERY_TIMEOUT"])
+    shown_host = f"[{host}]" if ":" in host else host
+    public_url = os.environ.get("ZIGRAPH_PUBLIC_URL") or f"http://{shown_host}:{port}"
+    config = create_app().config
+    timeout = float(config["QUERY_TIMEOUT"])
     options = gunicorn_options(host, port, workers, threads, timeout)
     if endpoint:
         os.environ["ZIGRAPH_ENDPOINT"] = endpoint
+        os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
         click.echo(f"zigraph: serving the remote store at {endpoint}", err=True)
         run_gunicorn(options)
         return
+    try:
+        isolation = evaluator_isolation(
+            config["EVALUATOR_ISOLATION"], bool(config["ALLOW_NETWORKED_EVALUATORS"])
+        )
+    except BackendUnavailable as error:
+        click.echo(f"zigraph: {error.message}", err=True)
+        sys.exit(2)
     loaded = load_or_exit()
-    validate_or_exit(loaded, enforce=not no_validate)
+    report = validate_or_exit(loaded, enforce=not no_validate)
     path, temporary = prepare_store(loaded, store_dir)
+    report.save(path)
     os.environ["ZIGRAPH_STORE_DIR"] = str(path)
-    click.echo(f"zigraph: {len(loaded.quads)} quads, version {loaded.version}", err=True)
+    os.environ["ZIGRAPH_PUBLIC_URL"] = public_url
+    network = f"without network ({isolation})" if isolation != "none" else "WITH network"
+    click.echo(
+        f"zigraph: {len(loaded.quads)} quads, version {loaded.version}; query evaluators {network}",
+        err=True,
+    )
+    click.echo(f"zigraph: open {public_url}/", err=True)
     try:
         run_gunicorn(options)
     finally:

@@ -139,6 +139,7 @@ def test_health_check(sample_client, sample_store_dir):
         "store": "embedded",
         "triples": metadata["triples"],
         "version": metadata["version"],
+        "evaluators": {"isolation": "netns", "network": "none"},
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, url_for
@@ -337,14 +338,19 @@ def shapes_as(suffix: str):
 
 
 def get_report() -> validation.Report:
-    """Return the conformance report of the shipped dataset, computed once per process.
+    """Return the conformance report of the served dataset, read once per process.
 
-    The files are validated rather than the store's quads: the store rewrites derived integer
-    datatypes (xsd:nonNegativeInteger becomes xsd:integer), which the shapes would reject.
+    ``zigraph serve`` validates the data before it starts and saves the report beside the
+    store; every web process reads that. Without one (an application made directly over a
+    store), the shipped files are validated here, once per process.
     """
     report = current_app.extensions.get(REPORT_KEY)
     if report is None:
-        report = validation.validate(dataset.load())
+        store_dir = current_app.config.get("STORE_DIR")
+        if store_dir and not current_app.config.get("ENDPOINT"):
+            report = validation.Report.load(Path(store_dir))
+        if report is None:
+            report = validation.validate(dataset.load())
         current_app.extensions[REPORT_KEY] = report
     return report
 
