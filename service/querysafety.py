@@ -279,13 +279,18 @@ def _decide(sparql: str) -> CheckedQuery:
     return CheckedQuery(first.form, tuple(sorted(from_graphs)), tuple(sorted(from_named)))
 
 
+def decision_key(sparql: str) -> bytes:
+    """Return the key a query's decision is cached under: a digest of its text."""
+    return hashlib.blake2b(sparql.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+
+
 def check_query(sparql: str) -> CheckedQuery:
     """Return a query's form and FROM graphs, or raise why the endpoint refuses it.
 
     Decisions, refusals included, are kept per process under a digest of the query text, so
     a repeated query costs a hash; they take at most ``DECISION_CACHE_BYTES``.
     """
-    key = hashlib.blake2b(sparql.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+    key = decision_key(sparql)
     with _decisions_lock:
         decision = _decisions.get(key)
     if decision is None:

@@ -104,11 +104,15 @@ def test_void_describes_size_partitions_and_access(sample_client, media_type):
     assert objects(void, DATASET, DCTERMS.license) == {
         ox.NamedNode("https://creativecommons.org/licenses/by/4.0/")
     }
-    assert objects(void, DATASET, VOID.sparqlEndpoint) == {ox.NamedNode("http://127.0.0.1:5000/sparql")}
+    assert objects(void, DATASET, VOID.sparqlEndpoint) == {
+        ox.NamedNode("http://127.0.0.1:5000/sparql")
+    }
     dumps = objects(void, DATASET, VOID.dataDump)
     assert ox.NamedNode("http://127.0.0.1:5000/download/zigraph.ttl") in dumps
     for dump in dumps:
-        assert sample_client.get(dump.value.removeprefix("http://127.0.0.1:5000")).status_code == 200
+        assert (
+            sample_client.get(dump.value.removeprefix("http://127.0.0.1:5000")).status_code == 200
+        )
     for example in objects(void, DATASET, VOID.exampleResource):
         assert count(sample_client, f"SELECT (COUNT(*) AS ?n) WHERE {{ <{example.value}> ?p ?o }}")
 

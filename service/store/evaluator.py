@@ -9,7 +9,8 @@ do) one at a time, over a pipe. Before it opens the store it:
   outlives its web process;
 - lowers its CPU priority when it runs clients' queries, so the web processes and the
   service's own evaluators stay ahead of them on a busy machine;
-- caps its heap, so a query needing too much memory ends this process only.
+- caps its heap, so a query needing too much memory ends this process only, and lets its
+  stack grow for the parser's recursion over long queries.
 
 Each call has a deadline. The parent waits for the answer until then and kills the
 evaluator past it (SIGKILL: the CPU is free at once); the evaluator also arms a real-time
@@ -49,6 +50,10 @@ from service.errors import (
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds an evaluator may take to open the store
 ALARM_GRACE = 1.0  # seconds past the deadline before an evaluator's own alarm ends it
+# Oxigraph's parser recurses once per triple pattern (about 0.5 kB of stack each): with the
+# usual 8 MB a flat query of 16,000 patterns overflowed the stack. 256 MB of (virtual) stack
+# covers the largest body the endpoint accepts.
+STACK_MB = 256
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -58,6 +63,18 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pyoxigraph", "service.store.embedded"])
     return context
+
+
+def raise_stack_limit(megabytes: int) -> None:
+    """Let this process's main stack grow to ``megabytes`` (the hard limit permitting)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    wanted = megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_STACK, (wanted, hard))
 
 
 def limit_memory(megabytes: int | None) -> None:
@@ -97,6 +114,7 @@ def evaluator_main(
     if niceness:
         os.nice(niceness)
     limit_memory(memory_mb)
+    raise_stack_limit(STACK_MB)
     try:
         store = ox.Store.read_only(store_dir)
     except OSError as error:

@@ -1,0 +1,241 @@
+"""Hostile queries make no outbound connection, over the embedded store and a real Oxigraph server.
+
+A listener on loopback stands for "some other host": it records every connection made to it.
+Two layers are tested apart: the pre-check refuses every query below (the only layer in
+front of a remote store), and the evaluators of the embedded store cannot connect even when
+a query is handed to them without any check (the layer that does not depend on parsing).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from service import create_app
+from service.store import embedded, request_deadline
+from tests.test_remote_store import OxigraphServer
+
+JSON = {"Accept": "application/sparql-results+json, application/json;q=0.9"}
+
+
+class Listener:
+    """A TCP listener on loopback that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    listening = Listener()
+    yield listening
+    listening.close()
+
+
+def hostile_queries(url: str) -> dict[str, str]:
+    """Return queries that try to make the engine connect to ``url``, by name."""
+    escaped_url = url.replace("s", "\\u0073")
+    return {
+        "service": f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        "service-lower-case-silent": f"select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+        "service-in-sub-select": (
+            f"SELECT * WHERE {{ {{ SELECT ?s WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} }}"
+        ),
+        "service-in-exists": (
+            f"SELECT * WHERE {{ ?s ?p ?o FILTER EXISTS {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}"
+        ),
+        "service-in-bind-exists": (
+            f"SELECT ?e WHERE {{ BIND(EXISTS {{ SERVICE <{url}> {{ ?a ?b ?c }} }} AS ?e) }}"
+        ),
+        "service-with-a-variable": (
+            f"SELECT * WHERE {{ VALUES ?endpoint {{ <{url}> }} SERVICE ?endpoint {{ ?s ?p ?o }} }}"
+        ),
+        "service-after-a-prefix": (
+            f"PREFIX e: <{url}#> SELECT * WHERE {{ SERVICE e: {{ ?s ?p ?o }} }}"
+        ),
+        # Read with SPARQL's escape rule the SERVICE clause sits inside a long string; read as
+        # Oxigraph reads it (escapes only within strings) it is live, between two comments.
+        "escaped-newline-in-comments": (
+            'SELECT * WHERE { ?s ?p ?o . #\\u000A""" ?p2 ?o2 .\n'
+            f"SERVICE <{url}> {{ ?a ?b ?c }}\n"
+            '#\\u000A""" ?p3 ?o3 \n}'
+        ),
+        # The other way round: escaped quotes open and close a string only in the escaped reading.
+        "escaped-quotes": (
+            'SELECT * WHERE { ?s ?p ?o FILTER(?o != "x\\u0022") '
+            f"SERVICE <{url}> {{ ?a ?b ?c }} "
+            'FILTER(?o != "\\u0022y") }'
+        ),
+        "escaped-keyword": f"SELECT * WHERE {{ \\u0053ERVICE <{url}> {{ ?s ?p ?o }} }}",
+        "escaped-letters-in-iri": f"SELECT * WHERE {{ SERVICE <{escaped_url}> {{}} }}",
+        "from-the-web": f"SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}",
+        "from-named-the-web": f"SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        "virtuoso-http-get": f'SELECT (bif:http_get("{url}") AS ?page) WHERE {{}}',
+        "virtuoso-http-get-declared": (
+            f'PREFIX bif: <bif:> SELECT (bif:http_get("{url}") AS ?page) WHERE {{}}'
+        ),
+        "virtuoso-sponger-pragma": f'DEFINE get:soft "replace" SELECT * FROM <{url}> WHERE {{}}',
+        "extension-function-iri": f'SELECT (<{url}>("x") AS ?x) WHERE {{}}',
+        "load-update": f"LOAD <{url}>",
+    }
+
+
+NAMES = sorted(hostile_queries("http://127.0.0.1:9/sparql"))
+
+
+@pytest.fixture(scope="module")
+def oxigraph_app(tmp_path_factory, store_dir):
+    """An application over a real `oxigraph serve` loaded with the shipped data."""
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-hostile"))
+    server.start()
+    try:
+        pushed = CliRunner().invoke(cli, ["push", "--graph-store", server.base + "/store"])
+        assert pushed.exit_code == 0, pushed.output
+        yield create_app({"TESTING": True, "ENDPOINT": server.base + "/query"})
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["embedded", "oxigraph-server"])
+def hostile_target(request, store_dir):
+    """Yield an application over each backend."""
+    if request.param == "embedded":
+        app = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+        yield app
+        app.extensions["zigraph.store"].close()
+    else:
+        yield request.getfixturevalue("oxigraph_app")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hostile_query_is_refused_and_connects_nowhere(hostile_target, listener, name):
+    client = hostile_target.test_client()
+    sparql = hostile_queries(listener.url)[name]
+    for method in ("get", "post"):
+        if method == "get":
+            response = client.get("/sparql", query_string={"query": sparql}, headers=JSON)
+        else:
+            response = client.post("/sparql", data={"query": sparql}, headers=JSON)
+        assert response.status_code in (400, 403), (name, response.status_code, response.data)
+        assert response.get_json()["error"] in ("query-refused", "read-only", "query-syntax")
+    page = client.get("/query", query_string={"query": sparql})
+    assert page.status_code in (400, 403)
+    time.sleep(0.2)
+    assert listener.connections == 0
+    answered = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}, headers=JSON)
+    assert answered.status_code == 200
+    assert answered.get_json()["boolean"] is True
+
+
+@pytest.mark.parametrize("isolation", ["netns", "seccomp"])
+def test_unchecked_service_query_cannot_connect_from_an_evaluator(store_dir, listener, isolation):
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+    backend = embedded.EmbeddedBackend(store_dir, isolation=isolation)
+    try:
+        with app.app_context():
+            # Straight to an evaluator, past the pre-check, as a parser bug would let it through.
+            result = backend.client_pool.run(
+                embedded.run_query,
+                request_deadline(),
+                sparql=f"SELECT * WHERE {{ SERVICE SILENT <{listener.url}> {{ ?s ?p ?o }} }}",
+            )
+        assert result.kind == "bindings"
+        time.sleep(0.2)
+        assert listener.connections == 0
+    finally:
+        backend.close()
+
+
+def test_without_isolation_the_same_query_does_connect(store_dir, listener):
+    """The listener sees what an unisolated engine does: the tests above can fail."""
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+    backend = embedded.EmbeddedBackend(store_dir, isolation="none")
+    try:
+        with app.app_context():
+            backend.client_pool.run(
+                embedded.run_query,
+                request_deadline(),
+                sparql=f"SELECT * WHERE {{ SERVICE SILENT <{listener.url}> {{ ?s ?p ?o }} }}",
+            )
+        assert listener.connections >= 1
+    finally:
+        backend.close()
+
+
+def test_unknown_function_is_a_400_not_a_500(client):
+    response = client.get(
+        "/sparql",
+        query_string={"query": "SELECT * WHERE { ?s ?p ?o FILTER(<http://example.org/f>(?o)) }"},
+        headers=JSON,
+    )
+    assert response.status_code == 400
+    assert response.get_json()["reason"] == "function"
+
+
+def test_codepoint_past_unicode_is_a_400_not_a_500(client):
+    response = client.get(
+        "/sparql", query_string={"query": 'SELECT * WHERE { ?s ?p "\\U00110000" }'}, headers=JSON
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "query-syntax"
+
+
+def test_flat_query_of_16000_patterns_is_not_called_too_deep(client):
+    patterns = " ".join(f"?s <urn:p{i}> ?o{i} ." for i in range(16000))  # 370 kB
+    response = client.post(
+        "/sparql", data={"query": f"SELECT ?s WHERE {{ {patterns} }}"}, headers=JSON
+    )
+    assert response.status_code in (200, 503), response.data[:300]  # never a crashed 500
+    if response.status_code == 503:
+        assert response.get_json()["error"] == "query-timeout"
+
+
+def test_xsd_casts_and_standard_functions_are_answered(client):
+    sparql = (
+        "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> "
+        'SELECT (xsd:integer("7") AS ?n) (STRLEN(LCASE("ABC")) AS ?l) WHERE {}'
+    )
+    response = client.get("/sparql", query_string={"query": sparql}, headers=JSON)
+    assert response.status_code == 200
+    (row,) = response.get_json()["results"]["bindings"]
+    assert row["n"]["value"] == "7" and row["l"]["value"] == "3"
+
+
+def test_refusals_are_decided_once(client):
+    from service import querysafety
+
+    sparql = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } # once"
+    for _ in range(2):
+        response = client.get("/sparql", query_string={"query": sparql}, headers=JSON)
+        assert response.status_code == 400
+    key = querysafety.decision_key(sparql)
+    assert isinstance(querysafety._decisions[key], tuple)  # the refusal, kept as data
