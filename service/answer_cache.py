@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from flask import current_app
 
 ENTRY_OVERHEAD = 200  # bytes counted per entry for the key, the objects and the dict slot
@@ -77,23 +77,27 @@ def _size(key: AnswerKey, answer: Answer) -> int:
     )
 
 
+def _entry_size(entry: tuple[Answer, int]) -> int:
+    return entry[1]
+
+
 class AnswerCache:
-    """A thread-safe LRU mapping of answer keys to answers, bounded by total bytes."""
+    """A thread-safe LRU mapping of answer keys to answers, bounded by total bytes.
+
+    cachetools does the bookkeeping (sizes, least recently used first out); each value is
+    kept with its size, counted by ``_size``.
+    """
 
     def __init__(self, budget: int) -> None:
         self.budget = max(0, budget)
-        self._entries: OrderedDict[AnswerKey, tuple[Answer, int]] = OrderedDict()
-        self._bytes = 0
+        self._entries: LRUCache = LRUCache(maxsize=max(1, self.budget), getsizeof=_entry_size)
         self._lock = threading.Lock()
 
     def get(self, key: AnswerKey) -> Answer | None:
         """Return the cached answer to ``key`` (now the most recently used), or None."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[0]
+        return None if entry is None else entry[0]
 
     def put(self, key: AnswerKey, answer: Answer) -> None:
         """Keep an answer, forgetting the least recently used ones past the budget."""
@@ -101,14 +105,7 @@ class AnswerCache:
         if size > self.budget // LARGEST_SHARE:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:  # two threads evaluated the same query at once
-                self._bytes -= old[1]
             self._entries[key] = (answer, size)
-            self._bytes += size
-            while self._bytes > self.budget:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -116,7 +113,7 @@ class AnswerCache:
     @property
     def size(self) -> int:
         """Return the bytes counted for the cached answers."""
-        return self._bytes
+        return int(self._entries.currsize)
 
 
 def get_answer_cache() -> AnswerCache:

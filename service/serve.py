@@ -153,8 +153,14 @@ def run_gunicorn(options: dict) -> None:
 
         def load(self):
             from service import create_app
+            from service.store import get_store
 
-            return create_app()
+            app = create_app()
+            with app.app_context():  # in the worker: open the store, boot its evaluators
+                backend = get_store()
+                if hasattr(backend, "start"):
+                    backend.start()
+            return app
 
     ZigraphApplication().run()
 

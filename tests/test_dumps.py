@@ -157,3 +157,27 @@ def test_health_check_without_a_store(tmp_path):
         assert query.status_code == 503
     finally:
         app.extensions["zigraph.store"].close()
+
+
+def test_pages_read_the_report_saved_at_start(store_dir, tmp_path, shipped_dataset):
+    """`zigraph serve` validates once and saves the report; no web process validates again."""
+    import shutil
+
+    from service import create_app
+    from service.validation import Report, validate
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy)
+    report = validate(shipped_dataset)
+    report.checked_triples = 4242  # a mark only the saved report carries
+    report.save(copy)
+    assert Report.load(copy).checked_triples == 4242
+    app = create_app({"TESTING": True, "STORE_DIR": str(copy)})
+    try:
+        with app.test_request_context():
+            from service.pages.ontology import get_report
+
+            assert get_report().checked_triples == 4242
+    finally:
+        if app.extensions["zigraph.store"] is not None:
+            app.extensions["zigraph.store"].close()

@@ -264,7 +264,7 @@ def test_query_with_many_triple_patterns_is_answered(app):
     client = app.test_client()
     # rdflib's grammar recurses once per triple pattern: past Python's default depth (about
     # 100 patterns) such a legitimate query used to end in a 500.
-    patterns = " ".join(f"?s <urn:zigraph:test:p{i}> ?o{i} ." for i in range(100))
+    patterns = " ".join(f"?s <urn:zigraph:test:p{i}> ?o{i} ." for i in range(60))
     response = client.post(
         "/sparql",
         data={"query": f"SELECT ?s WHERE {{ {patterns} }}"},
@@ -311,3 +311,17 @@ def test_query_too_long_to_evaluate_gets_503_and_the_next_is_answered(store_dir)
         assert answered.get_json()["boolean"] is True
     finally:
         app.extensions["zigraph.store"].close()
+
+
+def test_query_page_has_the_same_url_limit(client):
+    response = client.get("/query", query_string={"query": "ASK {}" + " " * 2000})
+    assert response.status_code == 414
+
+
+def test_check_decisions_are_bounded_in_bytes(client):
+    from service import querysafety
+
+    for number in range(60):
+        query = f"SELECT * WHERE {{ ?s ?p ?o }} # {number} " + "x" * 150_000
+        querysafety.check_query(query)
+    assert querysafety._decisions.currsize <= querysafety.DECISION_CACHE_BYTES

@@ -281,3 +281,48 @@ def test_store_dir_with_other_files_is_refused(tmp_path):
         serve.prepare_store(dataset.load(files), tmp_path)
     assert stopped.value.code == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def raw_request(base: str, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send raw bytes to the server; return the status and headers it answers with."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+    return status, headers
+
+
+def test_overlong_request_line_is_refused_by_the_server_with_security_headers(server):
+    line = b"GET /sparql?query=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    status, headers = raw_request(server, line)
+    assert status in (400, 414)
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Type"].startswith("text/plain")
+
+
+def test_oversized_header_gets_431_with_security_headers(server):
+    request = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n"
+    status, headers = raw_request(server, request)
+    assert status in (400, 431)
+    assert headers["X-Frame-Options"] == "DENY"
+    assert stored_triple_count(server) > 0  # and the server answers the next request
+
+
+def test_host_header_does_not_change_descriptions(server):
+    for path in ("/.well-known/void", "/catalog", "/sparql"):
+        request = urllib.request.Request(
+            server + path, headers={"Host": "attacker.example", "Accept": "text/turtle"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read().decode()
+        assert "attacker.example" not in body
+        assert server + "/sparql" in body

@@ -89,6 +89,7 @@ class Background:
 
 def busy_evaluator(app) -> int:
     """Wait until an evaluator is running a request and return its process id."""
+    assert wait_for(lambda: app.extensions["zigraph.store"] is not None)
     pool = app.extensions["zigraph.store"].client_pool
     assert wait_for(lambda: pool.busy_pids())
     return pool.busy_pids()[0]
@@ -171,3 +172,152 @@ def test_query_needing_too_much_memory_ends_only_its_evaluator(many_triples_stor
         assert client.get("/sparql", query_string={"query": QUICK_QUERY}).status_code == 200
     finally:
         app.extensions["zigraph.store"].close()
+
+
+def test_evaluator_ends_itself_at_its_deadline_without_its_parent(many_triples_store):
+    """Even if the web process never kills it, an evaluator's own alarm stops the query."""
+    from service.store.evaluator import ALARM_GRACE, Evaluator, EvaluatorPool
+
+    pool = EvaluatorPool(many_triples_store, size=1)
+    evaluator = Evaluator(pool)
+    try:
+        evaluator.wait_ready()
+        started = time.monotonic()
+        evaluator.connection.send((embedded.run_query, {"sparql": SLOW_QUERY}, 1.0))
+        evaluator.process.join(30)  # nobody reads the answer or kills the process
+        assert evaluator.process.exitcode == -signal.SIGALRM
+        assert time.monotonic() - started < 1.0 + ALARM_GRACE + 5
+    finally:
+        evaluator.kill()
+        pool.close()
+
+
+ORPHAN_SCRIPT = """
+import sys, threading, time
+from service import create_app
+app = create_app({"TESTING": True, "STORE_DIR": sys.argv[1], "QUERY_TIMEOUT": 600})
+client = app.test_client()
+query = {"query_string": {"query": sys.argv[2]}}
+threading.Thread(target=client.get, args=("/sparql",), kwargs=query, daemon=True).start()
+while True:
+    backend = app.extensions.get("zigraph.store")
+    if backend is not None and backend.client_pool.busy_pids():
+        print(backend.client_pool.busy_pids()[0], flush=True)
+        break
+    time.sleep(0.05)
+time.sleep(600)
+"""
+
+
+def test_evaluators_die_with_their_web_process(many_triples_store):
+    """A web process killed with SIGKILL leaves no evaluator running its query."""
+    import subprocess
+    import sys
+
+    web = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT, str(many_triples_store), SLOW_QUERY],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pid = int(web.stdout.readline())
+        assert is_running(pid)
+        web.kill()
+        web.wait(10)
+        assert wait_for(lambda: not is_running(pid), 10), "the evaluator outlived its parent"
+    finally:
+        if web.poll() is None:
+            web.kill()
+        web.stdout.close()
+
+
+@pytest.fixture
+def one_evaluator_app(many_triples_store):
+    app = create_app(
+        {
+            "TESTING": True,
+            "STORE_DIR": str(many_triples_store),
+            "QUERY_TIMEOUT": 20.0,
+            "EVALUATORS": 1,
+            "QUERIES_PER_CLIENT": 3,
+        }
+    )
+    yield app
+    if app.extensions["zigraph.store"] is not None:
+        app.extensions["zigraph.store"].close()
+
+
+def backend_of(app):
+    """Return the application's backend, opening it if no request has yet."""
+    from service.store import get_store
+
+    with app.app_context():
+        return get_store()
+
+
+def test_pages_and_health_do_not_wait_behind_clients_queries(one_evaluator_app):
+    slow = [Background(one_evaluator_app, SLOW_QUERY) for _ in range(3)]
+    busy_evaluator(one_evaluator_app)
+    client = one_evaluator_app.test_client()
+    started = time.monotonic()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/browse").status_code == 200
+    assert time.monotonic() - started < 10  # not behind the 20 s of the clients' queries
+    backend = one_evaluator_app.extensions["zigraph.store"]
+    for pid in backend.client_pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    for background in slow:
+        background.result()
+
+
+def test_a_full_client_queue_is_refused_at_once_with_retry_after(one_evaluator_app):
+    # One evaluator and two places in its queue: the fourth query is refused without waiting.
+    slow = [Background(one_evaluator_app, SLOW_QUERY) for _ in range(3)]
+    busy_evaluator(one_evaluator_app)
+    backend = one_evaluator_app.extensions["zigraph.store"]
+    assert wait_for(lambda: backend.client_pool._admitted == 3)
+    started = time.monotonic()
+    refused = one_evaluator_app.test_client().get(
+        "/sparql", query_string={"query": QUICK_QUERY}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert time.monotonic() - started < 2
+    assert refused.status_code == 503
+    assert refused.get_json()["error"] == "busy"
+    assert refused.headers["Retry-After"]
+    for pid in backend.client_pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    for background in slow:
+        background.result()
+
+
+def test_one_address_gets_a_429_past_its_share(one_evaluator_app):
+    backend = backend_of(one_evaluator_app)
+    backend.client_pool.per_client = 1
+    slow = Background(one_evaluator_app, SLOW_QUERY)
+    busy_evaluator(one_evaluator_app)
+    refused = one_evaluator_app.test_client().get("/sparql", query_string={"query": QUICK_QUERY})
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "too-many-queries"
+    assert refused.headers["Retry-After"]
+    other = one_evaluator_app.test_client().get(
+        "/sparql", query_string={"query": QUICK_QUERY}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
+    assert other.status_code != 429
+    for pid in backend.client_pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    slow.result()
+
+
+def test_clients_evaluators_run_at_a_lower_priority(one_evaluator_app):
+    slow = Background(one_evaluator_app, SLOW_QUERY)
+    pid = busy_evaluator(one_evaluator_app)
+    lowered = os.getpriority(os.PRIO_PROCESS, 0) + 10
+    # The pool counts an evaluator busy from its start; it lowers its priority as it boots.
+    assert wait_for(lambda: os.getpriority(os.PRIO_PROCESS, pid) == lowered, 10)
+    backend = one_evaluator_app.extensions["zigraph.store"]
+    assert one_evaluator_app.test_client().get("/healthz").status_code == 200
+    assert backend.service_pool.pids()
+    for service_pid in backend.service_pool.pids():
+        assert os.getpriority(os.PRIO_PROCESS, service_pid) == os.getpriority(os.PRIO_PROCESS, 0)
+    os.kill(pid, signal.SIGKILL)
+    slow.result()

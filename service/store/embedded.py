@@ -157,6 +157,11 @@ class EmbeddedBackend:
         )
         self._metadata: dict | None = None
 
+    def start(self) -> None:
+        """Start every evaluator now (a web process does, before its first request)."""
+        self.service_pool.start()
+        self.client_pool.start()
+
     def metadata(self) -> dict:
         """Return the store's metadata: version, built, triples, graphs."""
         if self._metadata is not None:  # a built store never changes

@@ -231,6 +231,14 @@ class EvaluatorPool:
         self._by_client: Counter[str] = Counter()
         self._closed = False
 
+    def start(self) -> None:
+        """Start every evaluator now, so the first requests do not wait for one to boot."""
+        with self._lock:
+            missing = self.size - len(self._idle) - len(self._busy)
+        started = [Evaluator(self) for _ in range(max(0, missing))]
+        with self._lock:
+            self._idle.extend(started)
+
     def busy_pids(self) -> list[int]:
         """Return the process ids of evaluators running a call now."""
         with self._lock:
