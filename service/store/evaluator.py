@@ -312,7 +312,11 @@ class EvaluatorPool:
         evaluator = self._take()
         healthy = False
         try:
+            booting = time.monotonic()
             evaluator.wait_ready()
+            # An evaluator's boot (after a crash, a kill or at start) is the service's cost,
+            # not the query's: the query still gets the time it had left.
+            deadline += time.monotonic() - booting
             seconds = deadline - time.monotonic()
             if seconds <= 0:
                 raise QueryTimeout("the time limit was reached before the query could start")
