@@ -454,11 +454,11 @@ def city_triples(
         ):
             triples += [
                 (stage, A, zi("SelectionStage")),
-                (stage, zi("stageOrder"), literal(str(order), datatype=str(XSD.positiveInteger))),
+                (stage, zi("stageOrder"), literal(str(order), datatype=str(XSD.integer))),
                 (
                     stage,
                     zi("memberCount"),
-                    literal(str(len(members)), datatype=str(XSD.nonNegativeInteger)),
+                    literal(str(len(members)), datatype=str(XSD.integer)),
                 ),
             ]
             triples += labels(stage, indonesian, english)

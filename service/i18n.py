@@ -189,6 +189,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ontology_equivalent": ("Setara dengan", "Equivalent to"),
     "ontology_domain": ("Domain", "Domain"),
     "ontology_range": ("Jangkauan", "Range"),
+    "ontology_note": ("Catatan lingkup", "Scope note"),
     "ontology_instances": ("Jumlah anggota", "Instances"),
     "ontology_shapes": ("Shapes yang berlaku", "Shapes that apply"),
     "ontology_kind": ("Jenis", "Kind"),

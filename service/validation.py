@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, SKOS, XSD
+from rdflib.namespace import SH, SKOS, XSD
 
 from service.dataset import LoadedDataset
 from service.namespaces import PREFIXES, compact
@@ -181,6 +182,43 @@ def _labels(data: Graph, node) -> dict[str, str]:
     return labels
 
 
+def _template(message: str) -> re.Pattern[str]:
+    """Return a pattern matching the messages filled in from an sh:message template."""
+    return re.compile(re.sub(r"\\\{\\[?$]\w+\\\}", "(?s:.*)", re.escape(message)))
+
+
+def _messages(report: Graph, shapes: Graph, result) -> dict[str, str]:
+    """Return a result's messages by language, the rule's own before its node shape's.
+
+    pySHACL drops the language tag of the messages it fills in for SHACL-SPARQL rules
+    ("{?value} …"); each one takes the language of the template it was filled in from.
+    """
+    sources = [report.value(result, SH.sourceConstraint), report.value(result, SH.sourceShape)]
+    templates = [
+        (_template(str(template)), getattr(template, "language", None) or "")
+        for source in sources
+        if source is not None
+        for template in sorted(
+            {*report.objects(source, SH.message), *shapes.objects(source, SH.message)}
+        )
+    ]
+    ranked = []
+    for message in report.objects(result, SH.resultMessage):
+        rank, lang = next(
+            (
+                (rank, lang)
+                for rank, (pattern, lang) in enumerate(templates)
+                if pattern.fullmatch(str(message))
+            ),
+            (len(templates), ""),
+        )
+        ranked.append((rank, getattr(message, "language", None) or lang, str(message)))
+    messages: dict[str, str] = {}
+    for _, lang, text in sorted(ranked):
+        messages.setdefault(lang, text)
+    return messages
+
+
 def validate_graphs(data: Graph, shapes: Graph) -> Report:
     """Validate a data graph against a shapes graph."""
     conforms, report_graph, _ = pyshacl.validate(
@@ -191,11 +229,9 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         allow_warnings=False,
     )
     results = []
-    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+    # The report's own results; those nested in them (sh:detail, from sh:node) explain them.
+    for node in report_graph.objects(None, SH.result):
         focus = report_graph.value(node, SH.focusNode)
-        messages = {}
-        for message in report_graph.objects(node, SH.resultMessage):
-            messages.setdefault(getattr(message, "language", None) or "", str(message))
         value = report_graph.value(node, SH.value)
         severity = report_graph.value(node, SH.resultSeverity)
         results.append(
@@ -206,7 +242,7 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
                 value=_compact(value) if value is not None else None,
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
                 source_shape=_compact(report_graph.value(node, SH.sourceShape)),
-                messages=messages,
+                messages=_messages(report_graph, shapes, node),
             )
         )
     results.sort(key=lambda r: (r.focus, r.source_shape, r.path or "", r.value or ""))

@@ -52,6 +52,15 @@ def test_ontology_class_shows_both_languages_alignment_count_and_shapes(client):
     assert any("Subkelas dari" == key for key in values)
 
 
+def test_ontology_page_says_what_each_alignment_claims(client):
+    page = parse(client.get("/ontology?lang=en", headers=HTML).data)
+    assert "Equivalences (owl:equivalentClass" in page.find("p", class_="ontology-note").text()
+    held_on = page.by_id("heldOn").find("dl")
+    facts = zip(held_on.find_all("dt"), held_on.find_all("dd"), strict=True)
+    notes = [dd.text() for dt, dd in facts if dt.text() == "Scope note"]
+    assert notes and "close match of org:memberDuring" in notes[0]
+
+
 @pytest.mark.parametrize(
     ("accept", "fmt"),
     [("text/turtle", ox.RdfFormat.TURTLE), ("application/ld+json", ox.RdfFormat.JSON_LD)],

@@ -19,6 +19,8 @@ from tests.conftest import shipped_graph
 FIXTURES = Path(__file__).resolve().parent / "data" / "shapes"
 VALID = sorted(FIXTURES.glob("valid/*.ttl"))
 INVALID = sorted(FIXTURES.glob("invalid/*.ttl"))
+MADE_UP_DESIGNATION = Path(__file__).resolve().parent / "data" / "made-up-designation"
+DPMPTSP = "https://w3id.org/zigraph/id/organisation/dpmptsp-kota-pekalongan"
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +74,13 @@ def test_invalid_fixture_breaks_only_its_rule(
 ) -> None:
     expected = ZSH[fixture.stem]
     assert expected in named_shapes(shapes), f"no shape zsh:{fixture.stem}"
-    conforms, report = validate(ontology + Graph().parse(fixture), shapes)
-    assert not conforms
-    fired = source_shapes(report)
+    report = validation.validate_graphs(ontology + Graph().parse(fixture), shapes)
+    assert not report.conforms
+    fired = source_shapes(report.graph)
     assert fired
     assert set(fired) == {expected}
+    # The service lists the same results, not the nested ones that explain them (sh:detail).
+    assert {result.source_shape for result in report.results} == {f"zsh:{fixture.stem}"}
 
 
 def test_every_rule_has_an_invalid_fixture(shapes: Graph) -> None:
@@ -88,3 +92,46 @@ def test_every_shape_is_named_and_explained_in_both_languages(shapes: Graph) -> 
         for predicate in (SH.name, SH.message):
             languages = {value.language for value in shapes.objects(shape, predicate)}
             assert {"id", "en"} <= languages, (shape, predicate)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_sparql_rule_messages_follow_the_language(
+    lang: str, shapes: Graph, ontology: Graph
+) -> None:
+    fixture = FIXTURES / "invalid" / "conferral-prerequisite-held.ttl"
+    report = validation.validate_graphs(ontology + Graph().parse(fixture), shapes)
+    unit = "https://example.org/zigraph-test/unit"
+    expected = {
+        "id": f"{unit} menerima WBBM 2020 tanpa WBK pada tahun sebelumnya.",
+        "en": f"{unit} receives WBBM 2020 without WBK in an earlier year.",
+    }
+    assert [result.message(lang) for result in report.results] == [expected[lang]]
+
+
+def test_shapes_name_no_designation(shapes: Graph) -> None:
+    designations = "https://w3id.org/zigraph/id/designation/"
+    named = {str(node) for triple in shapes for node in triple if isinstance(node, URIRef)}
+    queries = " ".join(str(query) for query in shapes.objects(None, SH.select))
+    assert not [iri for iri in named if iri.startswith(designations)]
+    assert designations not in queries and "designation:" not in queries
+
+
+@pytest.mark.parametrize(
+    ("prerequisite", "conforms"), [("wbbm", False), ("wbk", True)], ids=["needs-wbbm", "needs-wbk"]
+)
+def test_a_made_up_designation_is_checked_against_its_prerequisite(
+    prerequisite: str, conforms: bool, shapes: Graph
+) -> None:
+    """A new designation needs no new shape: its prerequisite is read from the data."""
+    fixture = MADE_UP_DESIGNATION / f"needs-{prerequisite}.ttl"
+    report = validation.validate_graphs(
+        shipped_graph("ontology", "graph_data") + Graph().parse(fixture), shapes
+    )
+    assert report.conforms is conforms, report.text("en")
+    if not conforms:
+        assert [result.source_shape for result in report.results] == [
+            "zsh:conferral-prerequisite-held"
+        ]
+        assert report.results[0].message("en") == (
+            f"{DPMPTSP} receives WCP 2021 without WBBM in an earlier year."
+        )

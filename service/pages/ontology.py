@@ -94,6 +94,7 @@ class TermDoc:
     instances: int | None = None
     instances_href: str | None = None
     shapes: list[TermView] = field(default_factory=list)
+    note: str | None = None  # its skos:scopeNote: what an alignment claims, or why it does not
 
 
 def _instance_counts() -> dict[str, int]:
@@ -172,6 +173,7 @@ def ontology_context() -> dict:
                 for key, prop in relations[group]
                 if described.objects(subject, prop)
             ],
+            note=described.best_text(subject, SKOS.scopeNote),
         )
         if group == "class":
             doc.instances = counts.get(subject, 0)
@@ -185,6 +187,7 @@ def ontology_context() -> dict:
         "title": described.best_text(ONTOLOGY_IRI, RDFS.label),
         "definition": described.best_text(ONTOLOGY_IRI, SKOS.definition)
         or described.best_text(ONTOLOGY_IRI, DCTERMS.description),
+        "note": described.best_text(ONTOLOGY_IRI, SKOS.scopeNote),
         "classes": classes,
         "properties": properties,
         "downloads": _downloads("ontology.ontology_as"),
