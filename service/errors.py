@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
-JSON_TYPES = (
-    "application/json",
-    "application/sparql-results+json",
-    "application/ld+json",
-    "application/problem+json",
-)
+from service.i18n import http_message
 
 
 class ZigraphError(Exception):
@@ -127,27 +122,20 @@ class BackendError(ZigraphError):
     code = "store-error"
 
 
-def preferred_error_format() -> str:
-    """Return "json", "text" or "html": what the current client reads best."""
-    accept = request.accept_mimetypes
-    if not accept.provided:
-        return "json"
-    json_q = max(accept[t] for t in JSON_TYPES)
-    html_q = max(accept["text/html"], accept["application/xhtml+xml"])
-    text_q = max(accept["text/plain"], accept["text/csv"], accept["text/tab-separated-values"])
-    # Wildcards match everything equally; a browser names text/html explicitly.
-    if html_q > json_q and html_q >= text_q and "text/html" in accept.values():
-        return "html"
-    if text_q > json_q:
-        return "text"
-    return "json"
+def error_response(
+    status: int, code: str, message: str, hint: str = "", page_message: str | None = None, **details
+) -> Response:
+    """Return an error answer in the client's preferred format.
 
+    :param page_message: what a page says instead, in the reader's language.
+    """
+    from service.negotiation import error_format  # negotiation imports this module
 
-def error_response(status: int, code: str, message: str, hint: str = "", **details) -> Response:
-    """Return an error answer in the client's preferred format."""
-    fmt = preferred_error_format()
+    fmt = error_format()
     if fmt == "html":
-        body = render_template("error.html", status=status, code=code, message=message, hint=hint)
+        body = render_template(
+            "error.html", status=status, code=code, message=page_message or message, hint=hint
+        )
         response = Response(body, status, mimetype="text/html")
     elif fmt == "text":
         text = f"{status} {code}: {message}\n" + (f"{hint}\n" if hint else "")
@@ -170,7 +158,12 @@ def handle_domain_error(error: ZigraphError) -> Response:
 
 def handle_http_error(error: HTTPException) -> Response:
     code = (error.name or "error").lower().replace(" ", "-")
-    response = error_response(error.code or 500, code, error.description or error.name)
+    response = error_response(
+        error.code or 500,
+        code,
+        error.description or error.name,
+        page_message=http_message(error.code or 500),
+    )
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value

@@ -114,6 +114,54 @@ STRINGS: dict[str, tuple[str, str]] = {
     "language_tag": ("bahasa", "language"),
     "datatype": ("tipe data", "datatype"),
     "blank_node": ("node kosong", "blank node"),
+    "entity_summary": ("Ringkasan", "Summary"),
+    "entity_sources": ("Sumber", "Source"),
+    "entity_source_passage": ("Halaman petikan", "The passage's page"),
+    "entity_source_in_text": ("di dalam teks", "in the text"),
+    "entity_source_again": ("sumber yang sama, lihat di atas", "same source, see above"),
+    "entity_passage_quote": ("Kutipan", "Quote"),
+    "entity_article_intro": (
+        "Teks lengkap. Setiap petikan yang dikutip data ditandai dan bernomor.",
+        "The full text. Every passage the data quotes is marked and numbered.",
+    ),
+    "summary_conferral": (
+        "{recipient} menerima predikat {designation}{year}{by}{handed}{date}{ceremony}.",
+        "{recipient} received the {designation} designation{year}{by}{date}{handed}{ceremony}.",
+    ),
+    "summary_year": (" tahun {value}", " for {value}"),
+    "summary_from": (" dari {value}", " from {value}"),
+    "summary_handed": (", diserahkan oleh {value}", ", handed over by {value}"),
+    "summary_on": (" pada {value}", " on {value}"),
+    "summary_at": (" di {value}", " at {value}"),
+    "summary_ceremony": (" dalam acara {value}", " at {value}"),
+    "summary_org_kind": ("{label} adalah {kind}{part_of}.", "{label} is a {kind}{part_of}."),
+    "summary_part_of": (", bagian dari {value}", ", part of {value}"),
+    "summary_org_received": (
+        "Menerima predikat {designation}{year}{by} ({conferral}).",
+        "Received the {designation} designation{year}{by} ({conferral}).",
+    ),
+    "summary_org_stage": (
+        "Tahap terakhir yang menyebutnya: {stage} ({pipeline}).",
+        "The last stage that names it: {stage} ({pipeline}).",
+    ),
+    "summary_person_post": ("Menjabat {post}{org}{date}.", "Held the post of {post}{org}{date}."),
+    "summary_person_statement": (
+        "Membuat {n} pernyataan: {statements}.",
+        "Made {n} statement: {statements}.",
+    ),
+    "summary_person_statements": (
+        "Membuat {n} pernyataan: {statements}.",
+        "Made {n} statements: {statements}.",
+    ),
+    "summary_stage": (
+        "Tahap {order} dari {total} dalam {pipeline}: {members}{named}.",
+        "Stage {order} of {total} in {pipeline}: {members}{named}.",
+    ),
+    "summary_members": ("{n} anggota", "{n} members"),
+    "summary_members_one": ("{n} anggota", "{n} member"),
+    "summary_named": (", yang disebut: {value}", ", named: {value}"),
+    "summary_previous": ("Sebelumnya: {stage} ({count}).", "Previous: {stage} ({count})."),
+    "summary_next": ("Berikutnya: {stage} ({count}).", "Next: {stage} ({count})."),
     # pictures
     "funnel_title": ("Alur seleksi", "Selection pipeline"),
     "funnel_desc": (
@@ -129,9 +177,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{label} terhubung ke {n} node: {names}.",
         "{label} is linked to {n} nodes: {names}.",
     ),
+    "neighbourhood_more": ("+{n} lainnya", "+{n} more"),
     "neighbourhood_direction": ("Arah", "Direction"),
-    "neighbourhood_out": ("keluar", "outgoing"),
-    "neighbourhood_in": ("masuk", "incoming"),
+    "neighbourhood_out": ("Ditautkan oleh node ini", "What this node links to"),
+    "neighbourhood_in": ("Yang menautkan node ini", "What links to this node"),
     "neighbourhood_node": ("Node", "Node"),
     "timeline_title": ("Linimasa predikat", "Designation timeline"),
     "timeline_desc": (
@@ -168,6 +217,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "label": ("Label", "Label"),
     "matched": ("Cocok dengan", "Matched"),
+    "http_400": ("Permintaan tidak dapat dipahami.", "The request could not be understood."),
+    "http_404": (
+        "Halaman ini tidak ada. Mungkin alamatnya salah ketik.",
+        "There is no page here. The address may be mistyped.",
+    ),
+    "http_405": (
+        "Metode permintaan ini tidak diterima di alamat ini.",
+        "This request method is not accepted at this address.",
+    ),
+    "http_406": (
+        "Tidak ada format yang diterima klien untuk jawaban ini.",
+        "None of the formats the client accepts can hold this answer.",
+    ),
+    "http_413": ("Isi permintaan terlalu besar.", "The request body is too large."),
+    "http_414": ("Alamat permintaan terlalu panjang.", "The request address is too long."),
+    "http_415": (
+        "Jenis isi permintaan tidak didukung.",
+        "The request's content type is not supported.",
+    ),
+    "http_500": (
+        "Terjadi kesalahan di server. Coba lagi nanti.",
+        "Something went wrong on the server. Try again later.",
+    ),
+    "error_title": ("Galat {status}", "Error {status}"),
     # not found
     "not_found_title": ("Tidak ditemukan", "Not found"),
     "not_found_text": (
@@ -261,6 +334,30 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+MONTHS = {
+    "id": (
+        "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
+    ).split(),
+    "en": (
+        "January February March April May June July August September October November December"
+    ).split(),
+}
+
+
+def format_date(value: str, lang: str | None = None) -> str:
+    """Return an ISO date (2020-12-21, 2020-12, 2020) as a reader writes it: 21 Desember 2020."""
+    parts = value.split("T")[0].split("-")
+    if not all(p.isdigit() for p in parts) or not 1 <= len(parts) <= 3 or len(parts[0]) != 4:
+        return value
+    months = MONTHS[lang or get_language()]
+    if len(parts) >= 2 and not 1 <= int(parts[1]) <= 12:
+        return value
+    words = [months[int(parts[1]) - 1]] if len(parts) >= 2 else []
+    if len(parts) == 3:
+        words.insert(0, str(int(parts[2])))
+    return " ".join([*words, parts[0]])
+
+
 def get_language() -> str:
     """Return the reader's language: ``?lang=``, then the cookie, then Accept-Language."""
     if "zigraph_lang" in g:
@@ -272,6 +369,12 @@ def get_language() -> str:
         chosen = request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
     g.zigraph_lang = chosen
     return chosen
+
+
+def http_message(status: int) -> str | None:
+    """Return what an HTTP error status means in the reader's language, if we say it."""
+    key = f"http_{status}"
+    return translate(key) if key in STRINGS else None
 
 
 def severity(name: str) -> str:

@@ -8,8 +8,7 @@ import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
 
 from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
-from service.pages import charts
-from service.pages.entity import not_found
+from service.pages import charts, not_found
 from service.pages.labels import Labels, TermView, fold, sparql_iri, term_view
 from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store

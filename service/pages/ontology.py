@@ -11,7 +11,8 @@ from service import dataset, validation
 from service.export import FORMATS, RdfSerialization
 from service.i18n import get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
-from service.pages.entity import SUFFIXES, negotiate, rdf_response
+from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
+from service.pages import not_found
 from service.pages.labels import (
     SHAPES_NS,
     Labels,
@@ -192,7 +193,7 @@ def ontology_context() -> dict:
 
 def _downloads(endpoint: str) -> list[tuple[str, str, str]]:
     return [
-        (name, url_for(endpoint, suffix=name), fmt.media_type) for name, fmt in SUFFIXES.items()
+        (name, url_for(endpoint, suffix=name), fmt.media_type) for name, fmt in RDF_SUFFIXES.items()
     ]
 
 
@@ -207,15 +208,15 @@ def _document(graph_prefix: str, template: str, context, fmt: RdfSerialization |
 @bp.route("/ontology")
 def ontology():
     """Document the ontology for people, or serve it as RDF by Accept."""
-    return _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, negotiate())
+    return _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, html_or_rdf())
 
 
 @bp.route("/ontology.<suffix>")
 def ontology_as(suffix: str):
     """Serve the ontology in the format the suffix names."""
-    if suffix not in SUFFIXES:
-        return render_template("pages/not_found.html", what=f"/ontology.{suffix}"), 404
-    return _document(ONTOLOGY_GRAPHS, "", dict, SUFFIXES[suffix])
+    if suffix not in RDF_SUFFIXES:
+        return not_found(f"/ontology.{suffix}", machine=True)
+    return _document(ONTOLOGY_GRAPHS, "", dict, RDF_SUFFIXES[suffix])
 
 
 # --- shapes ------------------------------------------------------------------------------
@@ -322,15 +323,15 @@ def shapes_context() -> dict:
 @bp.route("/shapes")
 def shapes():
     """Document the SHACL shapes, or serve them as RDF by Accept."""
-    return _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, negotiate())
+    return _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, html_or_rdf())
 
 
 @bp.route("/shapes.<suffix>")
 def shapes_as(suffix: str):
     """Serve the shapes in the format the suffix names."""
-    if suffix not in SUFFIXES:
-        return render_template("pages/not_found.html", what=f"/shapes.{suffix}"), 404
-    return _document(SHAPES_GRAPHS, "", dict, SUFFIXES[suffix])
+    if suffix not in RDF_SUFFIXES:
+        return not_found(f"/shapes.{suffix}", machine=True)
+    return _document(SHAPES_GRAPHS, "", dict, RDF_SUFFIXES[suffix])
 
 
 # --- validation --------------------------------------------------------------------------
@@ -392,4 +393,4 @@ def validation_as(suffix: str):
         return Response(report.turtle(), content_type=FORMATS["ttl"].media_type + "; charset=utf-8")
     if suffix == "json":
         return Response(report.json(get_language()), content_type="application/json")
-    return render_template("pages/not_found.html", what=f"/validation.{suffix}"), 404
+    return not_found(f"/validation.{suffix}", machine=True)
