@@ -128,11 +128,15 @@ def used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
     """
     iris = set()
     for triple in triples:
-        for term in (triple.subject, triple.predicate, triple.object):
+        # Turtle writes rdf:type as "a".
+        predicate = () if triple.predicate.value == str(RDF.type) else (triple.predicate,)
+        for term in (triple.subject, *predicate, triple.object):
             if isinstance(term, ox.NamedNode):
                 iris.add(term.value)
-            elif isinstance(term, ox.Literal):
+            elif isinstance(term, ox.Literal) and not term.language:
                 iris.add(term.datatype.value)
+    # Turtle writes these literals without their datatype: "text", 39, true, 1.5.
+    iris -= {str(XSD.string), str(XSD.integer), str(XSD.boolean), str(XSD.decimal)}
     candidates = {k: v for k, v in PREFIXES.items() if v != ID_BASE}
     for iri in iris:
         if iri.startswith(ID_BASE):
