@@ -36,8 +36,46 @@ def test_home_counts_classes_and_shows_the_2020_designations(client):
     }
     assert counts["designation conferral"] == 2
     glance = page.find_all("table")[0].text()
-    assert "Pekalongan City Investment" in glance and "2020-12-21" in glance
+    assert "Pekalongan City Investment" in glance and "21 December 2020" in glance
     assert page.find("svg", class_="funnel-svg") is not None
+
+
+def test_home_table_links_each_conferral_in_its_own_column(client):
+    page = get_page(client, "/?lang=en")
+    glance = page.find_all("table")[0]
+    headers = [th.text() for th in glance.find_all("th")]
+    assert headers[-1] == "Conferral"
+    for row in glance.find("tbody").find_all("tr"):
+        assert row.find_all("td")[-1].find("a").attrs["href"].startswith("/doc/conferral/")
+
+
+def test_home_offers_entry_points_before_the_class_table_and_every_dump(client):
+    page = get_page(client, "/?lang=en")
+    headings = [h.attrs.get("id") for h in page.find_all("h2")]
+    assert headings.index("entry-h") < headings.index("counts-h")
+    dumps = {a.attrs["href"] for a in page.by_id("downloads").find_all("a")}
+    assert {f"/download/zigraph.{e}" for e in ("ttl", "jsonld", "nq", "trig", "nt", "rdf")} <= dumps
+    assert {"/.well-known/void", "/catalog"} <= dumps
+    footer = page.find("footer")
+    assert footer.find("a", rel="license noopener external").text() == "CC-BY-4.0"
+
+
+def test_class_page_counts_instances_of_subclasses(client):
+    page = get_page(
+        client, "/browse/class?iri=https://w3id.org/zigraph/ontology%23PublicOrganisation"
+    )
+    assert len(page.find("ol", class_="instances").find_all("li")) == 6
+    facts = page.find("dl", class_="term-facts").text()
+    assert "kementerian" in facts and "organisasi pemerintah" in facts
+    assert page.find("p", class_="description").text()
+
+
+def test_browse_shows_the_class_hierarchy(client):
+    page = get_page(client, "/browse?lang=en")
+    top = page.find("ul", class_="class-tree")
+    public = next(li for li in top.find_all("li") if li.find("a").text() == "public organisation")
+    children = [li.find("a").text() for li in public.find("ul").find_all("li")]
+    assert "ministry" in children and "regional agency" in children
 
 
 def test_class_page_lists_instances_sorted_and_paginated(client, monkeypatch):
@@ -144,7 +182,9 @@ def test_pages_are_accessible_in_structure(client, url):
     levels = [int(e.tag[1]) for e in page.iter() if e.tag in ("h1", "h2", "h3", "h4")]
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
     for svg in page.find_all("svg"):
-        assert svg.attrs["role"] == "img" and svg.find("title") is not None
+        # An image may not hold links (axe: nested-interactive); a picture with links is a group.
+        expected = "group" if svg.find("a") is not None else "img"
+        assert svg.attrs["role"] == expected and svg.find("title") is not None
 
 
 @pytest.mark.parametrize("url", ["/static/zigraph.css", "/static/zigraph.js"])
