@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -9,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from service import dataset, validation
 from service.export import FORMATS, RdfSerialization
-from service.i18n import get_language
+from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
 from service.pages import not_found
@@ -180,9 +181,28 @@ def ontology_context() -> dict:
             classes.append(doc)
         else:
             properties.append(doc)
+    by_iri = {doc.iri: doc for doc in classes}
+    children: dict[str, list[TermDoc]] = {}
+    for doc in classes:
+        for parent in described.objects(doc.iri, RDFS.subClassOf):
+            if parent.value in by_iri and parent.value != doc.iri:
+                children.setdefault(parent.value, []).append(doc)
+    nested = {d.iri for docs in children.values() for d in docs}
     return {
         "iri": ONTOLOGY_IRI,
-        "title": described.best_text(ONTOLOGY_IRI, RDFS.label),
+        "title": described.best_text(ONTOLOGY_IRI, DCTERMS.title)
+        or described.best_text(ONTOLOGY_IRI, RDFS.label),
+        "version": described.best_text(ONTOLOGY_IRI, OWL.versionInfo),
+        "licences": [
+            term_view(o, labels) for o in described.objects(ONTOLOGY_IRI, DCTERMS.license)
+        ],
+        "creators": [
+            term_view(o, labels)
+            for prop in (DCTERMS.creator, DCTERMS.contributor)
+            for o in described.objects(ONTOLOGY_IRI, prop)
+        ],
+        "hierarchy": [d for d in classes if d.iri not in nested],
+        "subclasses": children,
         "definition": described.best_text(ONTOLOGY_IRI, SKOS.definition)
         or described.best_text(ONTOLOGY_IRI, DCTERMS.description),
         "classes": classes,
@@ -257,6 +277,14 @@ SHAPE_TEXT = {
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
+REPEATED_WORD = re.compile(r"\b(\w+)(?: \1\b)+", re.IGNORECASE)
+
+
+def destutter(text: str | None) -> str | None:
+    """Return a generated text without a word said twice in a row ("member count count")."""
+    return REPEATED_WORD.sub(r"\1", text) if text else text
+
+
 def _constraint_text(value) -> str:
     if isinstance(value, ox.NamedNode):
         return compact(value.value)
@@ -296,8 +324,8 @@ def shapes_context() -> dict:
                     if isinstance(path_term, ox.NamedNode)
                     else None,
                     constraints=_constraints(described, rule.value),
-                    name=described.best_text(rule.value, SH.name),
-                    message=described.best_text(rule.value, SH.message),
+                    name=destutter(described.best_text(rule.value, SH.name)),
+                    message=destutter(described.best_text(rule.value, SH.message)),
                 )
             )
         shapes.append(
@@ -306,8 +334,8 @@ def shapes_context() -> dict:
                 anchor=subject[len(SHAPES_NS) :]
                 if subject.startswith(SHAPES_NS)
                 else local_name(subject),
-                name=described.best_text(subject, SH.name),
-                message=described.best_text(subject, SH.message),
+                name=destutter(described.best_text(subject, SH.name)),
+                message=destutter(described.best_text(subject, SH.message)),
                 targets=[
                     (compact(str(target)), term_view(value, labels))
                     for target in TARGETS
@@ -382,7 +410,37 @@ def validation_page():
                 "message": result.message(lang),
             }
         )
-    return render_template("pages/validation.html", report=report, rows=rows)
+    return render_template(
+        "pages/validation.html", report=report, rows=rows, about=_validation_facts()
+    )
+
+
+def _validation_facts() -> dict:
+    """Return what the report was computed over: dataset version, shapes and focus nodes."""
+    store = get_store()
+    metadata = store.metadata()
+    shapes = store.query(
+        f"""SELECT (COUNT(DISTINCT ?shape) AS ?n) WHERE {{ GRAPH ?g {{
+  {{ ?shape a <{SH.NodeShape}> }} UNION {{ ?shape a <{SH.PropertyShape}> }}
+  UNION {{ ?any <{SH.property}> ?shape }} }}
+  FILTER(STRSTARTS(STR(?g), "{SHAPES_GRAPHS}")) }}"""
+    ).rows
+    focus = store.query(
+        f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
+  {{ ?shape <{SH.targetClass}> ?c . ?node a/<{RDFS.subClassOf}>* ?c }}
+  UNION {{ ?shape <{SH.targetNode}> ?node }}
+  UNION {{ ?shape <{SH.targetSubjectsOf}> ?p . ?node ?p ?o }}
+  UNION {{ ?shape <{SH.targetObjectsOf}> ?p . ?s ?p ?node }}
+}}"""
+    ).rows
+    built = metadata.get("built")
+    return {
+        "version": metadata.get("version"),
+        "built": built,
+        "built_text": format_date(built[:10]) + built[10:16].replace("T", " ") if built else None,
+        "shapes": int(shapes[0][0].value) if shapes else 0,
+        "focus_nodes": int(focus[0][0].value) if focus else 0,
+    }
 
 
 @bp.route("/validation.<suffix>")

@@ -32,6 +32,12 @@ LABELS: dict[str, tuple[str, str]] = {
         RDFS.subClassOf: ("subkelas dari", "subclass of"),
         RDFS.seeAlso: ("lihat juga", "see also"),
         OWL.sameAs: ("sama dengan", "same as"),
+        OWL.Class: ("kelas", "class"),
+        OWL.ObjectProperty: ("properti objek", "object property"),
+        OWL.DatatypeProperty: ("properti data", "datatype property"),
+        OWL.FunctionalProperty: ("properti fungsional", "functional property"),
+        OWL.AnnotationProperty: ("properti anotasi", "annotation property"),
+        OWL.Ontology: ("ontologi", "ontology"),
         SKOS.prefLabel: ("nama", "name"),
         SKOS.altLabel: ("nama lain", "other name"),
         SKOS.hiddenLabel: ("ejaan lain", "other spelling"),
@@ -107,6 +113,7 @@ LABELS: dict[str, tuple[str, str]] = {
         FOAF.primaryTopic: ("topik utama", "primary topic"),
         VOID.inDataset: ("dalam dataset", "in dataset"),
         DCAT.Dataset: ("dataset", "dataset"),
+        "https://creativecommons.org/licenses/by/4.0/": ("CC BY 4.0", "CC BY 4.0"),
     }.items()
 }
 
