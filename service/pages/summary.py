@@ -191,8 +191,8 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     )
     if said:
         links = Markup("; ").join(_link(row["s"].value, labels) for row in said)
-        key = "summary_person_statement" if len(said) == 1 else "summary_person_statements"
-        sentences.append(_sentence(key, n=len(said), statements=links))
+        template = translate("summary_person_statements", n=len(said), statements="{statements}")
+        sentences.append(Markup(template).format(statements=links))
     return sentences
 
 
@@ -221,9 +221,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
             order=position + 1,
             total=len(stages),
             pipeline=_link(here["pipeline"].value, labels),
-            members=translate(
-                "summary_members_one" if count == "1" else "summary_members", n=count
-            ),
+            members=translate("summary_members", n=count),
             named=_optional("summary_named", named),
         )
     ]
