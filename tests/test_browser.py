@@ -165,6 +165,20 @@ def test_ctrl_enter_runs_the_query(live_server, page_factory):
     assert not page.problems, page.problems
 
 
+def test_result_columns_sort_when_their_header_is_pressed(live_server, page_factory):
+    page = page_factory()
+    query = "SELECT ?n WHERE { VALUES ?n { 3 11 2 } }"
+    page.goto(live_server + "/query?lang=en&query=" + query.replace(" ", "+"))
+    cells = page.locator("table.results tbody td span.literal")
+    assert cells.all_inner_texts() == ["3", "11", "2"]
+    page.locator("table.results th button.sort").click()
+    assert cells.all_inner_texts() == ["2", "3", "11"]
+    assert page.locator("table.results th").get_attribute("aria-sort") == "ascending"
+    page.locator("table.results th button.sort").click()
+    assert cells.all_inner_texts() == ["11", "3", "2"]
+    assert not page.problems, page.problems
+
+
 def test_query_page_works_without_javascript(live_server, page_factory):
     page = page_factory(javascript=False)
     page.goto(live_server + "/query")

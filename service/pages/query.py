@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -54,7 +55,7 @@ class Example:
     name: str
     text: str
     descriptions: dict[str, str]
-    expected: str | None
+    answers: dict[str, str]
 
     @property
     def title(self) -> str:
@@ -62,12 +63,17 @@ class Example:
         lang = get_language()
         return self.descriptions.get(lang) or next(iter(self.descriptions.values()), self.name)
 
+    @property
+    def expected(self) -> str | None:
+        """Return the expected answer in the reader's language, else the Indonesian one."""
+        return self.answers.get(get_language()) or self.answers.get("id")
+
 
 def read_example(path: Path) -> Example:
     """Read one example query; its leading ``# key: value`` lines describe it."""
     text = path.read_text(encoding="utf-8")
     descriptions: dict[str, str] = {}
-    expected = None
+    answers: dict[str, str] = {}
     for line in text.splitlines():
         match = HEADER.match(line.strip())
         if not match:
@@ -77,9 +83,11 @@ def read_example(path: Path) -> Example:
         key, value = match.group(1).lower(), match.group(2).strip()
         if key in ("id", "en"):
             descriptions[key] = value
-        elif key == "expected":
-            expected = value
-    return Example(path.stem, text, descriptions, expected)
+        elif key == "expected":  # the Indonesian answer; expected-en: the English one
+            answers["id"] = value
+        elif key.startswith("expected-"):
+            answers[key.removeprefix("expected-")] = value
+    return Example(path.stem, text, descriptions, answers)
 
 
 def examples() -> list[Example]:
@@ -113,6 +121,7 @@ def page():
         )
     context = {"sparql": sparql, "examples": listed, "result": None, "error": None}
     status = 200
+    started = time.perf_counter()
     try:
         check_query(sparql)
         result = get_store().query(sparql)
@@ -123,6 +132,8 @@ def page():
         status = getattr(error, "status", 400)
         return render_template("pages/query.html", **context), status
     context["result"] = result
+    context["elapsed_ms"] = round((time.perf_counter() - started) * 1000)
+    context["raw"] = request.args.get("raw") == "1"
     context["downloads"] = download_links(sparql, result.kind)
     context["limit"] = current_app.config.get("RESULT_LIMIT")
     if result.kind == "bindings":
