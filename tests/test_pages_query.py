@@ -170,3 +170,26 @@ def test_one_result_row_is_counted_in_the_singular(client):
         client.get("/query", query_string={"query": query, "lang": "en"}, headers=HTML).data
     )
     assert page.find("p", class_="result-meta").text().startswith("1 row ·")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Syntax error at line 2, column 5: Expected SelectQuery", "error at 2:5: expected one of ABS"],
+)
+def test_a_syntax_error_names_its_place_in_the_query(message):
+    from service.pages.query import error_place
+
+    place = error_place("SELECT *\nWHER { }", message)
+    assert (place.line, place.column, place.text) == (2, 5, "WHER { }")
+    assert error_place("SELECT *", "line 9, column 1: no such line") is None
+
+
+def test_syntax_error_shows_the_line_with_a_caret(client):
+    page = parse(
+        client.get("/query", query_string={"query": "SELECT *\nWHER { }"}, headers=HTML).data
+    )
+    shown = page.find("pre", class_="error-place")
+    assert shown is not None
+    line, caret = shown.children[0].split("\n")
+    assert line == "WHER { }" and caret.endswith("^")
+    assert len(caret) == int(shown.attrs["data-column"])

@@ -48,6 +48,32 @@ QUERY_ERRORS = {
 }
 
 
+# "line 1, column 29" (rdflib) or "error at 1:29" (Oxigraph): where a parser stopped.
+POSITION = re.compile(r"line (\d+), column (\d+)|\bat (\d+):(\d+)")
+
+
+@dataclass
+class ErrorPlace:
+    """Where in the query a parser stopped: line and column (from 1) and that line's text."""
+
+    line: int
+    column: int
+    text: str
+
+
+def error_place(sparql: str, message: str) -> ErrorPlace | None:
+    """Return the place a syntax error message names in the query, if it names one in it."""
+    match = POSITION.search(message)
+    if match is None:
+        return None
+    line, column = (int(n) for n in (match.group(1, 2) if match.group(1) else match.group(3, 4)))
+    lines = sparql.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    return ErrorPlace(line, max(1, min(column, len(text) + 1)), text)
+
+
 @dataclass
 class Example:
     """An example query from ``queries/*.rq`` and what its header comments say."""
@@ -128,7 +154,11 @@ def page():
     except tuple(QUERY_ERRORS) as error:
         heading = next(v for k, v in QUERY_ERRORS.items() if isinstance(error, k))
         message = getattr(error, "message", None) or str(error)
-        context["error"] = {"heading": heading, "message": message}
+        context["error"] = {
+            "heading": heading,
+            "message": message,
+            "place": error_place(sparql, message) if heading == "query_error_syntax" else None,
+        }
         status = getattr(error, "status", 400)
         return render_template("pages/query.html", **context), status
     context["result"] = result

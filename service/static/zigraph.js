@@ -17,6 +17,19 @@
     });
   }
 
+  // A syntax error: put the editor's cursor where the parser stopped.
+  var place = document.querySelector(".error-place");
+  if (textarea && place) {
+    var lines = textarea.value.split("\n");
+    var line = Number(place.getAttribute("data-line"));
+    var offset = Number(place.getAttribute("data-column")) - 1;
+    for (var i = 0; i < line - 1 && i < lines.length; i += 1) {
+      offset += lines[i].length + 1;
+    }
+    textarea.focus();
+    textarea.setSelectionRange(offset, offset + 1);
+  }
+
   // Result tables: a button in each header sorts the rows by that column, again to reverse.
   function sortValue(row, index) {
     var cell = row.cells[index];
