@@ -126,11 +126,13 @@ def test_reader_goes_from_home_to_an_entity_and_runs_a_query(live_server, page_f
     assert widths[0] > widths[1] > widths[2] > 0
     entity_shot = shoot(page, "entity-page")
     funnel_shot = shoot(page.locator("figure.funnel").first, "funnel")
+    neighbourhood_shot = shoot(page.locator("figure.neighbourhood"), "neighbourhood")
     shoot(page, "entity-page-full", full_page=True)
     if os.environ.get("ZIGRAPH_UPDATE_DOCS_IMAGES"):  # `make screenshots` refreshes the README's
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(entity_shot, DOCS_IMAGES / "entity-page.png")
         shutil.copyfile(funnel_shot, DOCS_IMAGES / "funnel.png")
+        shutil.copyfile(neighbourhood_shot, DOCS_IMAGES / "neighbourhood.png")
 
     page.click("a.lang-switch")
     page.wait_for_load_state()

@@ -52,6 +52,7 @@ def test_home_offers_entry_points_before_the_class_table_and_every_dump(client):
     page = get_page(client, "/?lang=en")
     headings = [h.attrs.get("id") for h in page.find_all("h2")]
     assert headings.index("entry-h") < headings.index("counts-h")
+    assert len(headings) == len(set(headings))
     dumps = {a.attrs["href"] for a in page.by_id("downloads").find_all("a")}
     assert {f"/download/zigraph.{e}" for e in ("ttl", "jsonld", "nq", "trig", "nt", "rdf")} <= dumps
     assert {"/.well-known/void", "/catalog"} <= dumps

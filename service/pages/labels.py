@@ -19,6 +19,7 @@ from service.namespaces import (
     ONTOLOGY_IRI,
     RDF,
     RDFS,
+    SCHEMA,
     SH,
     SKOS,
     SOURCE_BASE,
@@ -37,7 +38,8 @@ RDF_LANG_STRING = str(RDF.langString)
 
 # Properties whose values name a node, in order of preference.
 LABEL_PROPERTIES = tuple(str(p) for p in (SKOS.prefLabel, RDFS.label, DCTERMS.title, SH.name))
-ALT_LABEL = str(SKOS.altLabel)
+# Other names: acronyms (skos:altLabel) and what people are called (schema:alternateName).
+ALT_LABELS = (str(SKOS.altLabel), str(SCHEMA.alternateName))
 # A passage has no label of its own: it is named by its number and the start of its quote.
 PASSAGE_QUOTE = str(OA.exact)
 QUOTE_WORDS = 6
@@ -136,7 +138,7 @@ class Labels:
             self._asked.add(iri)
         for start in range(0, len(wanted), 200):
             values = " ".join(wanted[start : start + 200])
-            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, ALT_LABEL))
+            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS))
             result = get_store().query(
                 f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
                 f"{{ VALUES ?p {{ {properties} }} ?x ?p ?l }} UNION "
@@ -146,7 +148,7 @@ class Labels:
             for row in result.dicts():
                 iri, prop, label = row["x"].value, row["p"].value, row["l"]
                 pair = (label.value, label.language or "")
-                if prop == ALT_LABEL:
+                if prop in ALT_LABELS:
                     self._alts.setdefault(iri, []).append(pair)
                 elif prop == PASSAGE_QUOTE:
                     self._quotes[iri] = label.value
