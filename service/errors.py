@@ -12,7 +12,7 @@ import json
 from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
-from service.i18n import http_message
+from service.i18n import error_message, http_message
 
 
 class ZigraphError(Exception):
@@ -127,14 +127,20 @@ def error_response(
 ) -> Response:
     """Return an error answer in the client's preferred format.
 
-    :param page_message: what a page says instead, in the reader's language.
+    :param page_message: what a page says first, in the reader's language (the message, which
+        may quote a parser, follows it as written).
     """
     from service.negotiation import error_format  # negotiation imports this module
 
     fmt = error_format()
     if fmt == "html":
         body = render_template(
-            "error.html", status=status, code=code, message=page_message or message, hint=hint
+            "error.html",
+            status=status,
+            code=code,
+            summary=page_message,
+            message=message,
+            hint=hint,
         )
         response = Response(body, status, mimetype="text/html")
     elif fmt == "text":
@@ -151,7 +157,14 @@ def error_response(
 
 
 def handle_domain_error(error: ZigraphError) -> Response:
-    response = error_response(error.status, error.code, error.message, error.hint, **error.details)
+    response = error_response(
+        error.status,
+        error.code,
+        error.message,
+        error.hint,
+        page_message=error_message(error.code),
+        **error.details,
+    )
     response.headers.update(error.headers())
     return response
 

@@ -72,6 +72,12 @@ def http_message(status: int) -> str | None:
     return translate(key) if has_message(key) else None
 
 
+def error_message(code: str) -> str | None:
+    """Return what a domain error (``query-timeout``) means in the reader's language, or None."""
+    key = "error_" + code.replace("-", "_")
+    return translate(key) if has_message(key) else None
+
+
 def severity(name: str) -> str:
     """Return a SHACL severity (Violation, Warning, Info) in the reader's language."""
     key = f"severity_{name}"

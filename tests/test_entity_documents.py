@@ -142,3 +142,15 @@ def test_page_modules_do_not_import_each_other_in_a_cycle():
         }
     assert "ontology" in imports["entity"]
     assert "entity" not in imports["ontology"]
+
+
+def test_domain_errors_on_a_page_say_what_happened_in_the_reader_language(client):
+    response = client.post(
+        "/sparql", data={"update": "DROP ALL"}, headers={**HTML, "Accept-Language": "id"}
+    )
+    assert response.status_code == 403
+    page = parse(response.data)
+    assert page.find("p", class_="error-message").text().startswith("Titik akhir ini hanya")
+    assert page.find("pre", class_="error-detail").attrs["lang"] == "en"
+    machine = client.post("/sparql", data={"update": "DROP ALL"}, headers={"Accept": "*/*"})
+    assert json.loads(machine.data)["message"].startswith("SPARQL updates are refused")
