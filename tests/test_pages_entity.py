@@ -371,3 +371,47 @@ def test_only_http_iris_become_links(app, iri, href, external):
     with app.test_request_context("/"):
         link = link_for(iri)
     assert (link.href, link.external) == (href, external)
+
+
+TWO_DESIGNATIONS = """
+@prefix zi: <https://w3id.org/zigraph/ontology#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix organisation: <https://w3id.org/zigraph/id/organisation/> .
+@prefix designation: <https://w3id.org/zigraph/id/designation/> .
+@prefix conferral: <https://w3id.org/zigraph/id/conferral/> .
+organisation:agency skos:prefLabel "Dinas Contoh"@id .
+designation:wbk skos:prefLabel "Wilayah Bebas dari Korupsi"@id ; skos:altLabel "WBK"@id .
+designation:wbbm skos:prefLabel "Wilayah Birokrasi Bersih dan Melayani"@id ;
+    skos:altLabel "WBBM"@id .
+conferral:one a zi:DesignationConferral ; zi:recipient organisation:agency ;
+    zi:designation designation:wbk ; zi:assessmentYear "2020"^^xsd:gYear ;
+    zi:conferralDate "2020-12-21"^^xsd:date .
+conferral:two a zi:DesignationConferral ; zi:recipient organisation:agency ;
+    zi:designation designation:wbbm ; zi:assessmentYear "2022"^^xsd:gYear .
+"""
+
+
+@pytest.fixture
+def two_designations_client(tmp_path):
+    from service import dataset
+    from service.store import embedded
+    from tests.conftest import application_over
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "agency.ttl").write_text(TWO_DESIGNATIONS, encoding="utf-8")
+    embedded.build_store(dataset.load(dataset.files_for([folder], "graph_data")), tmp_path / "s")
+    for application in application_over(tmp_path / "s"):
+        yield application.test_client()
+
+
+def test_timeline_shows_several_designations_with_the_date_at_each_dot(two_designations_client):
+    page = parse(two_designations_client.get("/doc/organisation/agency", headers=HTML).data)
+    timeline = page.find("figure", class_="timeline")
+    assert timeline is not None
+    labels = [t.text() for t in timeline.find_all("text", class_="event-label")]
+    assert labels == ["WBK · 21 Desember 2020", "WBBM · 2022"]
+    dots = [float(c.attrs["cx"]) for c in timeline.find_all("circle", class_="event")]
+    xs = [float(t.attrs["x"]) for t in timeline.find_all("text", class_="event-label")]
+    assert dots == xs and dots[0] < dots[1]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from service.i18n import translate
+from service.i18n import format_date, translate
 from service.namespaces import PROV, RDF, ZI
 from service.pages.labels import Labels, TermView, sparql_iri, term_view
 from service.store import get_store
@@ -251,7 +251,7 @@ def timeline_for(iri: str) -> Timeline | None:
                 if isinstance(designation, ox.NamedNode)
                 else "?",
                 year=year,
-                date=row["date"].value if "date" in row else None,
+                date=format_date(row["date"].value) if "date" in row else None,
                 x=x_of(year),
                 label_y=-18.0 * level,
             )
