@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean screenshots
+.PHONY: serve test lint bench clean screenshots translations
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ clean:
 # Refresh the README's screenshots (docs/img/) from the browser tests.
 screenshots: $(INSTALLED)
 	ZIGRAPH_UPDATE_DOCS_IMAGES=1 $(BIN)/python -m pytest tests/test_browser.py
+
+# Compile the interface's message catalogues (service/translations/*/LC_MESSAGES/messages.po);
+# the .mo files are committed so that a checkout and the wheel work without this step.
+translations: $(INSTALLED)
+	$(BIN)/pybabel compile --statistics --directory service/translations --domain messages

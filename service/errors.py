@@ -10,15 +10,10 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
-JSON_TYPES = (
-    "application/json",
-    "application/sparql-results+json",
-    "application/ld+json",
-    "application/problem+json",
-)
+from service.i18n import error_message, http_message
 
 
 class ZigraphError(Exception):
@@ -150,27 +145,26 @@ class BackendError(ZigraphError):
     code = "store-error"
 
 
-def preferred_error_format() -> str:
-    """Return "json", "text" or "html": what the current client reads best."""
-    accept = request.accept_mimetypes
-    if not accept.provided:
-        return "json"
-    json_q = max(accept[t] for t in JSON_TYPES)
-    html_q = max(accept["text/html"], accept["application/xhtml+xml"])
-    text_q = max(accept["text/plain"], accept["text/csv"], accept["text/tab-separated-values"])
-    # Wildcards match everything equally; a browser names text/html explicitly.
-    if html_q > json_q and html_q >= text_q and "text/html" in accept.values():
-        return "html"
-    if text_q > json_q:
-        return "text"
-    return "json"
+def error_response(
+    status: int, code: str, message: str, hint: str = "", page_message: str | None = None, **details
+) -> Response:
+    """Return an error answer in the client's preferred format.
 
+    :param page_message: what a page says first, in the reader's language (the message, which
+        may quote a parser, follows it as written).
+    """
+    from service.negotiation import error_format  # negotiation imports this module
 
-def error_response(status: int, code: str, message: str, hint: str = "", **details) -> Response:
-    """Return an error answer in the client's preferred format."""
-    fmt = preferred_error_format()
+    fmt = error_format()
     if fmt == "html":
-        body = render_template("error.html", status=status, code=code, message=message, hint=hint)
+        body = render_template(
+            "error.html",
+            status=status,
+            code=code,
+            summary=page_message,
+            message=message,
+            hint=hint,
+        )
         response = Response(body, status, mimetype="text/html")
     elif fmt == "text":
         text = f"{status} {code}: {message}\n" + (f"{hint}\n" if hint else "")
@@ -186,14 +180,26 @@ def error_response(status: int, code: str, message: str, hint: str = "", **detai
 
 
 def handle_domain_error(error: ZigraphError) -> Response:
-    response = error_response(error.status, error.code, error.message, error.hint, **error.details)
+    response = error_response(
+        error.status,
+        error.code,
+        error.message,
+        error.hint,
+        page_message=error_message(error.code),
+        **error.details,
+    )
     response.headers.update(error.headers())
     return response
 
 
 def handle_http_error(error: HTTPException) -> Response:
     code = (error.name or "error").lower().replace(" ", "-")
-    response = error_response(error.code or 500, code, error.description or error.name)
+    response = error_response(
+        error.code or 500,
+        code,
+        error.description or error.name,
+        page_message=http_message(error.code or 500),
+    )
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value

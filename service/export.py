@@ -50,12 +50,17 @@ def format_named(name: str) -> RdfSerialization:
         ) from None
 
 
-def serialize_triples(triples: Iterable[ox.Triple], fmt: RdfSerialization) -> bytes:
-    """Serialize triples (one graph), sorted so that equal graphs give equal bytes."""
+def serialize_triples(
+    triples: Iterable[ox.Triple], fmt: RdfSerialization, prefixes: dict[str, str] | None = None
+) -> bytes:
+    """Serialize triples (one graph), sorted so that equal graphs give equal bytes.
+
+    :param prefixes: the prefixes Turtle and RDF/XML bind (default: all of the project's).
+    """
     ordered = sorted(set(triples), key=str)
     if fmt.oxigraph_format is None:
         return _jsonld({None: ordered})
-    return ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=PREFIXES)
+    return ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=prefixes or PREFIXES)
 
 
 def serialize_dataset(quads: Iterable[ox.Quad], fmt: RdfSerialization) -> bytes:

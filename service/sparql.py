@@ -26,6 +26,7 @@ from service.answer_cache import Answer, AnswerKey, get_answer_cache
 from service.errors import MissingQuery, NotAcceptable, QuerySyntaxError, UpdateRefused
 from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
 from service.namespaces import DATASET_IRI, SD
+from service.negotiation import best_type, names_html_first
 from service.querysafety import CheckedQuery, check_request
 from service.results import RESULT_FORMATS, ResultsSerialization, serialize_results
 from service.store import get_store
@@ -138,8 +139,7 @@ def negotiate(graph_answer: bool, boolean: bool = False) -> Negotiated:
             f"format={requested!r} cannot hold this answer; choose one of {', '.join(names)}",
             offered=names,
         )
-    accept = request.accept_mimetypes
-    best = accept.best_match(list(offered)) if accept.provided else next(iter(offered))
+    best = best_type(list(offered))
     if best is None:
         raise NotAcceptable(
             "None of the media types in the Accept header can hold this answer.",
@@ -150,11 +150,7 @@ def negotiate(graph_answer: bool, boolean: bool = False) -> Negotiated:
 
 def prefers_html() -> bool:
     """Return whether the client (a browser) ranks text/html above every SPARQL format."""
-    accept = request.accept_mimetypes
-    if "format" in request.values or "text/html" not in accept.values():
-        return False
-    others = max(accept[t] for t in (*RESULT_TYPES, *GRAPH_TYPES))
-    return accept["text/html"] > others
+    return "format" not in request.values and names_html_first((*RESULT_TYPES, *GRAPH_TYPES))
 
 
 def read_query() -> str | None:

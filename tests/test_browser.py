@@ -114,8 +114,8 @@ def test_reader_goes_from_home_to_an_entity_and_runs_a_query(live_server, page_f
     hit.click()
     page.wait_for_url("**/doc/organisation/dpmptsp-kota-pekalongan")
     assert "Dinas Penanaman Modal" in page.locator("h1").inner_text()
-    quote = page.locator("#provenance mark", has_text="(DPMPTSP)").first
-    assert quote.is_visible()
+    summary = page.locator("div.summary")
+    assert "Menerima predikat WBK tahun 2020" in summary.inner_text()
 
     bars = page.locator("svg.funnel-svg rect.bar")
     assert bars.count() == 3
@@ -123,16 +123,21 @@ def test_reader_goes_from_home_to_an_entity_and_runs_a_query(live_server, page_f
     assert widths[0] > widths[1] > widths[2] > 0
     entity_shot = shoot(page, "entity-page")
     funnel_shot = shoot(page.locator("figure.funnel").first, "funnel")
+    neighbourhood_shot = shoot(page.locator("figure.neighbourhood"), "neighbourhood")
     shoot(page, "entity-page-full", full_page=True)
+    source = page.locator("#incoming details.source").first
+    source.locator("summary").click()
+    assert source.locator("mark", has_text="(DPMPTSP)").is_visible()
     if os.environ.get("ZIGRAPH_UPDATE_DOCS_IMAGES"):  # `make screenshots` refreshes the README's
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(entity_shot, DOCS_IMAGES / "entity-page.png")
         shutil.copyfile(funnel_shot, DOCS_IMAGES / "funnel.png")
+        shutil.copyfile(neighbourhood_shot, DOCS_IMAGES / "neighbourhood.png")
 
     page.click("a.lang-switch")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator("#provenance-h").inner_text() == "Provenance"
+    assert page.locator("#incoming-h").inner_text().startswith("Linked from")
     assert "Pekalongan City Investment" in page.locator("h1").inner_text()
 
     page.click("nav >> text=SPARQL query")
@@ -162,6 +167,20 @@ def test_ctrl_enter_runs_the_query(live_server, page_factory):
     assert not page.problems, page.problems
 
 
+def test_result_columns_sort_when_their_header_is_pressed(live_server, page_factory):
+    page = page_factory()
+    query = "SELECT ?n WHERE { VALUES ?n { 3 11 2 } }"
+    page.goto(live_server + "/query?lang=en&query=" + query.replace(" ", "+"))
+    cells = page.locator("table.results tbody td span.literal")
+    assert cells.all_inner_texts() == ["3", "11", "2"]
+    page.locator("table.results th button.sort").click()
+    assert cells.all_inner_texts() == ["2", "3", "11"]
+    assert page.locator("table.results th").get_attribute("aria-sort") == "ascending"
+    page.locator("table.results th button.sort").click()
+    assert cells.all_inner_texts() == ["11", "3", "2"]
+    assert not page.problems, page.problems
+
+
 def test_query_page_works_without_javascript(live_server, page_factory):
     page = page_factory(javascript=False)
     page.goto(live_server + "/query")
@@ -175,19 +194,127 @@ PHONE_PAGES = {
     "home": "/",
     "search": "/search?q=DPMPTSP",
     "entity": "/doc/organisation/dpmptsp-kota-pekalongan",
+    "conferral": "/doc/conferral/wbk-2020-dpmptsp-kota-pekalongan",
+    "person": "/doc/person/beno-heritriono",
+    "stage": "/doc/stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional",
+    "article": "/doc/article/garudacitizen-2020-12-21-wbk-pekalongan",
+    "browse": "/browse",
+    "class": "/browse/class?iri=https%3A%2F%2Fw3id.org%2Fzigraph%2Fontology%23Dinas",
     "query": "/query?query=SELECT+*+WHERE+%7B+%3Fs+%3Fp+%3Fo+%7D+LIMIT+5",
     "ontology": "/ontology",
+    "shapes": "/shapes",
     "validation": "/validation",
+    "not-found": "/doc/organisation/no-such-agency",
 }
 
+# Every visible text's rendered size (SVG text scaled with its picture), in CSS pixels.
+SMALLEST_TEXT = """() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const element = node.parentElement;
+    if (!node.textContent.trim() || !element || !element.getClientRects().length) continue;
+    const hidden = '.visually-hidden, .skip, details:not([open]) > :not(summary), title, desc';
+    if (element.closest(hidden)) continue;
+    let size = parseFloat(getComputedStyle(element).fontSize);
+    const svg = element.closest('svg');
+    if (svg && svg.viewBox.baseVal && svg.viewBox.baseVal.width) {
+      size *= svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    }
+    found.push([size, node.textContent.trim().slice(0, 40)]);
+  }
+  return found.sort((a, b) => a[0] - b[0]).slice(0, 3);
+}"""
 
+# Interactive elements that are targets of their own (not links inside a sentence).
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
+    'button, input, select, summary, nav a, .lang-switch, .downloads a, .pagination a, '
+    + '.nb-node a, .nb-more a, .passage-no'))
+  .filter(e => e.getClientRects().length)
+  .map(e => [e.getBoundingClientRect().height, e.textContent.trim().slice(0, 30)])
+  .filter(([height]) => height < 24)"""
+
+# Words split across two lines (a table cell wrapping "Tang/gal"); IRIs may break anywhere,
+# hyphenated words at their hyphens.
+SPLIT_WORDS = r"""() => {
+  const split = [];
+  for (const cell of document.querySelectorAll('td, th, dt, dd, .nb-node, .summary, h1')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (node.parentElement.closest('.iri-text, code, .annot, .iri')) continue;
+      const re = /[^\s\-–]+/g; let m;
+      while ((m = re.exec(node.textContent))) {
+        if (m[0].length > 30 || m[0].includes('/')) continue;
+        const range = document.createRange();
+        range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+        if (tops.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("name", sorted(PHONE_PAGES))
-def test_pages_fit_a_phone_screen(live_server, page_factory, name):
+def test_pages_fit_a_phone_screen(live_server, page_factory, name, lang):
     page = page_factory(viewport=PHONE)
-    page.goto(live_server + PHONE_PAGES[name])
+    separator = "&" if "?" in PHONE_PAGES[name] else "?"
+    page.goto(live_server + PHONE_PAGES[name] + f"{separator}lang={lang}")
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{name} is {overflow}px wider than the screen"
-    shoot(page, f"phone-{name}", full_page=True)
-    assert not page.problems, page.problems
+    smallest = page.evaluate(SMALLEST_TEXT)
+    assert smallest[0][0] >= 12, f"text under 12 px on {name}: {smallest}"
+    small = page.evaluate(SMALL_TARGETS)
+    assert small == [], f"targets under 24 px on {name}: {small}"
+    split = page.evaluate(SPLIT_WORDS)
+    assert split == [], f"words split across lines on {name}: {split}"
+    shoot(page, f"phone-{name}-{lang}", full_page=True)
+    if name != "not-found":  # the browser reports the page's own 404 status
+        assert not page.problems, page.problems
+
+
+NEIGHBOURHOOD_PAGES = [p for n, p in PHONE_PAGES.items() if p.startswith("/doc/")][:-1]
+
+OVERLAPS = """() => {
+  const boxes = Array.from(document.querySelectorAll('figure.neighbourhood .nb-node, '
+    + 'figure.neighbourhood .nb-centre, figure.neighbourhood .nb-more'))
+    .map(e => e.getBoundingClientRect());
+  const overlaps = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b, j) => {
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+      overlaps.push([i, i + 1 + j]);
+    }
+  }));
+  return [boxes.length, overlaps];
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["390", "1280"])
+@pytest.mark.parametrize("path", NEIGHBOURHOOD_PAGES)
+def test_neighbourhood_boxes_never_overlap(live_server, page_factory, path, viewport):
+    page = page_factory(viewport=viewport)
+    page.goto(live_server + path)
+    count, overlaps = page.evaluate(OVERLAPS)
+    assert count >= 2
+    assert overlaps == [], f"overlapping node boxes on {path}: {overlaps}"
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("name", sorted(PHONE_PAGES))
+def test_pages_have_no_accessibility_violations(live_server, page_factory, name, lang):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = page_factory()
+    separator = "&" if "?" in PHONE_PAGES[name] else "?"
+    page.goto(live_server + PHONE_PAGES[name] + f"{separator}lang={lang}")
+    results = Axe().run(page)
+    violations = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+    ]
+    assert violations == [], f"{name}: {violations}"

@@ -13,6 +13,7 @@ from tests.pagehtml import parse
 AGENCY = "organisation/dpmptsp-kota-pekalongan"
 CONFERRAL = "conferral/wbk-2020-dpmptsp-kota-pekalongan"
 ARTICLE = "article/garudacitizen-2020-12-21-wbk-pekalongan"
+PASSAGE = "passage/garudacitizen-2020-12-21-wbk-pekalongan/02"
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
 RDF_TYPES = {
@@ -141,10 +142,45 @@ def test_entity_page_shows_label_types_and_statements(agency_page):
     assert types is not None and types.find("a") is not None
     assert "/browse/class?iri=" in types.find("a").attrs["href"]
     statements = agency_page.by_id("statements")
-    labels = {dt.text() for dt in statements.find_all("dt")}
-    assert "skos:prefLabel" in labels or "preferred label" in {x.lower() for x in labels}
     annotations = {s.text() for s in statements.find_all("small", class_="annot")}
     assert "@id" in annotations and "@en" in annotations
+
+
+def test_standard_properties_are_labelled_with_the_curie_on_hover(agency_page):
+    properties = [dt.find("a") for dt in agency_page.by_id("statements").find_all("dt")]
+    shown = [(a.text(), a.attrs["title"]) for a in properties]
+    assert ("name", "skos:prefLabel") in shown
+    assert ("unit of", "org:unitOf") in shown
+    assert not [text for text, _ in shown if ":" in text]
+
+
+def test_statements_follow_the_declared_order_not_the_alphabet(agency_page):
+    order = [dt.find("a").attrs["title"] for dt in agency_page.by_id("statements").find_all("dt")]
+    assert order.index("skos:prefLabel") < order.index("org:unitOf") < order.index("rdf:type")
+
+
+def test_values_in_the_page_language_come_first(client):
+    for lang, first in (("en", "en"), ("id", "id")):
+        page = parse(client.get(f"/doc/{AGENCY}?lang={lang}", headers=HTML).data)
+        name = page.by_id("statements").find("div", class_="statement")
+        assert name.find("dd").find("span", class_="literal").attrs["lang"] == first
+
+
+def test_incoming_links_read_the_right_way_round(agency_page, client):
+    incoming = [dt.text() for dt in agency_page.by_id("incoming").find_all("dt")]
+    assert "received" in incoming and "recipient" not in incoming
+    page = parse(client.get(f"/doc/{AGENCY}?lang=id", headers=HTML).data)
+    assert "menerima" in [dt.text() for dt in page.by_id("incoming").find_all("dt")]
+
+
+def test_enumerated_values_are_labelled(client):
+    page = parse(
+        client.get(
+            "/doc/ceremony/apresiasi-penganugerahan-zi-wbk-wbbm-2020?lang=en", headers=HTML
+        ).data
+    )
+    values = {a.text() for a in page.by_id("statements").find_all("a")}
+    assert "online" in values and "OnlineEventAttendanceMode" not in values
 
 
 def test_entity_page_links_incoming_facts(agency_page):
@@ -153,12 +189,63 @@ def test_entity_page_links_incoming_facts(agency_page):
     assert f"/doc/{CONFERRAL}" in hrefs
 
 
-def test_entity_page_quotes_the_passages_with_the_quote_marked(agency_page):
-    provenance = agency_page.by_id("provenance")
-    marks = [m.text() for m in provenance.find_all("mark")]
-    assert any("(DPMPTSP)" in m for m in marks)
-    source_links = {a.attrs["href"] for a in provenance.find_all("a")}
-    assert any(h.startswith(f"/doc/{ARTICLE}") for h in source_links)
+def test_the_source_of_a_link_is_quoted_under_it_with_the_quote_marked(agency_page):
+    received = agency_page.by_id("incoming").find("div", class_="statement")
+    source = received.find("details", class_="source")
+    assert any("(DPMPTSP)" in m.text() for m in source.find_all("mark"))
+    links = {a.attrs["href"] for a in source.find_all("a")}
+    assert f"/doc/{ARTICLE}#passage-01" in links
+
+
+@pytest.mark.parametrize("path", [AGENCY, CONFERRAL, "person/beno-heritriono"])
+def test_each_passage_is_quoted_in_full_once_per_page(client, path):
+    page = parse(client.get(f"/doc/{path}", headers=HTML).data)
+    shown = [d.attrs["id"] for d in page.find_all("details", class_="source")]
+    assert shown and len(shown) == len(set(shown))
+    for ref in page.find_all("a", class_="source-ref"):
+        assert ref.attrs["href"][1:] in shown
+
+
+def test_passages_have_readable_labels(client):
+    page = parse(client.get(f"/doc/{CONFERRAL}?lang=en", headers=HTML).data)
+    assert page.find("h1").text() == "WBK 2020 for Pekalongan City's DPMPTSP"
+    passage = parse(client.get(f"/doc/{PASSAGE}", headers=HTML).data)
+    assert passage.find("h1").text().startswith("¶02 “Hal ini disampaikan Inspektur")
+
+
+def test_passage_page_shows_its_quote_first_and_links_its_place_in_the_text(client):
+    page = parse(client.get(f"/doc/{PASSAGE}", headers=HTML).data)
+    sections = [s.attrs.get("id") for s in page.find("article").find_all("section")]
+    assert sections[0] == "quote"
+    quote = page.by_id("quote")
+    assert quote.find("mark").text().startswith("Hal ini disampaikan")
+    assert quote.find("a").attrs["href"] == f"/doc/{ARTICLE}#passage-02"
+
+
+SUMMARIES = {
+    CONFERRAL: (
+        "Pekalongan City Investment and One-Stop Integrated Services Agency received the WBK "
+        "designation for 2020 from Ministry of Administrative and Bureaucratic Reform on 21 "
+        "December 2020, handed over by Tjahjo Kumolo",
+        "menerima predikat WBK tahun 2020 dari Kementerian",
+    ),
+    AGENCY: ("Received the WBK designation for 2020", "Menerima predikat WBK tahun 2020"),
+    "person/beno-heritriono": ("Held the post of Inspector of Pekalongan City", "Membuat 7"),
+    "stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional": (
+        "Stage 2 of 3 in Pekalongan City Government's WBK-WBBM proposals, 2020: 3 members",
+        "Berikutnya: Ditetapkan meraih predikat WBK (2).",
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(SUMMARIES))
+def test_main_classes_lead_with_a_summary_in_the_reader_language(client, path):
+    english, indonesian = SUMMARIES[path]
+    for lang, expected in (("en", english), ("id", indonesian)):
+        page = parse(client.get(f"/doc/{path}?lang={lang}", headers=HTML).data)
+        summary = page.find("div", class_="summary")
+        assert summary is not None and expected in summary.text(), summary and summary.text()
+        assert summary.find("a") is not None
 
 
 def test_entity_page_offers_downloads_and_json_ld(client, agency_page):
@@ -191,18 +278,40 @@ def test_entity_page_says_whether_the_node_conforms(agency_page):
     assert agency_page.find("p", class_="conformance") is not None
 
 
-def test_agency_page_draws_the_funnel_and_the_timeline(agency_page):
+def test_agency_page_draws_the_funnel_and_the_neighbourhood(agency_page):
     funnel = agency_page.find("svg", class_="funnel-svg")
-    assert funnel is not None and funnel.attrs["role"] == "img"
+    # An SVG holding links is a group, not an image (axe: nested-interactive).
+    assert funnel is not None and funnel.attrs["role"] == "group"
     assert len(funnel.find_all("rect", class_="bar")) == 3
     assert funnel.find("title").text() and funnel.find("desc").text()
     member_links = {a.attrs["href"] for a in funnel.find_all("a")}
     assert f"/doc/{AGENCY}" in member_links
-    timeline = agency_page.find("figure", class_="timeline")
-    assert timeline is not None and "2020" in timeline.find("table").text()
     neighbourhood = agency_page.find("figure", class_="neighbourhood")
-    assert neighbourhood.find("svg").attrs["role"] == "img"
-    assert neighbourhood.find("table") is not None
+    nodes = [li.find("a").attrs["href"] for li in neighbourhood.find_all("li", class_="nb-node")]
+    assert f"/doc/{CONFERRAL}" in nodes
+    assert len(nodes) == len(set(nodes)), "one box per resource"
+    assert not [t for t in neighbourhood.iter() if "…" in t.text()]
+
+
+def test_timeline_is_drawn_only_with_several_events(agency_page):
+    # DPMPTSP has one designation: a single dot on a year axis says nothing the summary does not.
+    assert agency_page.find("figure", class_="timeline") is None
+
+
+def test_stage_page_funnel_marks_the_stage(client):
+    page = parse(
+        client.get("/doc/stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional", headers=HTML).data
+    )
+    current = page.find("g", class_="current")
+    assert current is not None and "Disetujui" in current.text()
+    assert page.find("tr", class_="current") is not None
+
+
+def test_neighbourhood_says_how_many_more_when_it_caps(client):
+    page = parse(client.get(f"/doc/{ARTICLE}", headers=HTML).data)
+    neighbourhood = page.find("figure", class_="neighbourhood")
+    more = neighbourhood.find("li", class_="nb-more")
+    assert more is not None and more.text() == "+10 lainnya"
 
 
 def test_funnel_bars_are_proportional_to_the_counts(agency_page):
@@ -212,10 +321,15 @@ def test_funnel_bars_are_proportional_to_the_counts(agency_page):
     assert widths[1] / widths[0] == pytest.approx(3 / 11, rel=0.01)
 
 
-def test_article_page_shows_its_text_with_the_passages_marked(client):
+def test_article_page_shows_its_text_as_paragraphs_with_the_passages_numbered(client):
     page = parse(client.get(f"/doc/{ARTICLE}", headers=HTML).data)
     text = page.by_id("source-text")
-    assert text is not None and len(text.find_all("mark")) >= 10
+    assert len(text.find_all("p")) >= 6
+    numbers = text.find_all("a", class_="passage-no")
+    assert [a.text() for a in numbers] == [f"{n:02d}" for n in range(1, 19)]
+    assert [a.attrs["id"] for a in numbers] == [f"passage-{n:02d}" for n in range(1, 19)]
+    assert numbers[1].attrs["href"] == f"/doc/{PASSAGE}"
+    assert len(text.find_all("mark")) >= 18
 
 
 def test_source_text_is_served_as_plain_text(client):
@@ -257,3 +371,47 @@ def test_only_http_iris_become_links(app, iri, href, external):
     with app.test_request_context("/"):
         link = link_for(iri)
     assert (link.href, link.external) == (href, external)
+
+
+TWO_DESIGNATIONS = """
+@prefix zi: <https://w3id.org/zigraph/ontology#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix organisation: <https://w3id.org/zigraph/id/organisation/> .
+@prefix designation: <https://w3id.org/zigraph/id/designation/> .
+@prefix conferral: <https://w3id.org/zigraph/id/conferral/> .
+organisation:agency skos:prefLabel "Dinas Contoh"@id .
+designation:wbk skos:prefLabel "Wilayah Bebas dari Korupsi"@id ; skos:altLabel "WBK"@id .
+designation:wbbm skos:prefLabel "Wilayah Birokrasi Bersih dan Melayani"@id ;
+    skos:altLabel "WBBM"@id .
+conferral:one a zi:DesignationConferral ; zi:recipient organisation:agency ;
+    zi:designation designation:wbk ; zi:assessmentYear "2020"^^xsd:gYear ;
+    zi:conferralDate "2020-12-21"^^xsd:date .
+conferral:two a zi:DesignationConferral ; zi:recipient organisation:agency ;
+    zi:designation designation:wbbm ; zi:assessmentYear "2022"^^xsd:gYear .
+"""
+
+
+@pytest.fixture
+def two_designations_client(tmp_path):
+    from service import dataset
+    from service.store import embedded
+    from tests.conftest import application_over
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "agency.ttl").write_text(TWO_DESIGNATIONS, encoding="utf-8")
+    embedded.build_store(dataset.load(dataset.files_for([folder], "graph_data")), tmp_path / "s")
+    for application in application_over(tmp_path / "s"):
+        yield application.test_client()
+
+
+def test_timeline_shows_several_designations_with_the_date_at_each_dot(two_designations_client):
+    page = parse(two_designations_client.get("/doc/organisation/agency", headers=HTML).data)
+    timeline = page.find("figure", class_="timeline")
+    assert timeline is not None
+    labels = [t.text() for t in timeline.find_all("text", class_="event-label")]
+    assert labels == ["WBK · 21 Desember 2020", "WBBM · 2022"]
+    dots = [float(c.attrs["cx"]) for c in timeline.find_all("circle", class_="event")]
+    xs = [float(t.attrs["x"]) for t in timeline.find_all("text", class_="event-label")]
+    assert dots == xs and dots[0] < dots[1]

@@ -135,3 +135,53 @@ def test_a_broken_rule_shows_on_the_node_page_and_the_report(app, client):
     row = report.find("tbody").find("tr")
     assert [td.text() for td in row.find_all("td")][0] == "Violation"
     assert row.find("a").attrs["href"] == "/doc/organisation/dpmptsp-kota-pekalongan"
+
+
+def test_ontology_page_names_title_version_and_licence(client):
+    page = parse(client.get("/ontology?lang=en", headers=HTML).data)
+    assert page.find("h1").text() == "zigraph ontology: Integrity Zone (WBK/WBBM)"
+    facts = page.find("dl", class_="ontology-facts")
+    loaded = dataset.load(dataset.files_for([resources.folder("ontology")], "ontology"))
+    versions = {q.object.value for q in loaded.quads if q.predicate.value == str(OWL.versionInfo)}
+    shown = dict(
+        zip(
+            [dt.text() for dt in facts.find_all("dt")],
+            [dd.text() for dd in facts.find_all("dd")],
+            strict=True,
+        )
+    )
+    assert shown["Version"] in versions
+    assert shown["Licence"] == "CC BY 4.0"
+
+
+def test_ontology_page_has_contents_and_the_class_hierarchy(client):
+    page = parse(client.get("/ontology?lang=en", headers=HTML).data)
+    toc = page.find("nav", class_="toc")
+    assert {a.attrs["href"] for a in toc.find_all("a")} >= {"#h-hierarchy", "#Dinas", "#recipient"}
+    hierarchy = page.find("section", aria_labelledby="h-hierarchy")
+    fact = next(li for li in hierarchy.find_all("li") if li.find("a").text() == "attested fact")
+    assert "designation conferral" in [a.text() for a in fact.find("ul").find_all("a")]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_shapes_texts_do_not_say_a_word_twice(client, lang):
+    page = parse(client.get(f"/shapes?lang={lang}", headers=HTML).data)
+    repeated = set()
+    for element in page.find("main").iter():
+        if element.tag in ("p", "td", "small"):
+            words = element.text().casefold().split()
+            repeated |= {a for a, b in zip(words, words[1:], strict=False) if a == b}
+    assert not repeated
+
+
+def test_validation_page_says_what_it_checked(client):
+    page = parse(client.get("/validation?lang=en", headers=HTML).data)
+    facts = dict(
+        zip(
+            [dt.text() for dt in page.find("dl", class_="validation-facts").find_all("dt")],
+            [dd.text() for dd in page.find("dl", class_="validation-facts").find_all("dd")],
+            strict=True,
+        )
+    )
+    assert int(facts["Shapes"]) > 10 and int(facts["Focus nodes"]) > 10
+    assert facts["Dataset version"]

@@ -128,3 +128,68 @@ def test_long_results_show_a_page_of_rows_and_say_how_many_are_hidden(client, mo
     page = run(client, "SELECT ?s WHERE { ?s a <https://w3id.org/zigraph/ontology#Passage> }")
     assert len(page.find("table", class_="results").find_all("tr")) == 1 + 3
     assert page.find("p", class_="warning") is not None
+
+
+def test_english_page_gives_the_examples_and_expected_answers_in_english(client):
+    page = parse(client.get("/query?lang=en", headers=HTML).data)
+    examples = page.find("section", class_="examples")
+    first = examples.find("li")
+    assert first.find("a").text().startswith("Which agencies received")
+    assert first.find("small").text().startswith("Expected: Two rows")
+    indonesian = parse(client.get("/query?lang=id", headers=HTML).data)
+    assert (
+        indonesian.find("section", class_="examples")
+        .find("small")
+        .text()
+        .startswith("Hasil yang diharapkan: Dua baris")
+    )
+
+
+SELECT_AGENCIES = "SELECT ?s WHERE { ?s a <https://w3id.org/zigraph/ontology#Dinas> } ORDER BY ?s"
+
+
+def test_results_say_how_long_they_took_and_toggle_labels_and_iris(client):
+    page = parse(
+        client.get(
+            "/query", query_string={"query": SELECT_AGENCIES, "lang": "en"}, headers=HTML
+        ).data
+    )
+    meta = page.find("p", class_="result-meta").text()
+    assert meta.startswith("2 rows · ran in ") and " ms" in meta
+    assert page.find("table", class_="results").find("td").text().endswith("Agency")
+    toggle = page.find("p", class_="result-meta").find("a")
+    assert toggle.text() == "show IRIs" and "raw=1" in toggle.attrs["href"]
+    raw = parse(client.get(toggle.attrs["href"].split("#")[0], headers=HTML).data)
+    cell = raw.find("table", class_="results").find("td")
+    assert cell.find("code").text().startswith("https://w3id.org/zigraph/id/organisation/")
+
+
+def test_one_result_row_is_counted_in_the_singular(client):
+    query = SELECT_AGENCIES.replace("ORDER BY ?s", "LIMIT 1")
+    page = parse(
+        client.get("/query", query_string={"query": query, "lang": "en"}, headers=HTML).data
+    )
+    assert page.find("p", class_="result-meta").text().startswith("1 row ·")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Syntax error at line 2, column 5: Expected SelectQuery", "error at 2:5: expected one of ABS"],
+)
+def test_a_syntax_error_names_its_place_in_the_query(message):
+    from service.pages.query import error_place
+
+    place = error_place("SELECT *\nWHER { }", message)
+    assert (place.line, place.column, place.text) == (2, 5, "WHER { }")
+    assert error_place("SELECT *", "line 9, column 1: no such line") is None
+
+
+def test_syntax_error_shows_the_line_with_a_caret(client):
+    page = parse(
+        client.get("/query", query_string={"query": "SELECT *\nWHER { }"}, headers=HTML).data
+    )
+    shown = page.find("pre", class_="error-place")
+    assert shown is not None
+    line, caret = shown.children[0].split("\n")
+    assert line == "WHER { }" and caret.endswith("^")
+    assert len(caret) == int(shown.attrs["data-column"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 
 from service import i18n
+from service.errors import error_response
+from service.negotiation import error_format
 
 # Every HTML page forbids inline scripts and styles, framing and off-site resources.
 SECURITY_HEADERS = {
@@ -37,6 +39,18 @@ def url_with(**changes: object) -> str:
             args[key] = [str(value)]
     query = urlencode(args, doseq=True)
     return request.path + ("?" + query if query else "")
+
+
+def not_found(what: str, machine: bool = False) -> Response:
+    """Return the 404 for an IRI or path we hold no data about: a page, or data for programs.
+
+    :param machine: the client asked for data (an RDF suffix), whatever its Accept header.
+    """
+    if machine or error_format() != "html":
+        return error_response(
+            404, "not-found", f"There is no data about {what}.", "Check the IRI, or search."
+        )
+    return Response(render_template("pages/not_found.html", what=what), 404)
 
 
 def init_app(app: Flask) -> None:

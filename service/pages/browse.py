@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
 
+from service.i18n import format_date
 from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
-from service.pages import charts
-from service.pages.entity import not_found
-from service.pages.labels import Labels, TermView, fold, sparql_iri, term_view
+from service.pages import charts, not_found
+from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
 from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store
 
 bp = Blueprint("browse", __name__)
 
 PER_PAGE = 25
-DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig")
+DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 DATA_GRAPHS_FILTER = (
     f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
@@ -47,12 +47,14 @@ def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
 
 
 def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
-    """Return each class used in the data with its number of instances, largest first."""
+    """Return each class of the data with its instances (its subclasses' too), largest first."""
     rows = (
         get_store()
         .query(
-            f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} "
-            f"{DATA_GRAPHS_FILTER} }} GROUP BY ?c"
+            f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+  {{ SELECT DISTINCT ?s ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }} }}
+  ?d <{RDFS.subClassOf}>* ?c FILTER(isIRI(?c))
+}} GROUP BY ?c"""
         )
         .rows
     )
@@ -63,6 +65,56 @@ def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
         if isinstance(row[0], ox.NamedNode)
     ]
     return sorted(counts, key=lambda item: (-item[1], item[0].text.casefold()))
+
+
+def data_classes(labels: Labels) -> list[tuple[TermView, int]]:
+    """Return the classes worth listing: ours, and reused ones the data states directly."""
+    direct = {
+        row[0].value
+        for row in get_store()
+        .query(f"SELECT DISTINCT ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }}")
+        .rows
+    }
+    # prov:Entity or schema:Event only count what our classes already show.
+    return [
+        (cls, n)
+        for cls, n in class_counts(labels)
+        if cls.value in direct or cls.value.startswith(str(ZI))
+    ]
+
+
+@dataclass
+class ClassNode:
+    """A class in the hierarchy of the data's classes, with its instances and subclasses."""
+
+    cls: TermView
+    count: int
+    children: list[ClassNode] = field(default_factory=list)
+
+
+def class_tree(labels: Labels) -> list[ClassNode]:
+    """Return the data's classes as a forest along rdfs:subClassOf, each counting its subtree."""
+    nodes = {cls.value: ClassNode(cls, n) for cls, n in data_classes(labels)}
+    values = " ".join(sparql_iri(iri) for iri in nodes)
+    rows = (
+        get_store()
+        .query(
+            f"SELECT DISTINCT ?c ?parent WHERE {{ VALUES ?c {{ {values} }} "
+            f"?c <{RDFS.subClassOf}> ?parent FILTER(?c != ?parent) }}"
+        )
+        .rows
+    )
+    parents: dict[str, list[str]] = {}
+    for child, parent in rows:
+        if parent.value in nodes:
+            parents.setdefault(child.value, []).append(parent.value)
+    for iri, node in nodes.items():
+        for parent in parents.get(iri, []):
+            nodes[parent].children.append(node)
+    for node in nodes.values():
+        node.children.sort(key=lambda n: (-n.count, n.cls.text.casefold()))
+    roots = [node for iri, node in nodes.items() if iri not in parents]
+    return sorted(roots, key=lambda n: (-n.count, n.cls.text.casefold()))
 
 
 @dataclass
@@ -106,7 +158,7 @@ def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
                 conferral=term_view(r["c"], labels),
                 recipient=term_view(r["recipient"], labels) if "recipient" in r else None,
                 designation=term_view(r["designation"], labels) if "designation" in r else None,
-                date=r["date"].value if "date" in r else None,
+                date=format_date(r["date"].value) if "date" in r else None,
                 conferred_by=term_view(r["by"], labels) if "by" in r else None,
             ),
         )
@@ -132,7 +184,7 @@ def home():
     year, conferred = designations(labels)
     return render_template(
         "pages/home.html",
-        counts=class_counts(labels),
+        counts=data_classes(labels),
         year=year,
         designations=conferred,
         funnels=charts.all_funnels(),
@@ -143,8 +195,8 @@ def home():
 
 @bp.route("/browse")
 def classes():
-    """List the classes used in the data, each with its number of instances."""
-    return render_template("pages/browse.html", counts=class_counts(Labels()))
+    """Show the data's classes as a hierarchy, each with its number of instances."""
+    return render_template("pages/browse.html", tree=class_tree(Labels()))
 
 
 @bp.route("/browse/class")
@@ -155,9 +207,24 @@ def class_page():
         node = sparql_iri(iri)
     except ValueError:
         return not_found(iri or "?iri=")
-    rows = get_store().query(f"SELECT DISTINCT ?s WHERE {{ ?s a {node} }}").rows
+    store = get_store()
+    rows = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}").rows
+    related = store.query(
+        f"""SELECT DISTINCT ?c ?up WHERE {{
+  {{ {node} <{RDFS.subClassOf}> ?c BIND(true AS ?up) }}
+  UNION {{ ?c <{RDFS.subClassOf}> {node} BIND(false AS ?up) }}
+  FILTER(isIRI(?c) && ?c != {node})
+}}"""
+    ).rows
+    definition = store.query(
+        f"SELECT ?d WHERE {{ {node} <{SKOS.definition}>|<{RDFS.comment}> ?d }}"
+    ).rows
     labels = Labels().fetch(
-        [iri, *(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))]
+        [
+            iri,
+            *(row[0].value for row in rows if isinstance(row[0], ox.NamedNode)),
+            *(row[0].value for row in related),
+        ]
     )
     descending = request.args.get("sort") == "desc"
     instances = sorted(
@@ -171,6 +238,15 @@ def class_page():
     return render_template(
         "pages/class.html",
         cls=term_view(ox.NamedNode(iri), labels),
+        superclasses=sorted(
+            (term_view(c, labels) for c, up in related if up.value == "true"),
+            key=lambda v: v.text.casefold(),
+        ),
+        subclasses=sorted(
+            (term_view(c, labels) for c, up in related if up.value != "true"),
+            key=lambda v: v.text.casefold(),
+        ),
+        definition=pick_language((row[0].value, row[0].language or "") for row in definition),
         instances=shown,
         paging=paging,
         descending=descending,

@@ -5,22 +5,21 @@ Each function returns geometry and text; the templates draw the SVG (autoescaped
 
 from __future__ import annotations
 
-import math
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from service.i18n import translate
-from service.namespaces import RDF, ZI
+from service.i18n import format_date, translate
+from service.namespaces import PROV, RDF, ZI
 from service.pages.labels import Labels, TermView, sparql_iri, term_view
 from service.store import get_store
 
-WIDTH = 640
-
-
-def _shorten(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+# Narrow enough that 14 px text stays above 12 px on a 390 px phone; wide screens cap the size.
+WIDTH = 400
+LABEL_CHARS = 44  # a stage label wraps at about this many characters
+LABEL_LINE = 18
 
 
 def _short_label(iri: str, labels: Labels) -> str:
@@ -52,6 +51,7 @@ class FunnelBar:
     y: float
     width: float
     label_y: float
+    label_lines: list[str] = field(default_factory=list)
     members: list[FunnelMember] = field(default_factory=list)
     narrowing: str | None = None  # polygon points joining this bar to the next one
 
@@ -65,6 +65,7 @@ class Funnel:
     height: float
     description: str
     ident: str
+    width: int = WIDTH
 
 
 BAR_HEIGHT = 34
@@ -128,15 +129,18 @@ def funnel(pipeline: str) -> Funnel:
     bars, y = [], 10.0
     for position, ((_, stage), count) in enumerate(zip(ordered, counts, strict=True), 1):
         width = max(6.0, (WIDTH - 40) * count / largest)
-        label_y = y + 14
+        view = term_view(stage["term"], labels)
+        order = stage.get("order", position)
+        lines = textwrap.wrap(f"{order}. {view.text} — {count}", LABEL_CHARS)
         bar = FunnelBar(
-            stage=term_view(stage["term"], labels),
-            order=stage.get("order", position),
+            stage=view,
+            order=order,
             count=count,
             x=(WIDTH - width) / 2,
-            y=y + 22,
+            y=y + 8 + LABEL_LINE * len(lines),
             width=width,
-            label_y=label_y,
+            label_y=y + 14,
+            label_lines=lines,
         )
         members = sorted(stage["members"], key=lambda m: _short_label(m, labels).casefold())
         for index, member in enumerate(members):
@@ -198,6 +202,7 @@ class Timeline:
     description: str
     axis_y: float
     height: float
+    width: int = WIDTH
 
 
 def timeline_for(iri: str) -> Timeline | None:
@@ -246,7 +251,7 @@ def timeline_for(iri: str) -> Timeline | None:
                 if isinstance(designation, ox.NamedNode)
                 else "?",
                 year=year,
-                date=row["date"].value if "date" in row else None,
+                date=format_date(row["date"].value) if "date" in row else None,
                 x=x_of(year),
                 label_y=-18.0 * level,
             )
@@ -269,77 +274,66 @@ def timeline_for(iri: str) -> Timeline | None:
 
 @dataclass
 class Neighbour:
-    """A node next to the entity, with the property linking them and its direction."""
+    """A resource next to the entity and the properties linking them, in one direction."""
 
     node: TermView
-    prop: TermView
+    props: list[TermView]
     outgoing: bool
-    x: float
-    y: float
-    text: str
-    prop_text: str
-    mid_x: float
-    mid_y: float
 
 
 @dataclass
 class Neighbourhood:
-    """The entity in the middle and its neighbours around it."""
+    """The entity in the middle, what links to it on one side, what it links to on the other.
+
+    Drawn in HTML (boxes in columns that wrap their labels and stack on a phone), so no two
+    boxes can overlap and every label is shown in full.
+    """
 
     title: str
-    neighbours: list[Neighbour]
-    height: float
-    description: str
+    incoming: list[Neighbour]
+    outgoing: list[Neighbour]
+    more_incoming: int
+    more_outgoing: int
 
 
-MOST_NEIGHBOURS = 12
+MOST_NEIGHBOURS = 8  # per side
+
+
+def _side(pairs: list[tuple[TermView, TermView]], iri: str, outgoing: bool) -> list[Neighbour]:
+    """Return one neighbour per resource, with every property that links it."""
+    found: dict[str, Neighbour] = {}
+    for node, prop in pairs:
+        if node.value == iri:
+            continue
+        neighbour = found.setdefault(node.value, Neighbour(node, [], outgoing))
+        if all(p.value != prop.value for p in neighbour.props):
+            neighbour.props.append(prop)
+    return list(found.values())
 
 
 def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood | None:
     """Return the entity's neighbourhood from its statements and incoming links."""
-    pairs: list[tuple[TermView, TermView, bool]] = []
-    for statement in statements:
-        if statement.prop.value == str(RDF.type):
-            continue
-        pairs.extend(
-            (value, statement.prop, True) for value in statement.values if value.kind == "iri"
-        )
-    for group in incoming:
-        pairs.extend(
-            (subject, group.prop, False) for subject in group.subjects if subject.kind == "iri"
-        )
-    seen, chosen = set(), []
-    for node, prop, outgoing in pairs:
-        if node.value == iri or (node.value, prop.value, outgoing) in seen:
-            continue
-        seen.add((node.value, prop.value, outgoing))
-        chosen.append((node, prop, outgoing))
-    chosen = chosen[:MOST_NEIGHBOURS]
-    if not chosen:
+    out_pairs = [
+        (value, statement.prop)
+        for statement in statements
+        if statement.prop.value not in (str(RDF.type), str(PROV.wasDerivedFrom))
+        for value in statement.values
+        if value.kind == "iri"
+    ]
+    in_pairs = [
+        (subject, group.prop)
+        for group in incoming
+        if group.prop.value != str(PROV.wasDerivedFrom)
+        for subject in group.subjects
+        if subject.kind == "iri"
+    ]
+    outgoing, linking = _side(out_pairs, iri, True), _side(in_pairs, iri, False)
+    if not outgoing and not linking:
         return None
-    height = 420.0
-    cx, cy, rx, ry = WIDTH / 2, height / 2, 235.0, 165.0
-    neighbours = []
-    for index, (node, prop, outgoing) in enumerate(chosen):
-        angle = -math.pi / 2 + 2 * math.pi * index / len(chosen)
-        x, y = cx + rx * math.cos(angle), cy + ry * math.sin(angle)
-        neighbours.append(
-            Neighbour(
-                node=node,
-                prop=prop,
-                outgoing=outgoing,
-                x=round(x, 1),
-                y=round(y, 1),
-                text=_shorten(node.text, 22),
-                prop_text=_shorten(prop.text, 24),
-                mid_x=round((cx + x) / 2, 1),
-                mid_y=round((cy + y) / 2, 1),
-            )
-        )
-    names = ", ".join(n.node.text for n in neighbours)
     return Neighbourhood(
-        title=_shorten(title, 24),
-        neighbours=neighbours,
-        height=height,
-        description=translate("neighbourhood_desc", label=title, n=len(neighbours), names=names),
+        title=title,
+        incoming=linking[:MOST_NEIGHBOURS],
+        outgoing=outgoing[:MOST_NEIGHBOURS],
+        more_incoming=max(0, len(linking) - MOST_NEIGHBOURS),
+        more_outgoing=max(0, len(outgoing) - MOST_NEIGHBOURS),
     )

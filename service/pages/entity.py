@@ -9,48 +9,40 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from service import resources
-from service.export import FORMATS, RdfSerialization, serialize_triples
-from service.namespaces import DCTERMS, OA, PROV, RDF
-from service.pages import charts
+from service.export import FORMATS, serialize_triples
+from service.i18n import format_date, get_language
+from service.namespaces import DCTERMS, OA, PROV, RDF, ZI
+from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
+from service.pages import charts, document, not_found, summary
 from service.pages.labels import (
     DESCRIPTION_PROPERTIES,
     SOURCE_BASE,
     Labels,
     TermView,
     base_iri,
+    compact,
     link_for,
+    local_name,
     pick_language,
     sparql_iri,
     term_view,
 )
+from service.pages.ontology import conformance
+from service.pages.vocabulary import display_rank
 from service.store import get_store
 
 bp = Blueprint("entity", __name__)
 
-# The RDF a /doc/ page offers, by file suffix.
-SUFFIXES: dict[str, RdfSerialization] = {
-    "ttl": FORMATS["ttl"],
-    "jsonld": FORMATS["jsonld"],
-    "nt": FORMATS["nt"],
-    "rdf": FORMATS["xml"],
-}
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 VALUES_PER_PAGE = 20
 INCOMING_PER_PAGE = 30
 CONTEXT_CHARS = 160
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.txt$")
+# Names shorter than this match too many passages by accident ("Ya", "di").
+SHORTEST_MENTION = 3
 
 
 def entity_exists(iri: str) -> bool:
@@ -60,50 +52,6 @@ def entity_exists(iri: str) -> bool:
     except ValueError:
         return False
     return bool(get_store().query(f"ASK {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }}").boolean)
-
-
-def describe(iri: str) -> list[ox.Triple]:
-    """Return the IRI's outgoing triples, their blank nodes' and the provenance they cite."""
-    node = sparql_iri(iri)
-    blank = "FILTER(isBlank(?s))"
-    result = get_store().query(
-        f"""SELECT DISTINCT ?s ?p ?o WHERE {{
-  {{ BIND({node} AS ?s) }}
-  UNION {{ {node} ?a ?s {blank} }}
-  UNION {{ {node} ?a ?b . FILTER(isBlank(?b)) ?b ?c ?s {blank} }}
-  UNION {{ {node} <{PROV.wasDerivedFrom}> ?s }}
-  UNION {{ {node} <{PROV.wasDerivedFrom}> ?d . ?d ?e ?s FILTER(isBlank(?s)
-           || ?e = <{OA.hasSelector}>) }}
-  ?s ?p ?o
-}}"""
-    )
-    return [ox.Triple(row[0], row[1], row[2]) for row in result.rows]
-
-
-def rdf_response(triples: list[ox.Triple], fmt: RdfSerialization) -> Response:
-    """Return triples serialized in ``fmt`` as the response body."""
-    charset = "" if fmt.media_type == "application/n-triples" else "; charset=utf-8"
-    response = Response(serialize_triples(triples, fmt), content_type=fmt.media_type + charset)
-    response.vary.add("Accept")
-    return response
-
-
-def negotiate() -> RdfSerialization | None:
-    """Return the RDF format the client prefers, None for HTML; abort 406 when neither fits."""
-    offers = [*HTML_TYPES, *(f.media_type for f in SUFFIXES.values())]
-    if not request.accept_mimetypes:
-        return None
-    best = request.accept_mimetypes.best_match(offers)
-    if best is None:
-        abort(406)
-    if best in HTML_TYPES:
-        return None
-    return next(f for f in SUFFIXES.values() if f.media_type == best)
-
-
-def not_found(what: str) -> tuple[str, int]:
-    """Return the helpful 404 page for an IRI or path we hold no data about."""
-    return render_template("pages/not_found.html", what=what), 404
 
 
 @bp.route("/id/<path:path>")
@@ -121,14 +69,15 @@ def doc(path: str):
     fmt = None
     if not entity_exists(iri):
         stem, _, suffix = path.rpartition(".")
-        if suffix in SUFFIXES and stem and entity_exists(base_iri() + stem):
-            iri, fmt = base_iri() + stem, SUFFIXES[suffix]
+        if suffix in RDF_SUFFIXES and stem and entity_exists(base_iri() + stem):
+            iri, path, fmt = base_iri() + stem, stem, RDF_SUFFIXES[suffix]
         else:
-            return not_found(iri)
+            return not_found(iri, machine=suffix in RDF_SUFFIXES)
     else:
-        fmt = negotiate()
+        fmt = html_or_rdf()
     if fmt is not None:
-        return rdf_response(describe(iri), fmt)
+        triples = document.entity_document(iri, url_for("entity.doc", path=path, _external=True))
+        return rdf_response(triples, fmt, document.used_prefixes(triples))
     context = entity_context(iri, path)
     response = Response(render_template("pages/entity.html", **context))
     response.vary.add("Accept")
@@ -170,20 +119,7 @@ def read_source(text_iri: str) -> str | None:
     return _read_text(path, path.stat().st_mtime) if path else None
 
 
-# --- the page ---------------------------------------------------------------------------
-
-
-@dataclass
-class Statement:
-    """One property of the entity and (a page of) its values."""
-
-    prop: TermView
-    values: list[TermView]
-    nested: dict[str, list[tuple[TermView, TermView]]]
-    total: int
-    first: int
-    next_url: str | None = None
-    previous_url: str | None = None
+# --- provenance: the passages that support what the page says ---------------------------
 
 
 @dataclass
@@ -198,101 +134,49 @@ class Quote:
 
 
 @dataclass
-class Evidence:
-    """A fact on the page and the passage of the source it was read from."""
+class Passage:
+    """A passage of a source document, as the page cites it."""
 
-    fact: TermView
-    passage: TermView
-    source: TermView | None
+    node: TermView
+    number: str
     quote: Quote | None
-    anchor: str
+    in_text: str | None  # the passage's place in its document's page
+    anchor: str  # where the page cites it in full
+    text_anchor: str  # where its document's page marks it
 
 
 @dataclass
-class Incoming:
-    """The subjects linking to the entity through one property (on the current page)."""
+class SourceRef:
+    """A citation of a passage under a value: in full the first time, as a link afterwards."""
 
-    prop: TermView
-    subjects: list[TermView] = field(default_factory=list)
-
-
-def _statements(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Statement]:
-    subject = ox.NamedNode(iri)
-    by_property: dict[str, list] = {}
-    nested_triples: dict[str, list[ox.Triple]] = {}
-    for triple in triples:
-        if triple.subject == subject:
-            by_property.setdefault(triple.predicate.value, []).append(triple.object)
-        elif isinstance(triple.subject, ox.BlankNode):
-            nested_triples.setdefault(triple.subject.value, []).append(triple)
-    wanted_property = request.args.get("property")
-    page = _page_number("vpage")
-    statements = []
-    for prop, objects in by_property.items():
-        views = sorted(
-            (term_view(o, labels) for o in objects),
-            key=lambda v: (v.kind != "iri", v.text.casefold(), v.language or "", v.value),
-        )
-        current = page if prop == wanted_property else 1
-        first = (current - 1) * VALUES_PER_PAGE
-        shown = views[first : first + VALUES_PER_PAGE]
-        nested = {
-            v.value: [
-                (_property_view(t.predicate.value, labels), term_view(t.object, labels))
-                for t in sorted(nested_triples.get(v.value, []), key=str)
-            ]
-            for v in shown
-            if v.kind == "bnode"
-        }
-        statement = Statement(_property_view(prop, labels), shown, nested, len(views), first + 1)
-        if first + VALUES_PER_PAGE < len(views):
-            statement.next_url = _url_with_page(prop, current + 1)
-        if current > 1:
-            statement.previous_url = _url_with_page(prop, current - 1)
-        statements.append(statement)
-    statements.sort(key=lambda s: (s.prop.value != str(RDF.type), s.prop.text.casefold()))
-    return statements
+    passage: Passage
+    first: bool
 
 
-def _url_with_page(prop: str, page: int) -> str:
-    from service.pages import url_with
+class Citations:
+    """The passages of the facts on a page; each is shown in full once, then referred to."""
 
-    return url_with(property=prop, vpage=page) + "#statements"
+    def __init__(self, by_fact: dict[str, list[Passage]], labels: Labels) -> None:
+        self.by_fact = by_fact
+        self.labels = labels
+        self._shown: set[str] = set()
 
+    def cite(self, passages: list[Passage]) -> list[SourceRef]:
+        """Return citations of the passages, in full for those not shown yet on the page."""
+        refs = []
+        for passage in passages:
+            refs.append(SourceRef(passage, passage.node.value not in self._shown))
+            self._shown.add(passage.node.value)
+        return refs
 
-def _property_view(iri: str, labels: Labels) -> TermView:
-    link = link_for(iri)
-    return TermView("iri", iri, labels.of_property(iri), link.href, link.external, title=iri)
-
-
-def _page_number(name: str) -> int:
-    try:
-        return max(1, int(request.args.get(name, "1")))
-    except ValueError:
-        return 1
-
-
-def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
-    node = sparql_iri(iri)
-    store = get_store()
-    count = store.query(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} }}"
-    )
-    total = int(count.rows[0][0].value) if count.rows else 0
-    pages = max(1, -(-total // INCOMING_PER_PAGE))
-    page = min(_page_number("ipage"), pages)
-    rows = store.query(
-        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} ORDER BY ?p ?s "
-        f"LIMIT {INCOMING_PER_PAGE} OFFSET {(page - 1) * INCOMING_PER_PAGE}"
-    ).rows
-    labels.fetch(t.value for row in rows for t in row if isinstance(t, ox.NamedNode))
-    groups: dict[str, Incoming] = {}
-    for subject, prop in rows:
-        group = groups.setdefault(prop.value, Incoming(_property_view(prop.value, labels)))
-        group.subjects.append(term_view(subject, labels))
-    for group in groups.values():
-        group.subjects.sort(key=lambda v: v.text.casefold())
-    return list(groups.values()), total, page, pages
+    def mentioning(self, fact: str, names: list[str]) -> list[Passage]:
+        """Return the passages of a fact whose words mention one of the names."""
+        wanted = [n.casefold() for n in names if len(n) >= SHORTEST_MENTION]
+        return [
+            p
+            for p in self.by_fact.get(fact, [])
+            if p.quote is not None and any(n in p.quote.exact.casefold() for n in wanted)
+        ]
 
 
 def quote_in_context(
@@ -325,12 +209,21 @@ def _int(term: ox.Literal | None) -> int | None:
         return None
 
 
-def _evidence(iri: str, labels: Labels) -> list[Evidence]:
-    node = sparql_iri(iri)
+def passage_anchor(iri: str) -> str:
+    """Return the id of a passage's place in its document's page."""
+    return "passage-" + re.sub(r"[^A-Za-z0-9_-]", "-", local_name(iri))
+
+
+def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
+    """Return the passages each fact node (or passage) is derived from, in text order."""
+    values = " ".join(sparql_iri(f) for f in facts)
+    if not values:
+        return {}
     result = get_store().query(
         f"""SELECT DISTINCT ?fact ?passage ?source ?text ?exact ?prefix ?suffix ?start ?end WHERE {{
-  {{ BIND({node} AS ?fact) }} UNION {{ ?fact ?link {node} FILTER(isIRI(?fact)) }}
-  ?fact <{PROV.wasDerivedFrom}> ?passage .
+  VALUES ?fact {{ {values} }}
+  {{ ?fact <{PROV.wasDerivedFrom}> ?passage }}
+  UNION {{ ?fact <{OA.hasSource}> ?any BIND(?fact AS ?passage) }}
   OPTIONAL {{ ?passage <{OA.hasSource}> ?source .
              OPTIONAL {{ ?source <{DCTERMS.hasFormat}> ?text }} }}
   OPTIONAL {{ ?passage <{OA.hasSelector}> ?q . ?q <{OA.exact}> ?exact .
@@ -340,92 +233,239 @@ def _evidence(iri: str, labels: Labels) -> list[Evidence]:
     )
     rows = result.dicts()
     labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
-    seen: dict[tuple[str, str], Evidence] = {}
+    made: dict[str, Passage] = {}
+    found: dict[str, dict[str, Passage]] = {}
     for row in rows:
-        key = (row["fact"].value, row["passage"].value)
-        if key in seen and seen[key].quote is not None:
-            continue
-        text_iri = row.get("text")
-        text = read_source(text_iri.value) if isinstance(text_iri, ox.NamedNode) else None
-        quote = quote_in_context(
-            text,
-            row["exact"].value if "exact" in row else None,
-            row["prefix"].value if "prefix" in row else "",
-            row["suffix"].value if "suffix" in row else "",
-            _int(row.get("start")),
-            _int(row.get("end")),
+        iri = row["passage"].value
+        if iri not in made or made[iri].quote is None:
+            text_iri = row.get("text")
+            text = read_source(text_iri.value) if isinstance(text_iri, ox.NamedNode) else None
+            quote = quote_in_context(
+                text,
+                row["exact"].value if "exact" in row else None,
+                row["prefix"].value if "prefix" in row else "",
+                row["suffix"].value if "suffix" in row else "",
+                _int(row.get("start")),
+                _int(row.get("end")),
+            )
+            source = row.get("source")
+            source_href = link_for(source.value).href if isinstance(source, ox.NamedNode) else None
+            anchor = passage_anchor(iri)
+            made[iri] = Passage(
+                node=term_view(row["passage"], labels),
+                number=local_name(iri),
+                quote=quote,
+                in_text=f"{source_href}#{anchor}" if source_href else None,
+                anchor="source-" + anchor,
+                text_anchor=anchor,
+            )
+        found.setdefault(row["fact"].value, {})[iri] = made[iri]
+    return {
+        fact: sorted(
+            passages.values(),
+            key=lambda p: p.quote.start if p.quote and p.quote.start is not None else 0,
         )
-        source = row.get("source")
-        seen[key] = Evidence(
-            fact=term_view(row["fact"], labels),
-            passage=term_view(row["passage"], labels),
-            source=term_view(source, labels) if source is not None else None,
-            quote=quote,
-            anchor="passage-" + re.sub(r"[^A-Za-z0-9_-]", "-", row["passage"].value[-60:]),
-        )
-    return sorted(
-        seen.values(),
-        key=lambda e: (
-            e.fact.value != iri,
-            e.fact.text.casefold(),
-            e.quote.start if e.quote and e.quote.start is not None else 0,
-        ),
-    )
+        for fact, passages in found.items()
+    }
+
+
+def _date_mentions(value: str) -> list[str]:
+    """Return how a source may write an ISO date: 21/12/2020, 21 Desember 2020."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if not match:
+        return [value]
+    year, month, day = match.groups()
+    return [f"{int(day)}/{month}/{year}", format_date(value, "id")]
+
+
+# --- the page ---------------------------------------------------------------------------
 
 
 @dataclass
-class Segment:
-    """A piece of a source text, highlighted when a passage quotes it."""
+class Statement:
+    """One property of the entity and (a page of) its values, each with its sources."""
+
+    prop: TermView
+    values: list[TermView]
+    sources: list[list[SourceRef]]
+    nested: dict[str, list[tuple[TermView, TermView]]]
+    total: int
+    first: int
+    next_url: str | None = None
+    previous_url: str | None = None
+
+
+@dataclass
+class Incoming:
+    """The subjects linking to the entity through one property (on the current page)."""
+
+    prop: TermView
+    subjects: list[TermView] = field(default_factory=list)
+    sources: list[list[SourceRef]] = field(default_factory=list)
+
+
+def _value_order(view: TermView, lang: str) -> tuple:
+    """Sort values: links first, then those in the page's language, then by text."""
+    in_language = view.language is None or view.language.split("-")[0] == lang
+    return (view.kind != "iri", not in_language, view.text.casefold(), view.language or "")
+
+
+def _statements(
+    iri: str, triples: list[ox.Triple], labels: Labels, citations: Citations
+) -> list[Statement]:
+    subject = ox.NamedNode(iri)
+    by_property: dict[str, list] = {}
+    nested_triples: dict[str, list[ox.Triple]] = {}
+    for triple in triples:
+        if triple.subject == subject:
+            by_property.setdefault(triple.predicate.value, []).append(triple.object)
+        elif isinstance(triple.subject, ox.BlankNode):
+            nested_triples.setdefault(triple.subject.value, []).append(triple)
+    wanted_property = request.args.get("property")
+    page = _page_number("vpage")
+    lang = get_language()
+    statements = []
+    for prop, objects in by_property.items():
+        views = sorted((term_view(o, labels) for o in objects), key=lambda v: _value_order(v, lang))
+        current = page if prop == wanted_property else 1
+        first = (current - 1) * VALUES_PER_PAGE
+        shown = views[first : first + VALUES_PER_PAGE]
+        nested = {
+            v.value: [
+                (_property_view(t.predicate.value, labels), term_view(t.object, labels))
+                for t in sorted(nested_triples.get(v.value, []), key=str)
+            ]
+            for v in shown
+            if v.kind == "bnode"
+        }
+        statement = Statement(
+            _property_view(prop, labels), shown, [], nested, len(views), first + 1
+        )
+        if first + VALUES_PER_PAGE < len(views):
+            statement.next_url = _url_with_page(prop, current + 1)
+        if current > 1:
+            statement.previous_url = _url_with_page(prop, current - 1)
+        statements.append(statement)
+    statements.sort(key=lambda s: (display_rank(s.prop.value), s.prop.text.casefold()))
+    for statement in statements:
+        for value in statement.values:
+            statement.sources.append(citations.cite(_supporting(iri, statement, value, citations)))
+    return statements
+
+
+def _supporting(iri: str, statement: Statement, value: TermView, citations: Citations):
+    """Return the passages of the entity that state this value."""
+    if statement.prop.value == str(PROV.wasDerivedFrom):
+        return [p for p in citations.by_fact.get(iri, []) if p.node.value == value.value]
+    if statement.prop.value == str(RDF.type) or value.kind == "bnode":
+        return []
+    if value.kind == "iri":
+        names = citations.labels.names(value.value)
+    else:
+        names = _date_mentions(value.value)
+    return citations.mentioning(iri, names)
+
+
+def _url_with_page(prop: str, page: int) -> str:
+    from service.pages import url_with
+
+    return url_with(property=prop, vpage=page) + "#statements"
+
+
+def _property_view(iri: str, labels: Labels, inverse: bool = False) -> TermView:
+    link = link_for(iri)
+    text = labels.of_inverse(iri) if inverse else labels.of_property(iri)
+    return TermView("iri", iri, text, link.href, link.external, title=compact(iri))
+
+
+def _page_number(name: str) -> int:
+    try:
+        return max(1, int(request.args.get(name, "1")))
+    except ValueError:
+        return 1
+
+
+def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
+    node = sparql_iri(iri)
+    store = get_store()
+    count = store.query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} }}"
+    )
+    total = int(count.rows[0][0].value) if count.rows else 0
+    pages = max(1, -(-total // INCOMING_PER_PAGE))
+    page = min(_page_number("ipage"), pages)
+    rows = store.query(
+        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} ORDER BY ?p ?s "
+        f"LIMIT {INCOMING_PER_PAGE} OFFSET {(page - 1) * INCOMING_PER_PAGE}"
+    ).rows
+    labels.fetch(t.value for row in rows for t in row if isinstance(t, ox.NamedNode))
+    groups: dict[str, Incoming] = {}
+    for subject, prop in rows:
+        group = groups.setdefault(
+            prop.value, Incoming(_property_view(prop.value, labels, inverse=True))
+        )
+        group.subjects.append(term_view(subject, labels))
+    for group in groups.values():
+        group.subjects.sort(key=lambda v: v.text.casefold())
+    ordered = sorted(
+        groups.values(), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
+    )
+    return ordered, total, page, pages
+
+
+def _cite_incoming(iri: str, incoming: list[Incoming], citations: Citations) -> None:
+    names = citations.labels.names(iri)
+    for group in incoming:
+        for subject in group.subjects:
+            group.sources.append(citations.cite(citations.mentioning(subject.value, names)))
+
+
+@dataclass
+class Piece:
+    """A run of a source text: covered by some passages, and the passages that start here."""
 
     text: str
-    passage: TermView | None = None
+    covered: int
+    starts: list[Passage]
 
 
-def _source_segments(triples: list[ox.Triple], iri: str, labels: Labels) -> list[Segment]:
-    """Return the entity's source text cut into plain and quoted pieces, if it has one."""
-    text_iris = [
-        t.object.value
-        for t in triples
-        if t.subject == ox.NamedNode(iri) and t.predicate == ox.NamedNode(str(DCTERMS.hasFormat))
+def article_paragraphs(text: str, passages: list[Passage]) -> list[list[Piece]]:
+    """Return a source text as paragraphs of pieces, each passage marked where it starts."""
+    spans = [
+        (p.quote.start, p.quote.end, p)
+        for p in passages
+        if p.quote and p.quote.start is not None and p.quote.end is not None
+        if 0 <= p.quote.start < p.quote.end <= len(text)
     ]
-    text = next((read_source(t) for t in text_iris if read_source(t) is not None), None)
-    if text is None:
-        return []
-    node = sparql_iri(iri)
-    result = get_store().query(
-        f"""SELECT DISTINCT ?passage ?start ?end WHERE {{
-  ?passage <{OA.hasSource}> {node} ; <{OA.hasSelector}> ?r .
-  ?r <{OA.start}> ?start ; <{OA.end}> ?end
-}} ORDER BY ?start"""
+    cuts = sorted(
+        {0, len(text)}
+        | {s for s, _, _ in spans}
+        | {e for _, e, _ in spans}
+        | {i + 1 for i, c in enumerate(text) if c == "\n"}
     )
-    labels.fetch(
-        row["passage"].value for row in result.dicts() if isinstance(row["passage"], ox.NamedNode)
-    )
-    segments, position = [], 0
-    for row in result.dicts():
-        start, end = _int(row["start"]), _int(row["end"])
-        if start is None or end is None or start < position or not 0 <= start < end <= len(text):
-            continue
-        segments.append(Segment(text[position:start]))
-        segments.append(Segment(text[start:end], term_view(row["passage"], labels)))
-        position = end
-    segments.append(Segment(text[position:]))
-    return segments
+    paragraphs: list[list[Piece]] = [[]]
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        piece = text[start:end]
+        starts = [p for s, _, p in spans if s == start]
+        covered = sum(1 for s, e, _ in spans if s <= start and end <= e)
+        if piece.strip("\n") or starts:
+            paragraphs[-1].append(Piece(piece.rstrip("\n"), covered, starts))
+        if piece.endswith("\n"):
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
 
 
 def json_ld_script(triples: list[ox.Triple]) -> Markup:
     """Return the triples as JSON-LD safe inside a <script> element: no raw <, > or &."""
-    document = json.loads(serialize_triples(triples, FORMATS["jsonld"]))
-    text = json.dumps(document, ensure_ascii=False, indent=1)
+    document_ = json.loads(serialize_triples(triples, FORMATS["jsonld"]))
+    text = json.dumps(document_, ensure_ascii=False, indent=1)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # noqa: S704 - every markup character is escaped above
 
 
 def entity_context(iri: str, path: str) -> dict:
     """Return everything the entity page shows about an IRI."""
-    from service.pages.ontology import conformance
-
-    triples = describe(iri)
+    triples = document.describe(iri)
     labels = Labels()
     labels.fetch(
         [iri]
@@ -448,30 +488,52 @@ def entity_context(iri: str, path: str) -> dict:
         if t.subject == subject and t.predicate.value == prop and isinstance(t.object, ox.Literal)
     ]
     incoming, incoming_total, incoming_page, incoming_pages = _incoming(iri, labels)
-    statements = _statements(iri, triples, labels)
+    facts = [iri, *(s.value for group in incoming for s in group.subjects if s.kind == "iri")]
+    citations = Citations(passages_of(facts, labels), labels)
+    is_passage = any(t.value == str(ZI.Passage) for t in types)
+    statements = _statements(iri, triples, labels, citations)
+    _cite_incoming(iri, incoming, citations)
+    timeline = charts.timeline_for(iri)
     return {
         "iri": iri,
         "path": path,
         "title": labels(iri),
         "alternatives": labels.alternatives(iri),
         "types": types,
+        "summary": summary.summarise(iri, triples, labels),
         "description": pick_language(descriptions) if descriptions else None,
         "statements": statements,
         "incoming": incoming,
         "incoming_total": incoming_total,
         "incoming_page": incoming_page,
         "incoming_pages": incoming_pages,
-        "evidence": _evidence(iri, labels),
-        "segments": _source_segments(triples, iri, labels),
+        "passage": citations.by_fact.get(iri, [None])[0] if is_passage else None,
+        "paragraphs": _article(triples, iri, labels),
         "conformance": conformance(iri),
         "funnels": charts.funnels_for(iri),
-        "timeline": charts.timeline_for(iri),
-        "neighbourhood": charts.neighbourhood(
-            iri, min(labels.alternatives(iri), key=len, default=labels(iri)), statements, incoming
-        ),
+        "timeline": timeline if timeline and len(timeline.events) > 1 else None,
+        "neighbourhood": charts.neighbourhood(iri, labels(iri), statements, incoming),
         "downloads": [
             (name, url_for("entity.doc", path=f"{path}.{name}"), fmt.media_type)
-            for name, fmt in SUFFIXES.items()
+            for name, fmt in RDF_SUFFIXES.items()
         ],
-        "json_ld": json_ld_script(triples),
+        "json_ld": json_ld_script(document.search_engine_view(iri, triples)),
     }
+
+
+def _article(triples: list[ox.Triple], iri: str, labels: Labels) -> list[list[Piece]]:
+    """Return the entity's source text as marked paragraphs, if it is a document we hold."""
+    text_iris = [
+        t.object.value
+        for t in triples
+        if t.subject == ox.NamedNode(iri) and t.predicate == ox.NamedNode(str(DCTERMS.hasFormat))
+    ]
+    text = next((read_source(t) for t in text_iris if read_source(t) is not None), None)
+    if text is None:
+        return []
+    rows = get_store().query(
+        f"SELECT DISTINCT ?passage WHERE {{ ?passage <{OA.hasSource}> {sparql_iri(iri)} }}"
+    )
+    passages = [row[0].value for row in rows.rows if isinstance(row[0], ox.NamedNode)]
+    found = passages_of(passages, labels)
+    return article_paragraphs(text, [p for ps in found.values() for p in ps])

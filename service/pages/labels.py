@@ -11,13 +11,15 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import current_app, url_for
 
-from service.i18n import get_language
+from service.i18n import format_date, get_language
 from service.namespaces import (
     DCTERMS,
     ID_BASE,
+    OA,
     ONTOLOGY_IRI,
     RDF,
     RDFS,
+    SCHEMA,
     SH,
     SKOS,
     SOURCE_BASE,
@@ -26,15 +28,21 @@ from service.namespaces import (
     ZSH,
     compact,
 )
+from service.pages import vocabulary
 from service.store import get_store
 
 SHAPES_NS = str(ZSH)
+DATE_TYPES = (str(XSD.date), str(XSD.gYearMonth), str(XSD.dateTime))
 XSD_STRING = str(XSD.string)
 RDF_LANG_STRING = str(RDF.langString)
 
 # Properties whose values name a node, in order of preference.
 LABEL_PROPERTIES = tuple(str(p) for p in (SKOS.prefLabel, RDFS.label, DCTERMS.title, SH.name))
-ALT_LABEL = str(SKOS.altLabel)
+# Other names: acronyms (skos:altLabel) and what people are called (schema:alternateName).
+ALT_LABELS = (str(SKOS.altLabel), str(SCHEMA.alternateName))
+# A passage has no label of its own: it is named by its number and the start of its quote.
+PASSAGE_QUOTE = str(OA.exact)
+QUOTE_WORDS = 6
 # Properties whose values describe a node in prose.
 DESCRIPTION_PROPERTIES = tuple(str(p) for p in (SKOS.definition, DCTERMS.description, RDFS.comment))
 
@@ -114,6 +122,7 @@ class Labels:
     def __init__(self) -> None:
         self._names: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._alts: dict[str, list[tuple[str, str]]] = {}
+        self._quotes: dict[str, str] = {}
         self._asked: set[str] = set()
 
     def fetch(self, iris: Iterable[str]) -> Labels:
@@ -129,16 +138,20 @@ class Labels:
             self._asked.add(iri)
         for start in range(0, len(wanted), 200):
             values = " ".join(wanted[start : start + 200])
-            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, ALT_LABEL))
+            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS))
             result = get_store().query(
                 f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
-                f"VALUES ?p {{ {properties} }} ?x ?p ?l FILTER(isLiteral(?l)) }}"
+                f"{{ VALUES ?p {{ {properties} }} ?x ?p ?l }} UNION "
+                f"{{ ?x <{OA.hasSelector}>/<{OA.exact}> ?l BIND(<{OA.exact}> AS ?p) }} "
+                "FILTER(isLiteral(?l)) }"
             )
             for row in result.dicts():
                 iri, prop, label = row["x"].value, row["p"].value, row["l"]
                 pair = (label.value, label.language or "")
-                if prop == ALT_LABEL:
+                if prop in ALT_LABELS:
                     self._alts.setdefault(iri, []).append(pair)
+                elif prop == PASSAGE_QUOTE:
+                    self._quotes[iri] = label.value
                 else:
                     self._names.setdefault(iri, {}).setdefault(prop, []).append(pair)
         return self
@@ -149,7 +162,21 @@ class Labels:
         for prop in LABEL_PROPERTIES:
             if prop in names:
                 return pick_language(names[prop], lang)
+        declared = vocabulary.label(iri, lang or get_language())
+        if declared is not None:
+            return declared
+        if iri in self._quotes:
+            return passage_label(local_name(iri), self._quotes[iri])
         return None
+
+    def names(self, iri: str) -> list[str]:
+        """Return every label and acronym of the IRI, in every language."""
+        found = [text for pairs in self._names.get(iri, {}).values() for text, _ in pairs]
+        return found + [text for text, _ in self._alts.get(iri, [])]
+
+    def quote(self, iri: str) -> str | None:
+        """Return the exact words a passage quotes, or None when the IRI is not a passage."""
+        return self._quotes.get(iri)
 
     def __call__(self, iri: str, lang: str | None = None) -> str:
         """Return the IRI's label, else its acronym, else its local name."""
@@ -161,9 +188,25 @@ class Labels:
         """Return a property's label, else its compact IRI."""
         return self.get(iri, lang) or compact(iri)
 
+    def of_inverse(self, iri: str, lang: str | None = None) -> str:
+        """Return how a property reads from its object's page ("received", not "recipient")."""
+        lang = lang or get_language()
+        declared = vocabulary.inverse_label(iri, lang)
+        if declared is not None:
+            return declared
+        forward = self.of_property(iri, lang)
+        return f"{forward} of" if lang == "en" else f"{forward} dari"
+
     def alternatives(self, iri: str) -> list[str]:
         """Return the IRI's alternative labels (acronyms), sorted."""
         return sorted({text for text, _ in self._alts.get(iri, [])})
+
+
+def passage_label(number: str, quote: str) -> str:
+    """Return a passage's readable name: its number and the first words of its quote."""
+    words = quote.strip("“”\"' ").split()
+    start = " ".join(words[:QUOTE_WORDS])
+    return f"¶{number} “{start}{'…' if len(words) > QUOTE_WORDS else ''}”"
 
 
 @dataclass(frozen=True)
@@ -195,7 +238,10 @@ def term_view(term: ox.NamedNode | ox.BlankNode | ox.Literal, labels: Labels) ->
     if isinstance(term, ox.Literal):
         datatype = term.datatype.value
         shown = None if datatype in (XSD_STRING, RDF_LANG_STRING) else compact(datatype)
-        return TermView("literal", term.value, term.value, language=term.language, datatype=shown)
+        text = format_date(term.value) if datatype in DATE_TYPES else term.value
+        return TermView(
+            "literal", term.value, text, language=term.language, datatype=shown, title=term.value
+        )
     if isinstance(term, ox.BlankNode):
         return TermView("bnode", term.value, "_:" + term.value)
     return TermView("literal", str(term), str(term))

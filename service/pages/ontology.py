@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from service import dataset, validation
 from service.export import FORMATS, RdfSerialization
-from service.i18n import get_language
+from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
-from service.pages.entity import SUFFIXES, negotiate, rdf_response
+from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
+from service.pages import not_found
 from service.pages.labels import (
     SHAPES_NS,
     Labels,
@@ -182,9 +184,28 @@ def ontology_context() -> dict:
             classes.append(doc)
         else:
             properties.append(doc)
+    by_iri = {doc.iri: doc for doc in classes}
+    children: dict[str, list[TermDoc]] = {}
+    for doc in classes:
+        for parent in described.objects(doc.iri, RDFS.subClassOf):
+            if parent.value in by_iri and parent.value != doc.iri:
+                children.setdefault(parent.value, []).append(doc)
+    nested = {d.iri for docs in children.values() for d in docs}
     return {
         "iri": ONTOLOGY_IRI,
-        "title": described.best_text(ONTOLOGY_IRI, RDFS.label),
+        "title": described.best_text(ONTOLOGY_IRI, DCTERMS.title)
+        or described.best_text(ONTOLOGY_IRI, RDFS.label),
+        "version": described.best_text(ONTOLOGY_IRI, OWL.versionInfo),
+        "licences": [
+            term_view(o, labels) for o in described.objects(ONTOLOGY_IRI, DCTERMS.license)
+        ],
+        "creators": [
+            term_view(o, labels)
+            for prop in (DCTERMS.creator, DCTERMS.contributor)
+            for o in described.objects(ONTOLOGY_IRI, prop)
+        ],
+        "hierarchy": [d for d in classes if d.iri not in nested],
+        "subclasses": children,
         "definition": described.best_text(ONTOLOGY_IRI, SKOS.definition)
         or described.best_text(ONTOLOGY_IRI, DCTERMS.description),
         "note": described.best_text(ONTOLOGY_IRI, SKOS.scopeNote),
@@ -196,7 +217,7 @@ def ontology_context() -> dict:
 
 def _downloads(endpoint: str) -> list[tuple[str, str, str]]:
     return [
-        (name, url_for(endpoint, suffix=name), fmt.media_type) for name, fmt in SUFFIXES.items()
+        (name, url_for(endpoint, suffix=name), fmt.media_type) for name, fmt in RDF_SUFFIXES.items()
     ]
 
 
@@ -211,15 +232,15 @@ def _document(graph_prefix: str, template: str, context, fmt: RdfSerialization |
 @bp.route("/ontology")
 def ontology():
     """Document the ontology for people, or serve it as RDF by Accept."""
-    return _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, negotiate())
+    return _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, html_or_rdf())
 
 
 @bp.route("/ontology.<suffix>")
 def ontology_as(suffix: str):
     """Serve the ontology in the format the suffix names."""
-    if suffix not in SUFFIXES:
-        return render_template("pages/not_found.html", what=f"/ontology.{suffix}"), 404
-    return _document(ONTOLOGY_GRAPHS, "", dict, SUFFIXES[suffix])
+    if suffix not in RDF_SUFFIXES:
+        return not_found(f"/ontology.{suffix}", machine=True)
+    return _document(ONTOLOGY_GRAPHS, "", dict, RDF_SUFFIXES[suffix])
 
 
 # --- shapes ------------------------------------------------------------------------------
@@ -258,6 +279,14 @@ SHAPE_TEXT = {
     str(SH.path),
 }
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+
+
+REPEATED_WORD = re.compile(r"\b(\w+)(?: \1\b)+", re.IGNORECASE)
+
+
+def destutter(text: str | None) -> str | None:
+    """Return a generated text without a word said twice in a row ("member count count")."""
+    return REPEATED_WORD.sub(r"\1", text) if text else text
 
 
 def _constraint_text(value) -> str:
@@ -299,8 +328,8 @@ def shapes_context() -> dict:
                     if isinstance(path_term, ox.NamedNode)
                     else None,
                     constraints=_constraints(described, rule.value),
-                    name=described.best_text(rule.value, SH.name),
-                    message=described.best_text(rule.value, SH.message),
+                    name=destutter(described.best_text(rule.value, SH.name)),
+                    message=destutter(described.best_text(rule.value, SH.message)),
                 )
             )
         shapes.append(
@@ -309,8 +338,8 @@ def shapes_context() -> dict:
                 anchor=subject[len(SHAPES_NS) :]
                 if subject.startswith(SHAPES_NS)
                 else local_name(subject),
-                name=described.best_text(subject, SH.name),
-                message=described.best_text(subject, SH.message),
+                name=destutter(described.best_text(subject, SH.name)),
+                message=destutter(described.best_text(subject, SH.message)),
                 targets=[
                     (compact(str(target)), term_view(value, labels))
                     for target in TARGETS
@@ -326,15 +355,15 @@ def shapes_context() -> dict:
 @bp.route("/shapes")
 def shapes():
     """Document the SHACL shapes, or serve them as RDF by Accept."""
-    return _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, negotiate())
+    return _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, html_or_rdf())
 
 
 @bp.route("/shapes.<suffix>")
 def shapes_as(suffix: str):
     """Serve the shapes in the format the suffix names."""
-    if suffix not in SUFFIXES:
-        return render_template("pages/not_found.html", what=f"/shapes.{suffix}"), 404
-    return _document(SHAPES_GRAPHS, "", dict, SUFFIXES[suffix])
+    if suffix not in RDF_SUFFIXES:
+        return not_found(f"/shapes.{suffix}", machine=True)
+    return _document(SHAPES_GRAPHS, "", dict, RDF_SUFFIXES[suffix])
 
 
 # --- validation --------------------------------------------------------------------------
@@ -390,7 +419,37 @@ def validation_page():
                 "message": result.message(lang),
             }
         )
-    return render_template("pages/validation.html", report=report, rows=rows)
+    return render_template(
+        "pages/validation.html", report=report, rows=rows, about=_validation_facts()
+    )
+
+
+def _validation_facts() -> dict:
+    """Return what the report was computed over: dataset version, shapes and focus nodes."""
+    store = get_store()
+    metadata = store.metadata()
+    shapes = store.query(
+        f"""SELECT (COUNT(DISTINCT ?shape) AS ?n) WHERE {{ GRAPH ?g {{
+  {{ ?shape a <{SH.NodeShape}> }} UNION {{ ?shape a <{SH.PropertyShape}> }}
+  UNION {{ ?any <{SH.property}> ?shape }} }}
+  FILTER(STRSTARTS(STR(?g), "{SHAPES_GRAPHS}")) }}"""
+    ).rows
+    focus = store.query(
+        f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
+  {{ ?shape <{SH.targetClass}> ?c . ?node a/<{RDFS.subClassOf}>* ?c }}
+  UNION {{ ?shape <{SH.targetNode}> ?node }}
+  UNION {{ ?shape <{SH.targetSubjectsOf}> ?p . ?node ?p ?o }}
+  UNION {{ ?shape <{SH.targetObjectsOf}> ?p . ?s ?p ?node }}
+}}"""
+    ).rows
+    built = metadata.get("built")
+    return {
+        "version": metadata.get("version"),
+        "built": built,
+        "built_text": format_date(built[:10]) + built[10:16].replace("T", " ") if built else None,
+        "shapes": int(shapes[0][0].value) if shapes else 0,
+        "focus_nodes": int(focus[0][0].value) if focus else 0,
+    }
 
 
 @bp.route("/validation.<suffix>")
@@ -401,4 +460,4 @@ def validation_as(suffix: str):
         return Response(report.turtle(), content_type=FORMATS["ttl"].media_type + "; charset=utf-8")
     if suffix == "json":
         return Response(report.json(get_language()), content_type="application/json")
-    return render_template("pages/not_found.html", what=f"/validation.{suffix}"), 404
+    return not_found(f"/validation.{suffix}", machine=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -49,6 +50,32 @@ QUERY_ERRORS = {
 }
 
 
+# "line 1, column 29" (rdflib) or "error at 1:29" (Oxigraph): where a parser stopped.
+POSITION = re.compile(r"line (\d+), column (\d+)|\bat (\d+):(\d+)")
+
+
+@dataclass
+class ErrorPlace:
+    """Where in the query a parser stopped: line and column (from 1) and that line's text."""
+
+    line: int
+    column: int
+    text: str
+
+
+def error_place(sparql: str, message: str) -> ErrorPlace | None:
+    """Return the place a syntax error message names in the query, if it names one in it."""
+    match = POSITION.search(message)
+    if match is None:
+        return None
+    line, column = (int(n) for n in (match.group(1, 2) if match.group(1) else match.group(3, 4)))
+    lines = sparql.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    return ErrorPlace(line, max(1, min(column, len(text) + 1)), text)
+
+
 @dataclass
 class Example:
     """An example query from ``queries/*.rq`` and what its header comments say."""
@@ -56,7 +83,7 @@ class Example:
     name: str
     text: str
     descriptions: dict[str, str]
-    expected: str | None
+    answers: dict[str, str]
 
     @property
     def title(self) -> str:
@@ -64,12 +91,17 @@ class Example:
         lang = get_language()
         return self.descriptions.get(lang) or next(iter(self.descriptions.values()), self.name)
 
+    @property
+    def expected(self) -> str | None:
+        """Return the expected answer in the reader's language, else the Indonesian one."""
+        return self.answers.get(get_language()) or self.answers.get("id")
+
 
 def read_example(path: Path) -> Example:
     """Read one example query; its leading ``# key: value`` lines describe it."""
     text = path.read_text(encoding="utf-8")
     descriptions: dict[str, str] = {}
-    expected = None
+    answers: dict[str, str] = {}
     for line in text.splitlines():
         match = HEADER.match(line.strip())
         if not match:
@@ -79,9 +111,11 @@ def read_example(path: Path) -> Example:
         key, value = match.group(1).lower(), match.group(2).strip()
         if key in ("id", "en"):
             descriptions[key] = value
-        elif key == "expected":
-            expected = value
-    return Example(path.stem, text, descriptions, expected)
+        elif key == "expected":  # the Indonesian answer; expected-en: the English one
+            answers["id"] = value
+        elif key.startswith("expected-"):
+            answers[key.removeprefix("expected-")] = value
+    return Example(path.stem, text, descriptions, answers)
 
 
 def examples() -> list[Example]:
@@ -115,6 +149,7 @@ def page():
         )
     context = {"sparql": sparql, "examples": listed, "result": None, "error": None}
     status = 200
+    started = time.perf_counter()
     try:
         store = get_store()
         checked, _ = check_request(sparql, None, None, store.graphs)
@@ -122,10 +157,16 @@ def page():
     except tuple(QUERY_ERRORS) as error:
         heading = next(v for k, v in QUERY_ERRORS.items() if isinstance(error, k))
         message = getattr(error, "message", None) or str(error)
-        context["error"] = {"heading": heading, "message": message}
+        context["error"] = {
+            "heading": heading,
+            "message": message,
+            "place": error_place(sparql, message) if heading == "query_error_syntax" else None,
+        }
         status = getattr(error, "status", 400)
         return render_template("pages/query.html", **context), status
     context["result"] = result
+    context["elapsed_ms"] = round((time.perf_counter() - started) * 1000)
+    context["raw"] = request.args.get("raw") == "1"
     context["downloads"] = download_links(sparql, result.kind)
     context["limit"] = current_app.config.get("RESULT_LIMIT")
     if result.kind == "bindings":

@@ -1,0 +1,191 @@
+"""An entity's RDF document that stands alone: what it says, what points to it, and about itself.
+
+The document is the entity's symmetric concise bounded description (outgoing triples with
+their blank nodes, and incoming triples), the labels of the resources it links to, the
+passages its facts are derived from, and statements about the document (its topic, licence,
+dataset and date). Its Turtle binds only the prefixes it uses.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+from service.namespaces import (
+    DATASET_IRI,
+    DCTERMS,
+    FOAF,
+    ID_BASE,
+    OA,
+    PREFIXES,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    VOID,
+    XSD,
+)
+from service.pages.labels import sparql_iri
+from service.store import get_store
+
+DATA_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+MOST_INCOMING = 10000
+NAME_PROPERTIES = (SKOS.prefLabel, RDFS.label)
+# A local name Turtle writes after a prefix without escapes (no "/", no trailing ".").
+PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+PLAIN_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def _triples(query: str) -> list[ox.Triple]:
+    return [ox.Triple(*row) for row in get_store().query(query).rows]
+
+
+def describe(iri: str) -> list[ox.Triple]:
+    """Return the IRI's outgoing triples, their blank nodes' and the provenance they cite."""
+    node = sparql_iri(iri)
+    blank = "FILTER(isBlank(?s))"
+    return _triples(
+        f"""SELECT DISTINCT ?s ?p ?o WHERE {{
+  {{ BIND({node} AS ?s) }}
+  UNION {{ {node} ?a ?s {blank} }}
+  UNION {{ {node} ?a ?b . FILTER(isBlank(?b)) ?b ?c ?s {blank} }}
+  UNION {{ {node} <{PROV.wasDerivedFrom}> ?s }}
+  UNION {{ {node} <{PROV.wasDerivedFrom}> ?d . ?d ?e ?s FILTER(isBlank(?s)
+           || ?e = <{OA.hasSelector}>) }}
+  ?s ?p ?o
+}}"""
+    )
+
+
+def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
+    """Return the triples of an entity's standalone document served at ``document_url``."""
+    node = sparql_iri(iri)
+    triples = describe(iri)
+    triples += _triples(
+        f"SELECT ?s ?p ?o WHERE {{ BIND({node} AS ?o) ?s ?p ?o }} LIMIT {MOST_INCOMING}"
+    )
+    linked = sorted(
+        {
+            term.value
+            for t in triples
+            for term in (t.subject, t.object)
+            if isinstance(term, ox.NamedNode) and term.value != iri
+        }
+    )
+    if linked:
+        values = " ".join(sparql_iri(i) for i in linked if _is_iri(i))
+        names = " ".join(f"<{p}>" for p in NAME_PROPERTIES)
+        triples += _triples(
+            f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {names} }} ?s ?p ?o }}"
+        )
+        # The passages the linking facts are derived from, with their quotes and positions.
+        triples += _triples(
+            f"""SELECT DISTINCT ?s ?p ?o WHERE {{
+  ?fact ?link {node} .
+  {{ ?fact <{PROV.wasDerivedFrom}> ?o BIND(?fact AS ?s) BIND(<{PROV.wasDerivedFrom}> AS ?p) }}
+  UNION {{ ?fact <{PROV.wasDerivedFrom}> ?s . ?s ?p ?o }}
+  UNION {{ ?fact <{PROV.wasDerivedFrom}>/<{OA.hasSelector}> ?s . ?s ?p ?o }}
+}}"""
+        )
+    document = ox.NamedNode(document_url)
+    triples += [
+        ox.Triple(document, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(FOAF.Document))),
+        ox.Triple(document, ox.NamedNode(str(FOAF.primaryTopic)), ox.NamedNode(iri)),
+        ox.Triple(document, ox.NamedNode(str(DCTERMS.license)), ox.NamedNode(DATA_LICENCE)),
+        ox.Triple(document, ox.NamedNode(str(VOID.inDataset)), ox.NamedNode(DATASET_IRI)),
+    ]
+    built = get_store().metadata().get("built")
+    if built:
+        when = datetime.fromisoformat(built.replace("Z", "+00:00")).astimezone(UTC)
+        triples.append(
+            ox.Triple(
+                document,
+                ox.NamedNode(str(DCTERMS.modified)),
+                ox.Literal(
+                    when.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD.dateTime)
+                ),
+            )
+        )
+    return sorted(set(triples), key=str)
+
+
+def _is_iri(iri: str) -> bool:
+    try:
+        sparql_iri(iri)
+    except ValueError:
+        return False
+    return True
+
+
+def used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """Return the prefixes the triples use, each only where every local name stays plain.
+
+    Entity IRIs get one prefix per kind (``organisation:``, ``conferral:``), as in the data
+    files; a namespace under which some local name would need an escape is not bound.
+    """
+    iris = set()
+    for triple in triples:
+        # Turtle writes rdf:type as "a".
+        predicate = () if triple.predicate.value == str(RDF.type) else (triple.predicate,)
+        for term in (triple.subject, *predicate, triple.object):
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal) and not term.language:
+                iris.add(term.datatype.value)
+    # Turtle writes these literals without their datatype: "text", 39, true, 1.5.
+    iris -= {str(XSD.string), str(XSD.integer), str(XSD.boolean), str(XSD.decimal)}
+    candidates = {k: v for k, v in PREFIXES.items() if v != ID_BASE}
+    for iri in iris:
+        if iri.startswith(ID_BASE):
+            kind = iri[len(ID_BASE) :].split("/")[0]
+            if PLAIN_PREFIX.match(kind) and kind not in candidates:
+                candidates[kind] = f"{ID_BASE}{kind}/"
+    used = {}
+    for prefix, namespace in candidates.items():
+        locals_ = [i[len(namespace) :] for i in iris if i.startswith(namespace)]
+        if locals_ and all(PLAIN_LOCAL.match(local) for local in locals_):
+            used[prefix] = namespace
+    return dict(sorted(used.items()))
+
+
+# Our classes and the schema.org type search engines know them by, where the ontology does
+# not say it through rdfs:subClassOf.
+SCHEMA_TYPES = {
+    "https://w3id.org/zigraph/ontology#DesignationConferral": SCHEMA.Event,
+    "https://w3id.org/zigraph/ontology#SelectionStage": SCHEMA.Thing,
+    "https://w3id.org/zigraph/ontology#Designation": SCHEMA.DefinedTerm,
+    "https://w3id.org/zigraph/ontology#Passage": SCHEMA.Quotation,
+    "https://w3id.org/zigraph/ontology#Statement": SCHEMA.CreativeWork,
+}
+
+
+def search_engine_view(iri: str, triples: list[ox.Triple]) -> list[ox.Triple]:
+    """Return the entity's triples with the schema.org types and names search engines read."""
+    node = ox.NamedNode(iri)
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT DISTINCT ?c WHERE {{
+  {{ {sparql_iri(iri)} a ?c }} UNION {{ {sparql_iri(iri)} a/<{RDFS.subClassOf}>+ ?c }}
+}}"""
+        )
+        .rows
+    )
+    classes = {row[0].value for row in rows if isinstance(row[0], ox.NamedNode)}
+    types = {c for c in classes if c.startswith(str(SCHEMA))}
+    types |= {str(SCHEMA_TYPES[c]) for c in classes if c in SCHEMA_TYPES}
+    extra = [ox.Triple(node, ox.NamedNode(str(RDF.type)), ox.NamedNode(t)) for t in sorted(types)]
+    extra += [
+        ox.Triple(node, ox.NamedNode(str(SCHEMA.name)), t.object)
+        for t in triples
+        if t.subject == node and t.predicate.value == str(SKOS.prefLabel)
+    ]
+    extra += [
+        ox.Triple(node, ox.NamedNode(str(SCHEMA.description)), t.object)
+        for t in triples
+        if t.subject == node and t.predicate.value == str(SKOS.definition)
+    ]
+    return [t for t in triples if t.subject == node] + extra

@@ -1,0 +1,238 @@
+"""The sentences at the top of an entity page: what it is and what matters about it, from data.
+
+One summary per main class (a conferral, an organisation, a person, a selection stage), in
+the reader's language; links are escaped markup built here, the words come from i18n.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from markupsafe import Markup
+
+from service.i18n import format_date, translate
+from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
+from service.pages.labels import Labels, link_for, sparql_iri
+from service.store import get_store
+
+# The first class (through rdfs:subClassOf) an entity belongs to decides its summary.
+KINDS = (
+    (ZI.DesignationConferral, "conferral"),
+    (ZI.SelectionStage, "stage"),
+    (SCHEMA.Person, "person"),
+    (ZI.PublicOrganisation, "organisation"),
+    (ORG.Organization, "organisation"),
+    (SCHEMA.Organization, "organisation"),
+    (SCHEMA.NewsMediaOrganization, "organisation"),
+)
+
+
+def _sentence(key: str, **parts: object) -> Markup:
+    """Return an interface sentence with escaped parts (links stay links)."""
+    return Markup(translate(key)).format(**parts)
+
+
+def _link(iri: str, labels: Labels, short: bool = False) -> Markup:
+    text = labels(iri)
+    if short and labels.alternatives(iri):
+        text = min(labels.alternatives(iri), key=len)
+    href = link_for(iri).href
+    if href is None:
+        return Markup("{}").format(text)
+    return Markup('<a href="{}" title="{}">{}</a>').format(href, labels(iri), text)
+
+
+def _value(term: ox.NamedNode | ox.Literal | None, labels: Labels, short: bool = False) -> Markup:
+    if isinstance(term, ox.NamedNode):
+        return _link(term.value, labels, short)
+    if isinstance(term, ox.Literal):
+        return Markup("{}").format(format_date(term.value))
+    return Markup("")
+
+
+def kind_of(iri: str) -> str | None:
+    """Return which summary the entity gets, or None when it is not of a main class."""
+    values = " ".join(f'(<{cls}> "{name}" {rank})' for rank, (cls, name) in enumerate(KINDS))
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT ?kind ?rank WHERE {{
+  VALUES (?class ?kind ?rank) {{ {values} }}
+  {{ {sparql_iri(iri)} a ?class }} UNION {{ {sparql_iri(iri)} a/<{RDFS.subClassOf}>+ ?class }}
+}} ORDER BY ?rank LIMIT 1"""
+        )
+        .rows
+    )
+    return rows[0][0].value if rows else None
+
+
+def _first(triples: list[ox.Triple], iri: str, prop) -> ox.NamedNode | ox.Literal | None:
+    subject = ox.NamedNode(iri)
+    found = sorted(
+        (t.object for t in triples if t.subject == subject and t.predicate.value == str(prop)),
+        key=str,
+    )
+    return found[0] if found else None
+
+
+def _rows(query: str, labels: Labels) -> list[dict]:
+    rows = get_store().query(query).dicts()
+    labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
+    return rows
+
+
+def summarise(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    """Return the entity's summary sentences in the reader's language (none for other kinds)."""
+    kind = kind_of(iri)
+    if kind == "conferral":
+        return _conferral(iri, triples, labels)
+    if kind == "organisation":
+        return _organisation(iri, triples, labels)
+    if kind == "person":
+        return _person(iri, labels)
+    if kind == "stage":
+        return _stage(iri, labels)
+    return []
+
+
+def _optional(key: str, value: Markup, **more: object) -> Markup:
+    return _sentence(key, value=value, **more) if value else Markup("")
+
+
+def _conferral(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    def value(prop, short: bool = False) -> Markup:
+        return _value(_first(triples, iri, prop), labels, short)
+
+    return [
+        _sentence(
+            "summary_conferral",
+            recipient=value(ZI.recipient),
+            designation=value(ZI.designation, short=True),
+            year=_optional("summary_year", value(ZI.assessmentYear)),
+            by=_optional("summary_from", value(ZI.conferredBy)),
+            handed=_optional("summary_handed", value(ZI.handedOverBy)),
+            date=_optional("summary_on", value(ZI.conferralDate)),
+            ceremony=_optional("summary_ceremony", value(ZI.ceremony)),
+        )
+    ]
+
+
+def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    node = sparql_iri(iri)
+    kind = _first(triples, iri, RDF.type)
+    parent = _first(triples, iri, ORG.unitOf)
+    sentences = [
+        _sentence(
+            "summary_org_kind",
+            label=labels(iri),
+            kind=labels(kind.value) if isinstance(kind, ox.NamedNode) else "",
+            part_of=_optional("summary_part_of", _value(parent, labels)),
+        )
+    ]
+    received = _rows(
+        f"""SELECT ?c ?designation ?year ?by WHERE {{
+  ?c <{ZI.recipient}> {node} .
+  OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
+  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
+  OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
+}} ORDER BY ?year ?c""",
+        labels,
+    )
+    for row in received:
+        sentences.append(
+            _sentence(
+                "summary_org_received",
+                designation=_value(row.get("designation"), labels, short=True),
+                year=_optional("summary_year", _value(row.get("year"), labels)),
+                by=_optional("summary_from", _value(row.get("by"), labels)),
+                conferral=_link(row["c"].value, labels),
+            )
+        )
+    named = _rows(
+        f"""SELECT ?stage ?pipeline WHERE {{
+  ?stage <{ZI.namedMember}> {node} . ?pipeline <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+}} ORDER BY DESC(?order) LIMIT 1""",
+        labels,
+    )
+    for row in named:
+        sentences.append(
+            _sentence(
+                "summary_org_stage",
+                stage=_link(row["stage"].value, labels),
+                pipeline=_link(row["pipeline"].value, labels),
+            )
+        )
+    return sentences
+
+
+def _person(iri: str, labels: Labels) -> list[Markup]:
+    node = sparql_iri(iri)
+    sentences = []
+    posts = _rows(
+        f"""SELECT DISTINCT ?post ?org ?date WHERE {{
+  ?holding <{ORG.member}> {node} ; <{ZI.post}> ?post .
+  OPTIONAL {{ ?holding <{ORG.organization}> ?org }}
+  OPTIONAL {{ ?holding <{ZI.heldOn}> ?date }}
+}} ORDER BY ?date ?post""",
+        labels,
+    )
+    for row in posts:
+        sentences.append(
+            _sentence(
+                "summary_person_post",
+                post=_link(row["post"].value, labels),
+                org=_optional("summary_at", _value(row.get("org"), labels)),
+                date=_optional("summary_on", _value(row.get("date"), labels)),
+            )
+        )
+    said = _rows(
+        f"SELECT DISTINCT ?s WHERE {{ ?s <{ZI.speaker}> {node} }} ORDER BY ?s",
+        labels,
+    )
+    if said:
+        links = Markup("; ").join(_link(row["s"].value, labels) for row in said)
+        template = translate("summary_person_statements", n=len(said), statements="{statements}")
+        sentences.append(Markup(template).format(statements=links))
+    return sentences
+
+
+def _stage(iri: str, labels: Labels) -> list[Markup]:
+    rows = _rows(
+        f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
+  ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+  OPTIONAL {{ ?stage <{ZI.memberCount}> ?count }}
+}} ORDER BY ?order""",
+        labels,
+    )
+    if not rows:
+        return []
+    stages = [row for row in rows if row["pipeline"] == rows[0]["pipeline"]]
+    position = next(i for i, row in enumerate(stages) if row["stage"].value == iri)
+    here = stages[position]
+    members = _rows(
+        f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
+    )
+    named = Markup(", ").join(_link(row["m"].value, labels, short=True) for row in members)
+    count = here["count"].value if "count" in here else str(len(members))
+    sentences = [
+        _sentence(
+            "summary_stage",
+            order=position + 1,
+            total=len(stages),
+            pipeline=_link(here["pipeline"].value, labels),
+            members=translate("summary_members", n=count),
+            named=_optional("summary_named", named),
+        )
+    ]
+    for key, other in (("summary_previous", position - 1), ("summary_next", position + 1)):
+        if 0 <= other < len(stages):
+            row = stages[other]
+            sentences.append(
+                _sentence(
+                    key,
+                    stage=_link(row["stage"].value, labels),
+                    count=row["count"].value if "count" in row else "?",
+                )
+            )
+    return sentences
