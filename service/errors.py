@@ -28,9 +28,11 @@ class ZigraphError(Exception):
         self.message = message
         self.details = details
 
+    retry_after: int | None = None  # seconds a client should wait before trying again
+
     def headers(self) -> dict[str, str]:
         """Return extra response headers this error carries."""
-        return {}
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class QuerySyntaxError(ZigraphError):
@@ -92,9 +94,7 @@ class QueryTimeout(ZigraphError):
     status = 503
     code = "query-timeout"
     hint = "Narrow the query (fewer patterns, a LIMIT) or download the dataset dump."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "5"}
+    retry_after = 5
 
 
 class EndpointBusy(ZigraphError):
@@ -103,9 +103,7 @@ class EndpointBusy(ZigraphError):
     status = 503
     code = "busy"
     hint = "Try again in a few seconds."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "5"}
+    retry_after = 5
 
 
 class TooManyQueries(ZigraphError):
@@ -114,9 +112,7 @@ class TooManyQueries(ZigraphError):
     status = 429
     code = "too-many-queries"
     hint = "Wait for the answers to your earlier queries, then send this one again."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "2"}
+    retry_after = 2
 
 
 class EvaluatorCrashed(ZigraphError):
@@ -133,9 +129,7 @@ class BackendUnavailable(ZigraphError):
     status = 503
     code = "store-unavailable"
     hint = "Try again later."
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "10"}
+    retry_after = 10
 
 
 class BackendError(ZigraphError):
