@@ -140,7 +140,7 @@ class VirtuosoServer:
     query_path = "/sparql"
     graph_store_path = "/sparql-graph-crud-auth"  # digest auth, as dba
     user = "dba"
-    password = "dba"
+    password = "zigraph-test-secret"  # set at start, so that a printed password would show
 
     def __init__(self, folder: Path, max_rows: int = 10000) -> None:
         self.binary = shutil.which("virtuoso-t")
@@ -183,16 +183,20 @@ class VirtuosoServer:
         # The HTTP port opens before the SQL port answers; both are needed.
         wait_for_port(self.sql_port, self.process, "virtuoso-t")
         wait_for_port(self.port, self.process, "virtuoso-t")
+        self.sql(f"USER_CHANGE_PASSWORD('dba', 'dba', '{self.password}');", password="dba")
 
-    def sql(self, statements: str) -> str:
-        """Run SQL statements through isql and return its output."""
+    def sql(self, statements: str, password: str | None = None) -> str:
+        """Run SQL statements through isql as dba and return its output."""
+        password = password or self.password
         result = subprocess.run(
-            [self.isql, str(self.sql_port), self.user, self.password, f"exec={statements}"],
+            [self.isql, str(self.sql_port), self.user, password, f"exec={statements}"],
             capture_output=True,
             text=True,
             timeout=300,
             check=True,
         )
+        if "*** Error" in result.stdout + result.stderr:  # isql exits 0 after an SQL error
+            raise RuntimeError(f"isql: {result.stdout + result.stderr}")
         return result.stdout
 
     def stop(self) -> None:

@@ -44,6 +44,8 @@ METADATA_SECONDS = 30.0  # how long the graph list and the whole-store read are 
 BULK_TIMEOUT = 120.0
 PAGE_ROWS = 10000  # rows per page of the whole-store read (Virtuoso's default row cap)
 CONNECTIONS = 16  # kept-alive connections per web process
+STORE_SHARE = 0.9  # of the time limit, given to the store as its own limit
+GRACE_SECONDS = 2.0  # past the limit, for the store's answer that it stopped the query
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_BOOLEAN = XSD + "boolean"
 XSD_INTEGER = XSD + "integer"
@@ -173,16 +175,17 @@ class RemoteBackend:
             "query": sparql,
             "default-graph-uri": default_graph_uris or [],
             "named-graph-uri": named_graph_uris or [],
-            # Virtuoso stops the query there; other stores ignore the parameter.
-            "timeout": str(int(timeout * 1000)),
+            # Virtuoso stops the query there, a little early so that its answer saying so
+            # arrives before zigraph stops waiting; other stores ignore the parameter.
+            "timeout": str(int(timeout * STORE_SHARE * 1000)),
         }
-        deadline = time.monotonic() + timeout + 1.0
+        deadline = time.monotonic() + timeout + GRACE_SECONDS
         try:
             with self._session.post(
                 self._url,
                 data=form,
                 headers={"Accept": accept},
-                timeout=(min(timeout, 5.0), timeout + 1.0),
+                timeout=(min(timeout, 5.0), timeout + GRACE_SECONDS),
                 stream=True,
             ) as response:
                 chunks = []
