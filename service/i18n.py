@@ -224,6 +224,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "severity_Warning": ("Peringatan", "Warning"),
     "severity_Info": ("Info", "Info"),
     "validation_formats": ("Laporan sebagai data", "The report as data"),
+    "validation_of_files": (
+        "Yang divalidasi: berkas data yang dikirim bersama zigraph, yang dilayani di sini.",
+        "Validated: the data files shipped with zigraph, which are served here.",
+    ),
+    "validation_of_store": (
+        "Yang divalidasi: data yang dilayani oleh store {store}, dibaca kembali darinya.",
+        "Validated: the data served by the store {store}, read back from it.",
+    ),
     # query
     "query_title": ("Kueri SPARQL", "SPARQL query"),
     "query_intro": (

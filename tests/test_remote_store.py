@@ -354,3 +354,41 @@ def test_serve_over_the_remote_store(oxigraph_server, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+def test_changes_in_the_store_reach_search_dumps_and_validation(tmp_path, monkeypatch):
+    """Guard: a remote store's data is reread after a while, and /validation says which data."""
+    from service.namespaces import GRAPH_BASE, ID_BASE
+    from service.pages import browse
+    from service.store import remote
+
+    monkeypatch.setattr(remote, "METADATA_SECONDS", 0.2)
+    monkeypatch.setattr(browse, "SEARCH_REFRESH_SECONDS", 0.2)
+    server = OxigraphServer(tmp_path / "oxigraph")
+    server.start()
+    try:
+        pushed(server)
+        for app in remote_app(server.endpoint):
+            remote_client = app.test_client()
+            zebra = "/doc/organisation/dinas-zebra"
+            assert zebra not in remote_client.get("/search?q=zebra").get_data(as_text=True)
+            assert remote_client.get("/download/zigraph.nq").status_code == 200
+            added = (
+                f"<{ID_BASE}organisation/dinas-zebra> <http://www.w3.org/2004/02/skos/core#"
+                'prefLabel> "Dinas Zebra"@id .\n'
+            )
+            request = urllib.request.Request(
+                f"{server.graph_store}?graph={GRAPH_BASE}articles/zebra",
+                data=added.encode(),
+                method="PUT",
+                headers={"Content-Type": "application/n-triples"},
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+            time.sleep(0.5)
+            assert zebra in remote_client.get("/search?q=zebra").get_data(as_text=True)
+            dump = remote_client.get("/download/zigraph.nq").get_data(as_text=True)
+            assert "Dinas Zebra" in dump
+            page = remote_client.get("/validation?lang=en").get_data(as_text=True)
+            assert f"the data served by the store {server.endpoint}" in page
+    finally:
+        server.stop()
