@@ -114,13 +114,22 @@ def test_blank_nodes_and_booleans_read_as_the_embedded_store_gives_them(engine, 
     assert comparable_results(served) == comparable_results(expected)
 
 
-def test_from_names_the_default_graph(engine, reference):
-    graph = "https://w3id.org/zigraph/graph/reference/places"
-    query = f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}"
-    response = engine.get("/sparql", query_string={"query": query})
-    assert response.status_code == 200
-    expected = next(iter(reference.query(query)))["n"].value
-    assert response.get_json()["results"]["bindings"][0]["n"]["value"] == expected
+PLACES = "https://w3id.org/zigraph/graph/reference/places"
+DATASET_QUERIES = [
+    f"SELECT (COUNT(*) AS ?n) FROM <{PLACES}> WHERE {{ ?s ?p ?o }}",
+    f"SELECT (COUNT(*) AS ?n) FROM <{PLACES}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    f"SELECT ?g (COUNT(*) AS ?n) FROM NAMED <{PLACES}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} "
+    "GROUP BY ?g",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+]
+
+
+@pytest.mark.parametrize("query", DATASET_QUERIES)
+def test_from_and_graph_name_the_dataset(engine, reference, query):
+    response = engine.get("/sparql", query_string={"query": query, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    served = ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON)
+    assert comparable_results(served) == comparable_results(reference.query(query))
 
 
 def test_every_entity_page_answers_with_its_data(engine, reference, shipped_dataset):
