@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from service.dataset import canonical_quads, dataset_version
-from service.errors import BackendError, BackendUnavailable, QueryTimeout
+from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
 from service.namespaces import GRAPH_BASE
 from service.querysafety import check_request
 from service.store import QueryResult
@@ -260,15 +260,18 @@ class RemoteBackend:
         if text.returns_graph:
             result = self._read_triples(body)
         else:
-            result = self._read_results(body, text.form == "ASK", text.boolean_variables)
+            result = self._read_results(
+                body, text.form == "ASK", text.boolean_variables, self.result_limit
+            )
         result.truncated = result.truncated or cut_by_store
         return result
 
     # --- reading answers ------------------------------------------------------------------
 
-    def _unreadable(self, what: str, error: Exception) -> BackendError:
-        if TIMEOUT_WORDS.search(str(error)):  # the Oxigraph server cancels mid-answer
-            return self._timeout(str(error))
+    def _unreadable(self, what: str, error: Exception, body: bytes) -> ZigraphError:
+        tail = body[-200:].decode("utf-8", "replace")
+        if TIMEOUT_WORDS.search(tail):  # the Oxigraph server ends a cancelled answer so
+            return self._timeout(tail)
         return BackendError(
             f"the SPARQL store at {self.endpoint} sent {what} that cannot be read: {error}"
         )
@@ -282,18 +285,21 @@ class RemoteBackend:
                     return QueryResult(kind="graph", triples=triples, truncated=True)
                 triples.append(triple)
         except SyntaxError as error:
-            if body.rstrip().endswith(b"cancelled"):
-                raise self._timeout(body[-200:].decode("utf-8", "replace")) from None
-            raise self._unreadable("triples", error) from None
+            raise self._unreadable("triples", error, body) from None
         return QueryResult(kind="graph", triples=triples)
 
-    def _read_results(self, body: bytes, ask: bool, booleans: frozenset[str]) -> QueryResult:
+    def _read_results(
+        self,
+        body: bytes,
+        ask: bool = False,
+        booleans: frozenset[str] = frozenset(),
+        limit: int | None = None,
+    ) -> QueryResult:
+        """Read SPARQL JSON results, at most ``limit`` rows."""
         try:
             document = json.loads(body)
         except ValueError as error:
-            if TIMEOUT_WORDS.search(body[-200:].decode("utf-8", "replace")):
-                raise self._timeout(body[-200:].decode("utf-8", "replace")) from None
-            raise self._unreadable("results", error) from None
+            raise self._unreadable("results", error, body) from None
         try:
             if "boolean" in document:
                 return QueryResult(kind="boolean", boolean=bool(document["boolean"]))
@@ -303,7 +309,6 @@ class RemoteBackend:
                 values = [row.get(VIRTUOSO_ASK, {}).get("value") for row in bindings]
                 truth = any(v not in ("0", None) for v in values)
                 return QueryResult(kind="boolean", boolean=truth)
-            limit = self.result_limit
             rows = []
             for binding in bindings:
                 if limit is not None and len(rows) >= limit:
@@ -317,7 +322,7 @@ class RemoteBackend:
                     )
                 )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise self._unreadable("results", error) from None
+            raise self._unreadable("results", error, body) from None
         return QueryResult(kind="bindings", variables=variables, rows=rows)
 
     # --- the store as a whole -------------------------------------------------------------
@@ -338,7 +343,7 @@ class RemoteBackend:
 
         def read() -> list[str]:
             body, _ = self._post(ZIGRAPH_GRAPHS, RESULTS_JSON, self.timeout)
-            rows = self._read_results(body, False, frozenset()).rows
+            rows = self._read_results(body).rows
             return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
 
         return self._cached("graphs", read)
@@ -364,7 +369,7 @@ class RemoteBackend:
                     "at a time, so the dataset cannot be read whole; raise its row limit "
                     "(Virtuoso: ResultSetMaxRows)"
                 )
-            rows = self._read_results(body, False, frozenset()).rows
+            rows = self._read_results(body).rows
             read += (ox.Quad(s, p, o, g) for s, p, o, g in rows)
             if len(rows) < PAGE_ROWS:
                 break
