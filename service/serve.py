@@ -117,6 +117,30 @@ def run_gunicorn(options: dict) -> None:
     ZigraphApplication().run()
 
 
+def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> None:
+    """Say what the remote store holds, or warn why it cannot be served as it is."""
+    from service.errors import ZigraphError
+    from service.store.remote import RemoteBackend
+
+    try:
+        backend = RemoteBackend(endpoint, timeout=timeout, user=user)
+        try:
+            graphs = backend.graphs()
+        finally:
+            backend.close()
+    except ZigraphError as error:
+        click.echo(f"zigraph: warning: {error.message}", err=True)
+        return
+    if not graphs:
+        click.echo(
+            "zigraph: warning: the store holds none of zigraph's graphs; load them with "
+            "zigraph push (/healthz answers 503 until then)",
+            err=True,
+        )
+        return
+    click.echo(f"zigraph: {len(graphs)} graphs in the store ({backend.engine})", err=True)
+
+
 @click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST", show_envvar=True
@@ -196,6 +220,7 @@ def serve(
         if user:
             os.environ["ZIGRAPH_STORE_USER"] = user
         click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
+        describe_remote_store(endpoint, user, timeout)
         run_gunicorn(options)
         return
     loaded = load_or_exit()

@@ -347,6 +347,8 @@ def test_serve_over_the_remote_store(oxigraph_server, tmp_path):
             with result.response:
                 count = result.convert()["results"]["bindings"][0]["n"]["value"]
             assert int(count) > 0
+            started = (tmp_path / "serve.log").read_text()
+            assert f"{len(dataset.shipped_files())} graphs in the store (Oxigraph" in started
         finally:
             process.terminate()
             try:
@@ -413,5 +415,18 @@ def test_virtuoso_bulk_loader_recipe(tmp_path, shipped_dataset):
             health = app.test_client().get("/healthz").get_json()
             assert health["status"] == "ok"
             assert health["triples"] == len(shipped_dataset.quads)
+    finally:
+        server.stop()
+
+
+def test_healthz_says_when_the_store_holds_no_zigraph_graph(tmp_path):
+    """Guard: a store nothing was pushed to is not reported healthy."""
+    server = OxigraphServer(tmp_path / "empty")
+    server.start()
+    try:
+        for app in remote_app(server.endpoint):
+            response = app.test_client().get("/healthz")
+            assert response.status_code == 503
+            assert "zigraph push" in response.get_json()["message"]
     finally:
         server.stop()
