@@ -201,6 +201,16 @@ def test_healthz_reports_the_data(engine, shipped_dataset):
     assert health["triples"] == len(shipped_dataset.quads)
 
 
+def test_validation_reports_the_served_data(engine, request):
+    response = engine.get("/validation.json")
+    assert response.status_code == 200
+    report = response.get_json()
+    datatypes_only = all(r["source_shape"].endswith("-datatype") for r in report["results"])
+    if request.node.callspec.params["engine"] == "oxigraph" and datatypes_only:
+        pytest.xfail("the Oxigraph server stores derived integer types as xsd:integer (issue 11)")
+    assert report["conforms"], report["results"]
+
+
 def test_service_clause_is_refused(engine):
     query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
     response = engine.get("/sparql", query_string={"query": query})
