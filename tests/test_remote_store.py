@@ -430,3 +430,28 @@ def test_healthz_says_when_the_store_holds_no_zigraph_graph(tmp_path):
             assert "zigraph push" in response.get_json()["message"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+        "CONSTRUCT { ?a ?b ?f } WHERE { ?a ?b ?c . ?d ?e ?f }",
+    ],
+)
+def test_a_huge_answer_is_cut_at_the_byte_bound(oxigraph_server, monkeypatch, query):
+    """Guard: the Oxigraph server streams millions of rows; zigraph reads a bounded part."""
+    from service.store import remote
+
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 200_000)
+    for app in remote_app(oxigraph_server.endpoint, RESULT_LIMIT=1_000_000):
+        graph_query = query.startswith("CONSTRUCT")
+        parameters = {"query": query, "format": "nt" if graph_query else "json"}
+        response = app.test_client().get("/sparql", query_string=parameters)
+        assert response.status_code == 200
+        assert response.headers["X-Zigraph-Result-Truncated"] == "true"
+        if graph_query:
+            answer = list(ox.parse(response.data, format=ox.RdfFormat.N_TRIPLES))
+        else:
+            answer = list(ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON))
+        assert 100 < len(answer) < 10_000

@@ -22,6 +22,8 @@ import os
 import re
 import threading
 import time
+from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
@@ -44,6 +46,7 @@ METADATA_SECONDS = 30.0  # how long the graph list and the whole-store read are 
 BULK_TIMEOUT = 120.0
 PAGE_ROWS = 10000  # rows per page of the whole-store read (Virtuoso's default row cap)
 CONNECTIONS = 16  # kept-alive connections per web process
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # read of one answer; the rest is cut, as past the row limit
 STORE_SHARE = 0.9  # of the time limit, given to the store as its own limit
 GRACE_SECONDS = 2.0  # past the limit, for the store's answer that it stopped the query
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -61,6 +64,14 @@ ZIGRAPH_GRAPHS = (
 )
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 ALL_QUADS = "SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit} OFFSET {offset}"
+
+
+class StoreAnswer(NamedTuple):
+    """What a store answered: the bytes read, its headers, and whether reading stopped early."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    cut: bool
 
 
 class StoreAuth(AuthBase):
@@ -170,8 +181,13 @@ class RemoteBackend:
         timeout: float,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
-    ) -> tuple[bytes, requests.structures.CaseInsensitiveDict]:
-        """Send a query and return the answer's bytes and headers, or raise a domain error."""
+        max_bytes: int | None = None,
+    ) -> StoreAnswer:
+        """Send a query and return the store's answer, or raise a domain error.
+
+        :param max_bytes: read no more of the answer; the connection is closed, so a store
+            that streams its answer stops there.
+        """
         form = {
             "query": sparql,
             "default-graph-uri": default_graph_uris or [],
@@ -189,9 +205,13 @@ class RemoteBackend:
                 timeout=(min(timeout, 5.0), timeout + GRACE_SECONDS),
                 stream=True,
             ) as response:
-                chunks = []
+                chunks, size, cut = [], 0, False
                 for chunk in response.iter_content(64 * 1024):
                     chunks.append(chunk)
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        cut = True
+                        break
                     if time.monotonic() > deadline:
                         raise requests.Timeout()
                 body = b"".join(chunks)
@@ -219,7 +239,7 @@ class RemoteBackend:
                 f"the SPARQL store at {self.endpoint} answered {response.status_code} "
                 f"{response.reason}: {message}"
             )
-        return body, response.headers
+        return StoreAnswer(body, response.headers, cut)
 
     def _timeout(self, message: str) -> QueryTimeout:
         return QueryTimeout(
@@ -255,16 +275,20 @@ class RemoteBackend:
             named_graph_uris or [],
         )
         accept = N_TRIPLES if text.returns_graph else RESULTS_JSON
-        body, headers = self._post(sparql, accept, self.timeout, default, named)
-        # Virtuoso cuts an answer at its ResultSetMaxRows and says so in this header only.
-        cut_by_store = "X-SPARQL-MaxRows" in headers
+        answer = self._post(
+            sparql, accept, self.timeout, default, named, max_bytes=MAX_ANSWER_BYTES
+        )
+        body = answer.body
+        if answer.cut:  # keep what was read whole: the complete lines or bindings
+            body = body[: body.rfind(b"\n") + 1] if text.returns_graph else _complete(body)
         if text.returns_graph:
             result = self._read_triples(body)
         else:
             result = self._read_results(
                 body, text.form == "ASK", text.boolean_variables, self.result_limit
             )
-        result.truncated = result.truncated or cut_by_store
+        # Virtuoso cuts an answer at its ResultSetMaxRows and says so in this header only.
+        result.truncated |= answer.cut or "X-SPARQL-MaxRows" in answer.headers
         return result
 
     # --- reading answers ------------------------------------------------------------------
@@ -343,7 +367,7 @@ class RemoteBackend:
         """Return the IRIs of the graphs zigraph pushed (not the store's own system graphs)."""
 
         def read() -> list[str]:
-            body, _ = self._post(ZIGRAPH_GRAPHS, RESULTS_JSON, self.timeout)
+            body = self._post(ZIGRAPH_GRAPHS, RESULTS_JSON, self.timeout).body
             rows = self._read_results(body).rows
             return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
 
@@ -361,10 +385,11 @@ class RemoteBackend:
         offset = 0
         while True:
             query = ALL_QUADS.format(limit=PAGE_ROWS, offset=offset)
-            body, headers = self._post(
+            answer = self._post(
                 query, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT), [NO_GRAPH], graphs
             )
-            if "X-SPARQL-MaxRows" in headers:
+            body = answer.body
+            if "X-SPARQL-MaxRows" in answer.headers:
                 raise BackendError(
                     f"the SPARQL store at {self.endpoint} answers fewer than {PAGE_ROWS} rows "
                     "at a time, so the dataset cannot be read whole; raise its row limit "
@@ -419,7 +444,7 @@ class RemoteBackend:
 
     def _count(self) -> int:
         """Return the number of quads in zigraph's graphs, counted by the store."""
-        body, _ = self._post(COUNT_QUADS, RESULTS_JSON, self.timeout, [NO_GRAPH], self.graphs())
+        body = self._post(COUNT_QUADS, RESULTS_JSON, self.timeout, [NO_GRAPH], self.graphs()).body
         (row,) = self._read_results(body).rows
         return int(row[0].value)
 
@@ -461,6 +486,28 @@ def _term(value: dict, boolean: bool) -> ox.NamedNode | ox.BlankNode | ox.Litera
     if datatype:
         return ox.Literal(text, datatype=ox.NamedNode(datatype))
     return ox.Literal(text)
+
+
+def _complete(body: bytes) -> bytes:
+    """Return SPARQL JSON results cut short as a document of their complete bindings."""
+    text = body.decode("utf-8", "ignore")  # the cut may split a character
+    decoder = json.JSONDecoder()
+    head_at = text.find("{", text.find('"head"'))
+    bindings_at = text.find("[", text.find('"bindings"'))
+    if head_at < 0 or bindings_at < 0:
+        return body
+    head, _ = decoder.raw_decode(text, head_at)
+    bindings, position = [], bindings_at + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        try:
+            binding, position = decoder.raw_decode(text, position)
+        except ValueError:
+            break
+        bindings.append(binding)
+    document = {"head": head, "results": {"bindings": bindings}}
+    return json.dumps(document).encode()
 
 
 def _reason(error: requests.RequestException) -> str:
