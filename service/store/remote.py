@@ -56,7 +56,9 @@ XSD_INTEGER = XSD + "integer"
 NO_GRAPH = GRAPH_BASE + "none"
 VIRTUOSO_ASK = "__ASK_RETVAL"
 # What a store says when it stopped a query at its own time limit.
-TIMEOUT_WORDS = re.compile(r"SR171|S1T00|timed? ?out|cancell?ed", re.IGNORECASE)
+# (Virtuoso: "SR171: Transaction timed out"; the Oxigraph server ends a streamed answer with
+# "The SPARQL operation has been cancelled"). Narrow: Virtuoso echoes the query in its errors.
+TIMEOUT_WORDS = re.compile(r"\bS(?:R171|1T00|1TAT)\b|timed out|has been cancell?ed")
 BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 ZIGRAPH_GRAPHS = (
     "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
@@ -112,7 +114,7 @@ def credentials(url: str, user: str | None) -> tuple[str, str] | None:
         return user, password
     try:
         entry = netrc.netrc().authenticators(parts.hostname or "")
-    except (FileNotFoundError, netrc.NetrcParseError):
+    except (OSError, netrc.NetrcParseError):
         entry = None
     if entry is not None and (user is None or entry[0] == user):
         return entry[0], entry[2] or ""
