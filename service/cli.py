@@ -12,7 +12,8 @@ import pyoxigraph as ox
 from service import dataset, export, validation
 from service.export import RDF_TYPE
 from service.namespaces import compact
-from service.serve import load_or_exit, push, serve
+from service.push import push
+from service.serve import load_or_exit, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

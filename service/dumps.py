@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime
 
 import pyoxigraph as ox
+from cachetools import LRUCache
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
@@ -41,17 +42,21 @@ LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 XSD_INTEGER = str(XSD.integer)
 EXAMPLE_RESOURCES = 3
+CACHED_ENTRIES = 2 * (len(FORMATS) + 2)  # dumps, quads and statistics of two versions
 _building = threading.RLock()
 
 
 def _cached(key: tuple, build) -> object:
-    """Return a value cached for this process and dataset version, building it once."""
-    cache = current_app.extensions.setdefault("zigraph.dumps", {})
-    if key not in cache:
-        with _building:
-            if key not in cache:
-                cache[key] = build()
-    return cache[key]
+    """Return a value cached for this process and dataset version, building it once.
+
+    The most recently used entries are kept (every format of about two versions), so a
+    remote store that changes does not fill the memory with its old versions.
+    """
+    cache = current_app.extensions.setdefault("zigraph.dumps", LRUCache(maxsize=CACHED_ENTRIES))
+    with _building:
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
 
 
 def _version() -> tuple[str, str | None]:

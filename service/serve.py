@@ -1,4 +1,4 @@
-"""``zigraph serve`` (the service under gunicorn) and ``zigraph push`` (load a remote store)."""
+"""``zigraph serve``: the service under gunicorn, over the embedded store or a remote one."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
 import click
 
 from service import dataset
-from service.export import FORMATS, serialize_triples
 from service.store import embedded
+from service.store.remote import shown_url
 
 
 def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.LoadedDataset:
@@ -165,6 +161,30 @@ def run_gunicorn(options: dict) -> None:
     ZigraphApplication().run()
 
 
+def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> None:
+    """Say what the remote store holds, or warn why it cannot be served as it is."""
+    from service.errors import ZigraphError
+    from service.store.remote import RemoteBackend
+
+    try:
+        backend = RemoteBackend(endpoint, timeout=timeout, user=user)
+        try:
+            graphs = backend.graphs()
+        finally:
+            backend.close()
+    except ZigraphError as error:
+        click.echo(f"zigraph: warning: {error.message}", err=True)
+        return
+    if not graphs:
+        click.echo(
+            "zigraph: warning: the store holds none of zigraph's graphs; load them with "
+            "zigraph push (/healthz answers 503 until then)",
+            err=True,
+        )
+        return
+    click.echo(f"zigraph: {len(graphs)} graphs in the store ({backend.engine})", err=True)
+
+
 @click.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST", show_envvar=True
@@ -205,6 +225,13 @@ def run_gunicorn(options: dict) -> None:
     help="Serve a remote SPARQL 1.1 endpoint instead of the embedded store.",
 )
 @click.option(
+    "--user",
+    envvar="ZIGRAPH_STORE_USER",
+    show_envvar=True,
+    help="User name at the --endpoint store; the password comes from ZIGRAPH_STORE_PASSWORD "
+    "or ~/.netrc.",
+)
+@click.option(
     "--no-validate",
     is_flag=True,
     envvar="ZIGRAPH_NO_VALIDATE",
@@ -218,7 +245,9 @@ def run_gunicorn(options: dict) -> None:
     show_envvar=True,
     help="Seconds a query may run before it is stopped (default: 10).",
 )
-def serve(host, port, workers, threads, store_dir, endpoint, no_validate, query_timeout) -> None:
+def serve(
+    host, port, workers, threads, store_dir, endpoint, user, no_validate, query_timeout
+) -> None:
     """Serve the pages and the SPARQL endpoint.
 
     The shipped data is loaded and validated before anything starts: a file that cannot be
@@ -238,7 +267,10 @@ def serve(host, port, workers, threads, store_dir, endpoint, no_validate, query_
     if endpoint:
         os.environ["ZIGRAPH_ENDPOINT"] = endpoint
         os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
-        click.echo(f"zigraph: serving the remote store at {endpoint}", err=True)
+        if user:
+            os.environ["ZIGRAPH_STORE_USER"] = user
+        click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
+        describe_remote_store(endpoint, user, timeout)
         run_gunicorn(options)
         return
     try:
@@ -265,63 +297,3 @@ def serve(host, port, workers, threads, store_dir, endpoint, no_validate, query_
     finally:
         if temporary:
             shutil.rmtree(path, ignore_errors=True)
-
-
-def put_graph(graph_store: str, graph: str, body: bytes, media_type: str, timeout: float) -> int:
-    """PUT one named graph into a SPARQL 1.1 Graph Store and return the HTTP status."""
-    separator = "&" if "?" in graph_store else "?"
-    url = graph_store + separator + urlencode({"graph": graph})
-    request = urllib.request.Request(
-        url, data=body, method="PUT", headers={"Content-Type": media_type}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
-
-
-@click.command()
-@click.option(
-    "--graph-store",
-    required=True,
-    envvar="ZIGRAPH_GRAPH_STORE",
-    show_envvar=True,
-    help="The store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
-)
-@click.option(
-    "--format",
-    "format_name",
-    type=click.Choice(["nt", "ttl"]),
-    default="nt",
-    show_default=True,
-    help="The RDF format the graphs are sent in.",
-)
-@click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per graph.")
-def push(graph_store: str, format_name: str, timeout: float) -> None:
-    """Load the dataset into a remote store, one named graph at a time (HTTP PUT).
-
-    Each PUT replaces its graph, so pushing again after a change leaves no stale triples in
-    the graphs sent; graphs of files since deleted stay in the store until dropped there.
-    """
-    loaded = load_or_exit()
-    fmt = FORMATS[format_name]
-    total = len(loaded.files)
-    started = time.monotonic()
-    for number, source in enumerate(loaded.files, start=1):
-        triples = [q.triple for q in loaded.quads if q.graph_name.value == source.graph]
-        body = serialize_triples(triples, fmt)
-        try:
-            status = put_graph(graph_store, source.graph, body, fmt.media_type, timeout)
-        except urllib.error.HTTPError as error:
-            detail = error.read(500).decode("utf-8", "replace").strip()
-            click.echo(
-                f"zigraph: {graph_store} refused {source.graph}: {error.code} {detail}", err=True
-            )
-            sys.exit(1)
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            click.echo(f"zigraph: cannot reach the graph store {graph_store}: {reason}", err=True)
-            sys.exit(1)
-        click.echo(f"[{number}/{total}] {source.graph}: {len(triples)} triples ({status})")
-    seconds = time.monotonic() - started
-    click.echo(
-        f"pushed {len(loaded.quads)} quads in {total} graphs to {graph_store} in {seconds:.1f} s"
-    )

@@ -14,10 +14,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH, SKOS, XSD
 
 from service.dataset import LoadedDataset
-from service.namespaces import PREFIXES, compact
+from service.namespaces import GRAPH_BASE, PREFIXES, compact
 
 DATA_ROLES = ("ontology", "graph_data")
 REPORT_FILE = "zigraph-validation.json"  # beside the store: validated once, read by every page
+SHAPES_GRAPHS = GRAPH_BASE + "shapes/"
 
 
 def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> URIRef | BNode | Literal:
@@ -98,6 +99,7 @@ class Report:
     results: list[ValidationResult]
     graph: Graph
     checked_triples: int
+    validated: str = ""  # the data validated, when not the shipped files: the store's URL
 
     def text(self, lang: str = "id") -> str:
         """Return the report as readable text in ``lang`` (id or en)."""
@@ -247,6 +249,15 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         )
     results.sort(key=lambda r: (r.focus, r.source_shape, r.path or "", r.value or ""))
     return Report(bool(conforms), results, report_graph, len(data))
+
+
+def validate_served(quads: Iterable[ox.Quad]) -> Report:
+    """Validate quads read from a store: the data and ontology graphs against the shapes graphs."""
+    quads = list(quads)
+    is_shapes = [q.graph_name.value.startswith(SHAPES_GRAPHS) for q in quads]
+    data = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if not shape)
+    shapes = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if shape)
+    return validate_graphs(data, shapes)
 
 
 def validate(loaded: LoadedDataset) -> Report:

@@ -80,3 +80,40 @@ def sample_app(sample_store_dir: Path):
 @pytest.fixture
 def sample_client(sample_app):
     return sample_app.test_client()
+
+
+def pushed(server, *options: str, env: dict[str, str] | None = None):
+    """Load the shipped dataset into a running store with ``zigraph push``; return the server."""
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    result = CliRunner(env=env).invoke(cli, ["push", "--graph-store", server.graph_store, *options])
+    assert result.exit_code == 0, result.output
+    return server
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
+    """Run ``oxigraph serve`` loaded by ``zigraph push`` for the session; always stop it."""
+    from tests.stores import OxigraphServer
+
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+    server.start()
+    try:
+        yield pushed(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory):
+    """Run Virtuoso (own ini, ports, folder) loaded by ``zigraph push`` with digest auth."""
+    from tests.stores import VirtuosoServer
+
+    server = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    try:
+        server.start()
+        yield pushed(server, "--user", server.user, env={"ZIGRAPH_STORE_PASSWORD": server.password})
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""Hostile queries make no outbound connection, over the embedded store and a real Oxigraph server.
+"""Hostile queries make no outbound connection: embedded store, Oxigraph server, Virtuoso.
 
 A listener on loopback stands for "some other host": it records every connection made to it.
 Two layers are tested apart: the pre-check refuses every query below (the only layer in
@@ -16,7 +16,6 @@ import pytest
 
 from service import create_app
 from service.store import embedded, request_deadline
-from tests.test_remote_store import OxigraphServer
 
 JSON = {"Accept": "application/sparql-results+json, application/json;q=0.9"}
 
@@ -108,32 +107,17 @@ def hostile_queries(url: str) -> dict[str, str]:
 NAMES = sorted(hostile_queries("http://127.0.0.1:9/sparql"))
 
 
-@pytest.fixture(scope="module")
-def oxigraph_app(tmp_path_factory, store_dir):
-    """An application over a real `oxigraph serve` loaded with the shipped data."""
-    from click.testing import CliRunner
-
-    from service.cli import cli
-
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-hostile"))
-    server.start()
-    try:
-        pushed = CliRunner().invoke(cli, ["push", "--graph-store", server.base + "/store"])
-        assert pushed.exit_code == 0, pushed.output
-        yield create_app({"TESTING": True, "ENDPOINT": server.base + "/query"})
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=["embedded", "oxigraph-server"])
+@pytest.fixture(params=["embedded", "oxigraph", "virtuoso"])
 def hostile_target(request, store_dir):
-    """Yield an application over each backend."""
+    """Yield an application over each backend: the embedded store and two real servers."""
     if request.param == "embedded":
-        app = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
-        yield app
-        app.extensions["zigraph.store"].close()
+        config = {"STORE_DIR": str(store_dir)}
     else:
-        yield request.getfixturevalue("oxigraph_app")
+        config = {"ENDPOINT": request.getfixturevalue(f"{request.param}_server").endpoint}
+    app = create_app({"TESTING": True, **config})
+    yield app
+    if app.extensions["zigraph.store"] is not None:
+        app.extensions["zigraph.store"].close()
 
 
 @pytest.mark.parametrize("name", NAMES)

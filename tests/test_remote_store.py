@@ -1,11 +1,17 @@
-"""The remote backend against a real ``oxigraph serve``, loaded with ``zigraph push``."""
+"""The remote backend against a real ``oxigraph serve`` and a real Virtuoso, loaded by push.
+
+The checks every engine shares are in ``test_engines.py``; these are the remote store's own:
+loading with credentials, what each engine does differently, and a store going away.
+"""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import shutil
-import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +23,8 @@ from click.testing import CliRunner
 
 from service import create_app, dataset
 from service.cli import cli
+from tests.conftest import pushed
+from tests.stores import OxigraphServer, free_port
 
 QUERIES = [
     "SELECT ?s ?p ?o WHERE { ?s ?p ?o }",
@@ -27,86 +35,28 @@ QUERIES = [
     "ASK { ?s a ?class }",
     "ASK { ?s ?p <urn:nothing> }",
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-    "DESCRIBE ?s WHERE { ?s a ?class } LIMIT 3",
+    "DESCRIBE ?s WHERE { ?s a ?class } ORDER BY ?s LIMIT 3",
 ]
+PASSWORD = "ZIGRAPH_STORE_PASSWORD"
 
 
-def oxigraph_binary() -> str:
-    """Return the oxigraph server binary of this environment, or skip."""
-    found = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
-    if not Path(found).exists():
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OxigraphServer:
-    """An ``oxigraph serve`` process on a local port, over a folder that outlives restarts."""
-
-    def __init__(self, location: Path) -> None:
-        self.location = location
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                oxigraph_binary(),
-                "serve",
-                "--location",
-                str(self.location),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--union-default-graph",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError("oxigraph serve exited") from None
-                time.sleep(0.1)
-        raise RuntimeError("oxigraph serve did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
-
-
-@pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory):
-    """Run oxigraph serve loaded with the shipped data through ``zigraph push``; always stop it."""
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
-    server.start()
-    try:
-        pushed = CliRunner().invoke(cli, ["push", "--graph-store", server.base + "/store"])
-        assert pushed.exit_code == 0, pushed.output
-        yield server
-    finally:
-        server.stop()
+def remote_app(endpoint: str, **config):
+    """Yield an application over a remote endpoint and close its backend afterwards."""
+    app = create_app({"TESTING": True, "ENDPOINT": endpoint, **config})
+    yield app
+    backend = app.extensions.get("zigraph.store")
+    if backend is not None:
+        backend.close()
 
 
 @pytest.fixture
-def remote_client(oxigraph):
-    app = create_app({"TESTING": True, "ENDPOINT": oxigraph.base + "/query"})
-    return app.test_client()
+def remote_client(oxigraph_server):
+    yield from (app.test_client() for app in remote_app(oxigraph_server.endpoint))
+
+
+@pytest.fixture
+def virtuoso_client(virtuoso_server):
+    yield from (app.test_client() for app in remote_app(virtuoso_server.endpoint))
 
 
 def comparable(response) -> object:
@@ -129,11 +79,11 @@ def comparable(response) -> object:
     )
 
 
-def test_push_reports_progress_per_graph(oxigraph):
-    pushed = CliRunner().invoke(cli, ["push", "--graph-store", oxigraph.base + "/store"])
-    assert pushed.exit_code == 0
+def test_push_reports_progress_per_graph(oxigraph_server):
+    pushed_again = CliRunner().invoke(cli, ["push", "--graph-store", oxigraph_server.graph_store])
+    assert pushed_again.exit_code == 0
     files = dataset.shipped_files()
-    lines = [line for line in pushed.output.splitlines() if line.startswith("[")]
+    lines = [line for line in pushed_again.output.splitlines() if line.startswith("[")]
     assert len(lines) == len(files)
     assert f"[{len(files)}/{len(files)}]" in lines[-1]
 
@@ -148,15 +98,6 @@ def test_remote_and_embedded_answer_alike(client, remote_client, query):
     assert comparable(remote) == comparable(embedded)
 
 
-def test_remote_refuses_service_before_forwarding(remote_client):
-    response = remote_client.get(
-        "/sparql",
-        query_string={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"},
-    )
-    assert response.status_code == 400
-    assert response.get_json()["reason"] == "service"
-
-
 def test_remote_dataset_selection(client, remote_client):
     graph = dataset.shipped_files()[0].graph
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -168,37 +109,39 @@ def test_remote_dataset_selection(client, remote_client):
             assert comparable(remote) == comparable(embedded)
 
 
-def test_remote_dumps_health_and_void(remote_client, client):
-    remote_dump = remote_client.get("/download/zigraph.nq")
-    embedded_dump = client.get("/download/zigraph.nq")
-    assert remote_dump.status_code == 200
-    remote_quads = list(ox.parse(remote_dump.data, format=ox.RdfFormat.N_QUADS))
-    embedded_quads = list(ox.parse(embedded_dump.data, format=ox.RdfFormat.N_QUADS))
-    assert len(remote_quads) == len(embedded_quads)
-    assert {q.graph_name for q in remote_quads} == {q.graph_name for q in embedded_quads}
-    assert remote_dump.headers["ETag"]
-    health = remote_client.get("/healthz").get_json()
-    assert health["status"] == "ok"
-    assert health["store"] == "remote"
-    assert health["triples"] == len(embedded_quads)
-    assert remote_client.get("/.well-known/void").status_code == 200
+def test_store_default_graph_setting_does_not_matter(tmp_path, client):
+    """Guard: without --union-default-graph the pages and /sparql still find the data."""
+    server = OxigraphServer(tmp_path / "oxigraph", union_default_graph=False)
+    server.start()
+    try:
+        pushed(server)
+        for app in remote_app(server.endpoint):
+            remote = app.test_client()
+            page = remote.get("/doc/organisation/dpmptsp-kota-pekalongan")
+            assert page.status_code == 200
+            query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "json"}
+            assert comparable(remote.get("/sparql", query_string=query)) == comparable(
+                client.get("/sparql", query_string=query)
+            )
+    finally:
+        server.stop()
 
 
-def test_store_down_then_back_without_restart(oxigraph, remote_client):
+def test_store_down_then_back_without_restart(oxigraph_server, remote_client):
     query = {"query": "ASK { ?s ?p ?o }"}
     assert remote_client.get("/sparql", query_string=query).status_code == 200
-    oxigraph.stop()
+    oxigraph_server.stop()
     try:
         down = remote_client.get("/sparql", query_string=query)
         assert down.status_code == 503
         body = down.get_json()
         assert body["error"] == "store-unavailable"
-        assert oxigraph.base in body["message"]
+        assert oxigraph_server.base in body["message"]
         health = remote_client.get("/healthz")
         assert health.status_code == 503
-        assert oxigraph.base in health.get_json()["message"]
+        assert oxigraph_server.base in health.get_json()["message"]
     finally:
-        oxigraph.start()
+        oxigraph_server.start()
     back = remote_client.get("/sparql", query_string=query)
     assert back.status_code == 200
     assert back.get_json()["boolean"] is True
@@ -206,33 +149,174 @@ def test_store_down_then_back_without_restart(oxigraph, remote_client):
 
 def test_push_to_an_unreachable_store_fails_clearly():
     url = f"http://127.0.0.1:{free_port()}/store"
-    pushed = CliRunner().invoke(cli, ["push", "--graph-store", url])
-    assert pushed.exit_code == 1
-    assert url in pushed.output
+    result = CliRunner().invoke(cli, ["push", "--graph-store", url])
+    assert result.exit_code == 1
+    assert url in result.output
 
 
-def test_remote_store_answers_errors_as_bad_gateway(oxigraph):
-    app = create_app({"TESTING": True, "ENDPOINT": oxigraph.base + "/no-such-endpoint"})
-    response = app.test_client().get("/sparql", query_string={"query": "ASK {}"})
-    assert response.status_code == 502
-    assert oxigraph.base in response.get_json()["message"]
+def test_remote_store_answers_errors_as_bad_gateway(oxigraph_server):
+    for app in remote_app(oxigraph_server.base + "/no-such-endpoint"):
+        response = app.test_client().get("/sparql", query_string={"query": "ASK {}"})
+        assert response.status_code == 502
+        assert oxigraph_server.base in response.get_json()["message"]
 
 
-def test_remote_fixture_data_is_what_was_pushed(oxigraph, shipped_dataset):
+def test_remote_fixture_data_is_what_was_pushed(oxigraph_server, shipped_dataset):
     request = urllib.request.Request(
-        oxigraph.base + "/query",
+        oxigraph_server.endpoint,
         data=b"SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
         headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            count = int(response.read().decode().split()[-1])
-    except urllib.error.URLError as error:  # pragma: no cover - a broken fixture
-        pytest.fail(f"oxigraph did not answer: {error}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        count = int(response.read().decode().split()[-1])
     assert count == len(shipped_dataset.quads)
 
 
-def test_serve_over_the_remote_store(oxigraph, tmp_path):
+# --- credentials ----------------------------------------------------------------------------
+
+
+def test_push_with_digest_auth_never_prints_the_password(virtuoso_server):
+    result = CliRunner(env={PASSWORD: virtuoso_server.password}).invoke(
+        cli, ["push", "--graph-store", virtuoso_server.graph_store, "--user", "dba"]
+    )
+    assert result.exit_code == 0, result.output
+    assert virtuoso_server.password not in result.output
+
+
+def test_push_with_credentials_in_the_url_hides_them(virtuoso_server):
+    url = virtuoso_server.graph_store.replace(
+        "://", f"://{virtuoso_server.user}:{virtuoso_server.password}@"
+    )
+    result = CliRunner(env={PASSWORD: None}).invoke(cli, ["push", "--graph-store", url])
+    assert result.exit_code == 0, result.output
+    assert virtuoso_server.password not in result.output
+    assert virtuoso_server.graph_store in result.output
+
+
+def test_push_takes_the_password_from_netrc(virtuoso_server, tmp_path):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login dba password {virtuoso_server.password}\n")
+    netrc.chmod(0o600)
+    result = CliRunner(env={"HOME": str(tmp_path), PASSWORD: None}).invoke(
+        cli, ["push", "--graph-store", virtuoso_server.graph_store, "--user", "dba"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_push_with_a_wrong_password_fails_without_printing_it(virtuoso_server):
+    result = CliRunner(env={PASSWORD: "not-the-password"}).invoke(
+        cli, ["push", "--graph-store", virtuoso_server.graph_store, "--user", "dba"]
+    )
+    assert result.exit_code == 1
+    assert "refused the user name or password" in result.output
+    assert "not-the-password" not in result.output
+
+
+def test_push_without_a_password_says_where_to_put_it(virtuoso_server, tmp_path):
+    result = CliRunner(env={"HOME": str(tmp_path), PASSWORD: None}).invoke(
+        cli, ["push", "--graph-store", virtuoso_server.graph_store, "--user", "dba"]
+    )
+    assert result.exit_code == 1
+    assert PASSWORD in result.output
+
+
+class BasicAuthGraphStore(http.server.BaseHTTPRequestHandler):
+    """A graph store that takes PUTs from one user, with Basic authentication."""
+
+    expected = "Basic " + base64.b64encode(b"loader:basic-secret").decode()
+    received: list[str] = []
+
+    def do_PUT(self) -> None:  # noqa: N802 - the handler's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="graphs"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.received.append(self.path)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_push_with_basic_auth():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BasicAuthGraphStore)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/store"
+        result = CliRunner(env={PASSWORD: "basic-secret"}).invoke(
+            cli, ["push", "--graph-store", url, "--user", "loader"]
+        )
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert len(BasicAuthGraphStore.received) == len(dataset.shipped_files())
+
+
+def test_serve_over_a_query_endpoint_that_needs_credentials(virtuoso_server, monkeypatch):
+    endpoint = virtuoso_server.base + "/sparql-auth"  # Virtuoso's digest-protected endpoint
+    monkeypatch.setenv(PASSWORD, virtuoso_server.password)
+    for app in remote_app(endpoint, STORE_USER="dba"):
+        response = app.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+        assert response.status_code == 200
+        assert response.get_json()["boolean"] is True
+    monkeypatch.setenv(PASSWORD, "not-the-password")
+    for app in remote_app(endpoint, STORE_USER="dba"):
+        response = app.test_client().get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+        assert response.status_code == 503
+        assert "credentials" in response.get_json()["message"]
+        assert "not-the-password" not in response.get_data(as_text=True)
+
+
+# --- what Virtuoso does differently ---------------------------------------------------------
+
+
+def test_virtuoso_system_graphs_are_not_served(virtuoso_client, shipped_dataset):
+    query = {"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "format": "json"}
+    response = virtuoso_client.get("/sparql", query_string=query)
+    graphs = {b["g"]["value"] for b in response.get_json()["results"]["bindings"]}
+    assert graphs == {f.graph for f in shipped_dataset.files}
+    count = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "json"}
+    n = virtuoso_client.get("/sparql", query_string=count).get_json()["results"]["bindings"]
+    assert int(n[0]["n"]["value"]) == len({q.triple for q in shipped_dataset.quads})
+
+
+def test_rows_cut_by_the_store_carry_the_truncation_header(virtuoso_server):
+    """Guard: Virtuoso's ResultSetMaxRows (10000 here) cuts an answer; the client is told."""
+    query = "SELECT ?s ?o WHERE { ?s ?p ?o . ?x a ?c }"  # far more than 10000 rows
+    for app in remote_app(virtuoso_server.endpoint, RESULT_LIMIT=50000):
+        response = app.test_client().get("/sparql", query_string={"query": query})
+        assert response.status_code == 200
+        assert response.headers["X-Zigraph-Result-Truncated"] == "true"
+        assert len(response.get_json()["results"]["bindings"]) == 10000
+
+
+def test_store_side_timeout_answers_503_with_the_store_words(virtuoso_server):
+    """Guard: Virtuoso stops at zigraph's limit (its timeout parameter) and says why."""
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    for app in remote_app(virtuoso_server.endpoint, QUERY_TIMEOUT=3):
+        response = app.test_client().get("/sparql", query_string={"query": query})
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["error"] == "query-timeout"
+        assert "stopped the query at its time limit" in body["message"]
+        assert "S1TAT" in body["message"] or "timeout" in body["message"].lower()
+
+
+def test_healthz_names_the_engine(virtuoso_client):
+    health = virtuoso_client.get("/healthz").get_json()
+    assert health["status"] == "ok"
+    assert health["engine"].startswith("Virtuoso")
+
+
+def test_serve_over_the_remote_store(oxigraph_server, tmp_path):
     from SPARQLWrapper import JSON, SPARQLWrapper
 
     script = shutil.which("zigraph") or str(Path(sys.executable).with_name("zigraph"))
@@ -241,7 +325,7 @@ def test_serve_over_the_remote_store(oxigraph, tmp_path):
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen(
             [script, "serve", "--port", str(port), "--workers", "1"]
-            + ["--endpoint", oxigraph.base + "/query"],
+            + ["--endpoint", oxigraph_server.endpoint],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -263,6 +347,8 @@ def test_serve_over_the_remote_store(oxigraph, tmp_path):
             with result.response:
                 count = result.convert()["results"]["bindings"][0]["n"]["value"]
             assert int(count) > 0
+            started = (tmp_path / "serve.log").read_text()
+            assert f"{len(dataset.shipped_files())} graphs in the store (Oxigraph" in started
         finally:
             process.terminate()
             try:
@@ -270,3 +356,102 @@ def test_serve_over_the_remote_store(oxigraph, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+def test_changes_in_the_store_reach_search_dumps_and_validation(tmp_path, monkeypatch):
+    """Guard: a remote store's data is reread after a while, and /validation says which data."""
+    from service.namespaces import GRAPH_BASE, ID_BASE
+    from service.pages import browse
+    from service.store import remote
+
+    monkeypatch.setattr(remote, "METADATA_SECONDS", 0.2)
+    monkeypatch.setattr(browse, "SEARCH_REFRESH_SECONDS", 0.2)
+    server = OxigraphServer(tmp_path / "oxigraph")
+    server.start()
+    try:
+        pushed(server)
+        for app in remote_app(server.endpoint):
+            remote_client = app.test_client()
+            zebra = "/doc/organisation/dinas-zebra"
+            assert zebra not in remote_client.get("/search?q=zebra").get_data(as_text=True)
+            assert remote_client.get("/download/zigraph.nq").status_code == 200
+            added = (
+                f"<{ID_BASE}organisation/dinas-zebra> <http://www.w3.org/2004/02/skos/core#"
+                'prefLabel> "Dinas Zebra"@id .\n'
+            )
+            request = urllib.request.Request(
+                f"{server.graph_store}?graph={GRAPH_BASE}articles/zebra",
+                data=added.encode(),
+                method="PUT",
+                headers={"Content-Type": "application/n-triples"},
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+            time.sleep(0.5)
+            assert zebra in remote_client.get("/search?q=zebra").get_data(as_text=True)
+            dump = remote_client.get("/download/zigraph.nq").get_data(as_text=True)
+            assert "Dinas Zebra" in dump
+            page = remote_client.get("/validation?lang=en").get_data(as_text=True)
+            assert f"the data served by the store {server.endpoint}" in page
+    finally:
+        server.stop()
+
+
+def test_virtuoso_bulk_loader_recipe(tmp_path, shipped_dataset):
+    """The README's bulk-loader commands load what ``zigraph push`` would."""
+    from service.export import FORMATS, serialize_dataset
+    from tests.stores import VirtuosoServer
+
+    server = VirtuosoServer(tmp_path / "virtuoso")
+    try:
+        server.start()
+        load = server.folder / "load"
+        load.mkdir()
+        (load / "zigraph.nq").write_bytes(serialize_dataset(shipped_dataset.quads, FORMATS["nq"]))
+        server.sql(
+            f"ld_dir('{load}', '*.nq', 'https://w3id.org/zigraph/graph/unnamed'); "
+            "rdf_loader_run(); checkpoint;"
+        )
+        for app in remote_app(server.endpoint):
+            health = app.test_client().get("/healthz").get_json()
+            assert health["status"] == "ok"
+            assert health["triples"] == len(shipped_dataset.quads)
+    finally:
+        server.stop()
+
+
+def test_healthz_says_when_the_store_holds_no_zigraph_graph(tmp_path):
+    """Guard: a store nothing was pushed to is not reported healthy."""
+    server = OxigraphServer(tmp_path / "empty")
+    server.start()
+    try:
+        for app in remote_app(server.endpoint):
+            response = app.test_client().get("/healthz")
+            assert response.status_code == 503
+            assert "zigraph push" in response.get_json()["message"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+        "CONSTRUCT { ?a ?b ?f } WHERE { ?a ?b ?c . ?d ?e ?f }",
+    ],
+)
+def test_a_huge_answer_is_cut_at_the_byte_bound(oxigraph_server, monkeypatch, query):
+    """Guard: the Oxigraph server streams millions of rows; zigraph reads a bounded part."""
+    from service.store import remote
+
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 200_000)
+    for app in remote_app(oxigraph_server.endpoint, RESULT_LIMIT=1_000_000):
+        graph_query = query.startswith("CONSTRUCT")
+        parameters = {"query": query, "format": "nt" if graph_query else "json"}
+        response = app.test_client().get("/sparql", query_string=parameters)
+        assert response.status_code == 200
+        assert response.headers["X-Zigraph-Result-Truncated"] == "true"
+        if graph_query:
+            answer = list(ox.parse(response.data, format=ox.RdfFormat.N_TRIPLES))
+        else:
+            answer = list(ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON))
+        assert 100 < len(answer) < 10_000

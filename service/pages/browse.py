@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -19,6 +20,7 @@ bp = Blueprint("browse", __name__)
 PER_PAGE = 25
 DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
+SEARCH_REFRESH_SECONDS = 30
 DATA_GRAPHS_FILTER = (
     f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
 )
@@ -263,22 +265,25 @@ class SearchEntry:
 
 
 def search_index() -> list[SearchEntry]:
-    """Return every label, acronym and title of the store's nodes, built once per process."""
-    index = current_app.extensions.get(SEARCH_KEY)
-    if index is None:
-        properties = " ".join(
-            f"<{p}>" for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label, DCTERMS.title)
-        )
-        rows = (
-            get_store()
-            .query(
-                f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?l "
-                "FILTER(isIRI(?s) && isLiteral(?l)) }"
-            )
-            .rows
-        )
-        index = [SearchEntry(s.value, label.value, fold(label.value)) for s, label in rows]
-        current_app.extensions[SEARCH_KEY] = index
+    """Return every label, acronym and title of the store's nodes, rebuilt when the data changes.
+
+    A remote store may change at any time and has no cheap version: its index is rebuilt
+    every SEARCH_REFRESH_SECONDS.
+    """
+    store = get_store()
+    version = store.fixed_version() or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
+    cached = current_app.extensions.get(SEARCH_KEY)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    properties = " ".join(
+        f"<{p}>" for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label, DCTERMS.title)
+    )
+    rows = store.query(
+        f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?l "
+        "FILTER(isIRI(?s) && isLiteral(?l)) }"
+    ).rows
+    index = [SearchEntry(s.value, label.value, fold(label.value)) for s, label in rows]
+    current_app.extensions[SEARCH_KEY] = (version, index)
     return index
 
 

@@ -39,6 +39,7 @@ PROPERTY_KINDS = (
     str(RDF.Property),
 )
 REPORT_KEY = "zigraph.pages.report"
+REPORT_VERSION_KEY = "zigraph.pages.report-version"
 
 
 def graph_triples(graph_prefix: str) -> list[ox.Triple]:
@@ -370,20 +371,26 @@ def shapes_as(suffix: str):
 
 
 def get_report() -> validation.Report:
-    """Return the conformance report of the served dataset, read once per process.
+    """Return the conformance report of the served data, read once per data version.
 
     ``zigraph serve`` validates the data before it starts and saves the report beside the
-    store; every web process reads that. Without one (an application made directly over a
-    store), the shipped files are validated here, once per process.
+    embedded store; every web process reads that. Without one (an application made directly
+    over a store), the shipped files are validated here, once per process. A remote store may
+    hold anything: what it serves is read back and validated, again when its version changes.
     """
+    store = get_store()
+    version = store.fixed_version() or store.metadata()["version"]
     report = current_app.extensions.get(REPORT_KEY)
-    if report is None:
-        store_dir = current_app.config.get("STORE_DIR")
-        if store_dir and not current_app.config.get("ENDPOINT"):
-            report = validation.Report.load(Path(store_dir))
-        if report is None:
-            report = validation.validate(dataset.load())
+    if report is None or current_app.extensions.get(REPORT_VERSION_KEY, version) != version:
+        if store.fixed_version() is None:
+            report = validation.validate_served(store.quads())
+            report.validated = f"{store.location} ({version})"
+        else:
+            report = validation.Report.load(Path(store.location))
+            if report is None:
+                report = validation.validate(dataset.load())
         current_app.extensions[REPORT_KEY] = report
+        current_app.extensions[REPORT_VERSION_KEY] = version
     return report
 
 

@@ -117,6 +117,7 @@ def open_backend(app: Flask) -> Backend:
             app.config["ENDPOINT"],
             result_limit=app.config["RESULT_LIMIT"],
             timeout=float(app.config["QUERY_TIMEOUT"]),
+            user=app.config.get("STORE_USER"),
         )
     from service.store import embedded
 

@@ -1,105 +1,265 @@
-"""The remote backend: any SPARQL 1.1 query endpoint, asked through SPARQLWrapper.
+"""The remote backend: any SPARQL 1.1 query endpoint, asked over one pooled HTTP session.
 
-SELECT and ASK are asked for SPARQL JSON results, CONSTRUCT and DESCRIBE for N-Triples;
-both are parsed with pyoxigraph into the same :class:`QueryResult` the embedded store
-gives, so every route and serializer works unchanged. Queries are checked (no SERVICE,
-no update) before they are forwarded. A store that is down answers 503 naming its URL;
-the next request tries again, so the service recovers without a restart.
+Tested against the Oxigraph server and Virtuoso 7.2. Every query is sent with its dataset as
+protocol parameters (``default-graph-uri``, ``named-graph-uri``): the graphs the request or
+the query's FROM clauses name, otherwise every graph zigraph pushed. So the store's own
+default graph never matters (Oxigraph's ``--union-default-graph``, Virtuoso's system graphs),
+and FROM works on the Oxigraph server, which lets its union default graph win over FROM.
+
+Answers are read into the same :class:`QueryResult` the embedded store gives; what the
+engines spell differently is read back as the embedded store spells it (Virtuoso's ASK
+table, its ``nodeID://`` blank nodes, its 0/1 booleans). The time limit is passed to the
+store (Virtuoso's ``timeout`` parameter; the Oxigraph server has its own ``--timeout-s``),
+and a store that stops a query at its limit answers 503, with the store's own words.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import netrc
+import os
+import re
 import threading
 import time
-import urllib.error
+from collections.abc import Mapping
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
-from SPARQLWrapper import POST, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+import requests
+from cachetools import TTLCache
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from service.dataset import canonical_quads, dataset_version
-from service.errors import BackendError, BackendUnavailable, QueryTimeout
-from service.querysafety import CheckedQuery, tokens
+from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
+from service.namespaces import GRAPH_BASE
+from service.querysafety import CheckedQuery
 from service.store import QueryResult
+from service.store.query_text import read_query
 
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
-CACHE_SECONDS = 30.0  # how long the whole-store read (dumps, VoID, version) is reused
+PASSWORD_VARIABLE = "ZIGRAPH_STORE_PASSWORD"
+METADATA_SECONDS = 30.0  # how long the graph list and the whole-store read are reused
 BULK_TIMEOUT = 120.0
-ALL_QUADS = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-ALL_GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-COUNT_TRIPLES = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+PAGE_ROWS = 10000  # rows per page of the whole-store read (Virtuoso's default row cap)
+CONNECTIONS = 16  # kept-alive connections per web process
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # read of one answer; the rest is cut, as past the row limit
+STORE_SHARE = 0.9  # of the time limit, given to the store as its own limit
+GRACE_SECONDS = 2.0  # past the limit, for the store's answer that it stopped the query
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_BOOLEAN = XSD + "boolean"
+XSD_INTEGER = XSD + "integer"
+# A graph no store holds: names an empty dataset part, which the protocol cannot leave empty.
+NO_GRAPH = GRAPH_BASE + "none"
+VIRTUOSO_ASK = "__ASK_RETVAL"
+# What a store says when it stopped a query at its own time limit.
+# (Virtuoso: "SR171: Transaction timed out"; the Oxigraph server ends a streamed answer with
+# "The SPARQL operation has been cancelled"). Narrow: Virtuoso echoes the query in its errors.
+TIMEOUT_WORDS = re.compile(r"\bS(?:R171|1T00|1TAT)\b|timed out|has been cancell?ed")
+BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+ZIGRAPH_GRAPHS = (
+    "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+    f'FILTER(STRSTARTS(STR(?g), "{GRAPH_BASE}")) }}'
+)
+COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+ALL_QUADS = "SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit} OFFSET {offset}"
+
+
+class StoreAnswer(NamedTuple):
+    """What a store answered: the bytes read, its headers, and whether reading stopped early."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    cut: bool
+
+
+class StoreAuth(AuthBase):
+    """Answer the store's challenge, Digest (Virtuoso's ``-auth`` endpoints) or Basic."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.digest = HTTPDigestAuth(user, password)
+        self.basic = HTTPBasicAuth(user, password)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request = self.digest(request)  # answers a Digest challenge, lets others through
+        request.register_hook("response", self._answer_basic)
+        return request
+
+    def _answer_basic(self, response: requests.Response, **kwargs) -> requests.Response:
+        challenge = response.headers.get("WWW-Authenticate", "").lower()
+        if response.status_code != 401 or not challenge.startswith("basic"):
+            return response
+        response.content  # noqa: B018 - read the body so the connection can be reused
+        response.close()
+        retry = self.basic(response.request.copy())
+        answer = response.connection.send(retry, **kwargs)
+        answer.history.append(response)
+        answer.request = retry
+        return answer
+
+
+def credentials(url: str, user: str | None) -> tuple[str, str] | None:
+    """Return the user and password for a store: the password from the environment or netrc.
+
+    A ``user:password@`` in the URL is honoured too, and never shown (see :func:`shown_url`).
+    """
+    parts = urlsplit(url)
+    if parts.username and not user:
+        return parts.username, parts.password or os.environ.get(PASSWORD_VARIABLE, "")
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if user and password is not None:
+        return user, password
+    try:
+        entry = netrc.netrc().authenticators(parts.hostname or "")
+    except (OSError, netrc.NetrcParseError):
+        entry = None
+    if entry is not None and (user is None or entry[0] == user):
+        return entry[0], entry[2] or ""
+    if user:
+        raise BackendUnavailable(
+            f"no password for {user} at {shown_url(url)}: set {PASSWORD_VARIABLE} "
+            "or add the host to your ~/.netrc"
+        )
+    return None
+
+
+def shown_url(url: str) -> str:
+    """Return a URL without its user and password, fit to print."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def store_session(url: str, user: str | None = None) -> requests.Session:
+    """Return an HTTP session for a store: kept-alive connections and its credentials."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy variables, no netrc Basic auth behind our back
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=CONNECTIONS)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    found = credentials(url, user)
+    if found is not None:
+        session.auth = StoreAuth(*found)
+    return session
 
 
 class RemoteBackend:
     """Query a remote SPARQL 1.1 endpoint."""
 
-    def __init__(self, endpoint: str, result_limit: int | None = None, timeout: float = 10.0):
-        self.endpoint = endpoint
-        self.location = endpoint
+    def __init__(
+        self,
+        endpoint: str,
+        result_limit: int | None = None,
+        timeout: float = 10.0,
+        user: str | None = None,
+    ):
+        self.endpoint = shown_url(endpoint)
+        self.location = self.endpoint
         self.name = "remote"
+        self.engine = ""  # the store's Server header, once it has answered
         self.result_limit = result_limit
         self.timeout = timeout
-        self._cache: tuple[float, list[ox.Quad]] | None = None
+        self._url = self.endpoint
+        self._session = store_session(endpoint, user)
+        self._cache: TTLCache = TTLCache(maxsize=8, ttl=METADATA_SECONDS)
         self._cache_lock = threading.Lock()
+        # One lock per entry: a whole-store read never holds up the graph list.
+        self._building = {key: threading.Lock() for key in ("graphs", "quads", "metadata", "count")}
 
-    def _ask(
+    # --- asking ---------------------------------------------------------------------------
+
+    def _post(
         self,
         sparql: str,
-        graph_answer: bool,
+        accept: str,
         timeout: float,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
-    ) -> bytes:
-        client = SPARQLWrapper(self.endpoint)
-        client.setQuery(sparql)
-        client.setMethod(POST)
-        client.setOnlyConneg(True)  # no format= parameters: the Accept header decides
-        client.setTimeout(int(max(1, timeout)))
-        client.addCustomHttpHeader("Accept", N_TRIPLES if graph_answer else RESULTS_JSON)
-        for iri in default_graph_uris or ():
-            client.addDefaultGraph(iri)
-        for iri in named_graph_uris or ():
-            client.addNamedGraph(iri)
+        max_bytes: int | None = None,
+    ) -> StoreAnswer:
+        """Send a query and return the store's answer, or raise a domain error.
+
+        :param max_bytes: read no more of the answer; the connection is closed, so a store
+            that streams its answer stops there.
+        """
+        form = {
+            "query": sparql,
+            "default-graph-uri": default_graph_uris or [],
+            "named-graph-uri": named_graph_uris or [],
+            # Virtuoso stops the query there, a little early so that its answer saying so
+            # arrives before zigraph stops waiting; other stores ignore the parameter.
+            "timeout": str(int(timeout * STORE_SHARE * 1000)),
+        }
+        deadline = time.monotonic() + timeout + GRACE_SECONDS
         try:
-            result = client.query()
-            with result.response as response:
-                return response.read()
-        except SPARQLWrapperException as error:
-            _close(error.__context__)
-            raise BackendError(
-                f"the SPARQL store at {self.endpoint} refused the query: {error.msg}"
-            ) from None
-        except urllib.error.HTTPError as error:
-            _close(error)
-            raise BackendError(
-                f"the SPARQL store at {self.endpoint} answered {error.code} {error.reason}"
-            ) from None
-        except TimeoutError:
+            with self._session.post(
+                self._url,
+                data=form,
+                headers={"Accept": accept},
+                timeout=(min(timeout, 5.0), timeout + GRACE_SECONDS),
+                stream=True,
+            ) as response:
+                chunks, size, cut = [], 0, False
+                for chunk in response.iter_content(64 * 1024):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        cut = True
+                        break
+                    if time.monotonic() > deadline:
+                        raise requests.Timeout()
+                body = b"".join(chunks)
+        except requests.Timeout:
             raise QueryTimeout(
                 f"the SPARQL store at {self.endpoint} gave no answer within {timeout:g} s"
             ) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            if isinstance(reason, TimeoutError):
-                raise QueryTimeout(
-                    f"the SPARQL store at {self.endpoint} gave no answer within {timeout:g} s"
-                ) from None
+        except requests.RequestException as error:
             raise BackendUnavailable(
-                f"the SPARQL store at {self.endpoint} cannot be reached ({reason})"
+                f"the SPARQL store at {self.endpoint} cannot be reached ({_reason(error)})"
             ) from None
-
-    def _solutions(self, sparql: str, timeout: float) -> ox.QuerySolutions:
-        data = self._ask(sparql, graph_answer=False, timeout=timeout)
-        return self._parse_results(data)
-
-    def _parse_results(self, data: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
-        try:
-            return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-        except SyntaxError as error:
+        self.engine = response.headers.get("Server", self.engine).strip()
+        if response.headers.get("X-SQL-State") == "S1TAT":  # Virtuoso's "anytime" partial answer
+            raise self._timeout(response.headers.get("X-SQL-Message", "S1TAT"))
+        if response.status_code >= 400:
+            message = body[:500].decode("utf-8", "replace").strip()
+            if TIMEOUT_WORDS.search(message):
+                raise self._timeout(message)
+            if response.status_code in (401, 403):
+                raise BackendUnavailable(
+                    f"the SPARQL store at {self.endpoint} refused zigraph's credentials "
+                    f"({response.status_code}); see ZIGRAPH_STORE_USER and {PASSWORD_VARIABLE}"
+                )
             raise BackendError(
-                f"the SPARQL store at {self.endpoint} sent results that cannot be read: {error}"
-            ) from None
+                f"the SPARQL store at {self.endpoint} answered {response.status_code} "
+                f"{response.reason}: {message}"
+            )
+        return StoreAnswer(body, response.headers, cut)
+
+    def _timeout(self, message: str) -> QueryTimeout:
+        return QueryTimeout(
+            f"the SPARQL store at {self.endpoint} stopped the query at its time limit "
+            f"({' '.join(message.split())[:300]})"
+        )
+
+    def _dataset(
+        self, sparql_from: tuple[tuple[str, ...], tuple[str, ...]], default: list, named: list
+    ) -> tuple[list[str], list[str]]:
+        """Return the dataset to send: the request's, the query's FROM graphs, or zigraph's."""
+        if default or named:
+            return list(default) or [NO_GRAPH], list(named) or self.graphs() or [NO_GRAPH]
+        from_graphs, from_named = sparql_from
+        if from_graphs or from_named:
+            return list(from_graphs) or [NO_GRAPH], list(from_named) or [NO_GRAPH]
+        graphs = self.graphs() or [NO_GRAPH]
+        return graphs, graphs
 
     def query(
         self,
@@ -112,100 +272,253 @@ class RemoteBackend:
     ) -> QueryResult:
         """Ask the remote store and return its capped answer.
 
-        :param checked: the pre-check's reading of a client's query (the routes check clients'
-            queries before they get here); the service's own queries come without one.
+        :param checked: the pre-check's decision on a client's query (the routes check clients'
+            queries before they get here); the service's own queries come without one. The
+            form, FROM graphs and boolean variables are read from the text either way.
         """
-        returns_graph = checked.returns_graph if checked is not None else _returns_graph(sparql)
-        data = self._ask(
-            sparql,
-            returns_graph,
-            self.timeout,
-            default_graph_uris=default_graph_uris,
-            named_graph_uris=named_graph_uris,
+        text = read_query(sparql)
+        default, named = self._dataset(
+            (text.from_graphs, text.from_named_graphs),
+            default_graph_uris or [],
+            named_graph_uris or [],
         )
+        accept = N_TRIPLES if text.returns_graph else RESULTS_JSON
+        answer = self._post(
+            sparql, accept, self.timeout, default, named, max_bytes=MAX_ANSWER_BYTES
+        )
+        body = answer.body
+        if answer.cut:  # keep what was read whole: the complete lines or bindings
+            body = body[: body.rfind(b"\n") + 1] if text.returns_graph else _complete(body)
+        if text.returns_graph:
+            result = self._read_triples(body)
+        else:
+            result = self._read_results(
+                body, text.form == "ASK", text.boolean_variables, self.result_limit
+            )
+        # Virtuoso cuts an answer at its ResultSetMaxRows and says so in this header only.
+        result.truncated |= answer.cut or "X-SPARQL-MaxRows" in answer.headers
+        return result
+
+    # --- reading answers ------------------------------------------------------------------
+
+    def _unreadable(self, what: str, error: Exception, body: bytes) -> ZigraphError:
+        tail = body[-200:].decode("utf-8", "replace")
+        if TIMEOUT_WORDS.search(tail):  # the Oxigraph server ends a cancelled answer so
+            return self._timeout(tail)
+        return BackendError(
+            f"the SPARQL store at {self.endpoint} sent {what} that cannot be read: {error}"
+        )
+
+    def _read_triples(self, body: bytes) -> QueryResult:
         limit = self.result_limit
-        if returns_graph:
-            try:
-                parsed = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
-                triples = []
-                for triple in parsed:
-                    if limit is not None and len(triples) >= limit:
-                        return QueryResult(kind="graph", triples=triples, truncated=True)
-                    triples.append(triple)
-            except SyntaxError as error:
-                raise BackendError(
-                    f"the SPARQL store at {self.endpoint} sent triples that cannot be read: {error}"
-                ) from None
-            return QueryResult(kind="graph", triples=triples)
-        answer = self._parse_results(data)
-        if isinstance(answer, ox.QueryBoolean):
-            return QueryResult(kind="boolean", boolean=bool(answer))
-        variables = [v.value for v in answer.variables]
-        rows = []
-        for solution in answer:
-            if limit is not None and len(rows) >= limit:
-                return QueryResult(kind="bindings", variables=variables, rows=rows, truncated=True)
-            rows.append(tuple(solution[v] for v in variables))
+        triples: list[ox.Triple] = []
+        try:  # pyoxigraph parses lazily: iterate inside the error handling
+            for triple in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+                if limit is not None and len(triples) >= limit:
+                    return QueryResult(kind="graph", triples=triples, truncated=True)
+                triples.append(triple)
+        except SyntaxError as error:
+            raise self._unreadable("triples", error, body) from None
+        return QueryResult(kind="graph", triples=triples)
+
+    def _read_results(
+        self,
+        body: bytes,
+        ask: bool = False,
+        booleans: frozenset[str] = frozenset(),
+        limit: int | None = None,
+    ) -> QueryResult:
+        """Read SPARQL JSON results, at most ``limit`` rows."""
+        try:
+            document = json.loads(body)
+        except ValueError as error:
+            raise self._unreadable("results", error, body) from None
+        try:
+            if "boolean" in document:
+                return QueryResult(kind="boolean", boolean=bool(document["boolean"]))
+            variables = list(document["head"].get("vars", []))
+            bindings = document["results"]["bindings"]
+            if ask and variables == [VIRTUOSO_ASK]:  # Virtuoso answers ASK as a table
+                values = [row.get(VIRTUOSO_ASK, {}).get("value") for row in bindings]
+                truth = any(v not in ("0", None) for v in values)
+                return QueryResult(kind="boolean", boolean=truth)
+            rows = []
+            for binding in bindings:
+                if limit is not None and len(rows) >= limit:
+                    return QueryResult(
+                        kind="bindings", variables=variables, rows=rows, truncated=True
+                    )
+                rows.append(
+                    tuple(
+                        _term(binding[v], v in booleans) if v in binding else None
+                        for v in variables
+                    )
+                )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise self._unreadable("results", error, body) from None
         return QueryResult(kind="bindings", variables=variables, rows=rows)
 
-    def quads(self) -> list[ox.Quad]:
-        """Return every quad in the store's named graphs, blank nodes named stably, sorted."""
-        with self._cache_lock:
-            if self._cache is not None and time.monotonic() - self._cache[0] < CACHE_SECONDS:
-                return self._cache[1]
-            solutions = self._solutions(ALL_QUADS, max(self.timeout, BULK_TIMEOUT))
-            quads = canonical_quads(
-                ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in solutions
-            )
-            quads.sort(key=lambda q: (str(q.graph_name), str(q)))
-            self._cache = (time.monotonic(), quads)
-            return quads
+    # --- the store as a whole -------------------------------------------------------------
+
+    def _cached(self, key: str, build):
+        """Return a value read from the store at most METADATA_SECONDS ago, reading it once."""
+        with self._building[key]:
+            with self._cache_lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = build()
+            with self._cache_lock:
+                self._cache[key] = value
+            return value
 
     def graphs(self) -> list[str]:
-        """Return the IRIs of the store's non-empty named graphs."""
-        return sorted(row["g"].value for row in self._solutions(ALL_GRAPHS, self.timeout))
+        """Return the IRIs of the graphs zigraph pushed (not the store's own system graphs)."""
+
+        def read() -> list[str]:
+            body = self._post(ZIGRAPH_GRAPHS, RESULTS_JSON, self.timeout).body
+            rows = self._read_results(body).rows
+            return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+
+        return self._cached("graphs", read)
+
+    def quads(self) -> list[ox.Quad]:
+        """Return every quad of zigraph's graphs, blank nodes named stably, sorted."""
+        return self._cached("quads", self._read_quads)
+
+    def _read_quads(self) -> list[ox.Quad]:
+        graphs = self.graphs()
+        if not graphs:
+            return []
+        read: list[ox.Quad] = []
+        offset = 0
+        while True:
+            query = ALL_QUADS.format(limit=PAGE_ROWS, offset=offset)
+            answer = self._post(
+                query, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT), [NO_GRAPH], graphs
+            )
+            body = answer.body
+            if "X-SPARQL-MaxRows" in answer.headers:
+                raise BackendError(
+                    f"the SPARQL store at {self.endpoint} answers fewer than {PAGE_ROWS} rows "
+                    "at a time, so the dataset cannot be read whole; raise its row limit "
+                    "(Virtuoso: ResultSetMaxRows)"
+                )
+            rows = self._read_results(body).rows
+            read += (ox.Quad(s, p, o, g) for s, p, o, g in rows)
+            if len(rows) < PAGE_ROWS:
+                break
+            offset += PAGE_ROWS
+        quads = canonical_quads(read)
+        quads.sort(key=lambda q: (str(q.graph_name), str(q)))
+        return quads
 
     def metadata(self) -> dict:
         """Return the dataset version, triple count and graphs, read from the store."""
-        quads = self.quads()
-        return {
-            "version": dataset_version(quads),
-            "triples": len(quads),
-            "graphs": sorted({q.graph_name.value for q in quads}),
-            "built": None,
-        }
+
+        def read() -> dict:
+            quads = self.quads()
+            return {
+                "version": dataset_version(quads),
+                "triples": len(quads),
+                "graphs": sorted({q.graph_name.value for q in quads}),
+                "built": None,
+            }
+
+        return self._cached("metadata", read)
 
     def fixed_version(self) -> None:
         """Return None: the remote store may change at any time without zigraph knowing."""
         return None
 
     def health(self) -> dict:
-        """Return the store's kind, URL and triple count."""
-        (row,) = list(self._solutions(COUNT_TRIPLES, self.timeout))
+        """Return the store's state: reachable now, its size (at most 30 s old), its version."""
+        self._post("ASK {}", RESULTS_JSON, self.timeout)  # reachable now, whatever is cached
+        if not self.graphs():
+            raise BackendUnavailable(
+                f"the SPARQL store at {self.endpoint} holds none of zigraph's graphs "
+                f"(named {GRAPH_BASE}…); load them with zigraph push"
+            )
+        with self._cache_lock:
+            metadata = self._cache.get("metadata")
         return {
             "store": self.name,
             "endpoint": self.endpoint,
-            "triples": int(row["n"].value),
-            "version": self.metadata()["version"],
+            "engine": self.engine,
+            "triples": self._cached("count", self._count),
+            # The version costs a read of the whole store: shown once the dumps, VoID or
+            # /validation have read it, never read for a health check.
+            "version": metadata["version"] if metadata else None,
         }
 
+    def _count(self) -> int:
+        """Return the number of quads in zigraph's graphs, counted by the store."""
+        body = self._post(COUNT_QUADS, RESULTS_JSON, self.timeout, [NO_GRAPH], self.graphs()).body
+        (row,) = self._read_results(body).rows
+        return int(row[0].value)
+
     def close(self) -> None:
-        """Forget the cached store contents."""
-        self._cache = None
+        """Forget the cached store contents and close the connections."""
+        with self._cache_lock:
+            self._cache.clear()
+        self._session.close()
 
 
-def _returns_graph(sparql: str) -> bool:
-    """Return whether one of the service's own queries is a CONSTRUCT or DESCRIBE."""
-    for token in tokens(sparql):
-        if token.kind == "word" and token.text.upper() in ("SELECT", "ASK"):
-            return False
-        if token.kind == "word" and token.text.upper() in ("CONSTRUCT", "DESCRIBE"):
-            return True
-    return False
+def _term(value: dict, boolean: bool) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
+    """Return the term of a SPARQL JSON binding, spelled as the embedded store spells it.
+
+    :param boolean: the variable is bound to a boolean (EXISTS, true, false), which Virtuoso
+        answers as the integer 0 or 1.
+    """
+    kind = value["type"]
+    if kind == "uri":
+        return ox.NamedNode(value["value"])
+    if kind == "bnode":
+        label = value["value"]
+        if not BLANK_LABEL.fullmatch(label):  # Virtuoso's nodeID://b10000
+            label = "b" + hashlib.blake2b(label.encode(), digest_size=8).hexdigest()
+        return ox.BlankNode(label)
+    if kind == "triple":
+        inner = value["value"]
+        return ox.Triple(
+            _term(inner["subject"], False),
+            _term(inner["predicate"], False),
+            _term(inner["object"], False),
+        )
+    text = value["value"]
+    if "xml:lang" in value:
+        return ox.Literal(text, language=value["xml:lang"])
+    datatype = value.get("datatype")
+    if datatype == XSD_BOOLEAN or (boolean and datatype == XSD_INTEGER and text in ("0", "1")):
+        text = {"0": "false", "1": "true"}.get(text, text)
+        return ox.Literal(text, datatype=ox.NamedNode(XSD_BOOLEAN))
+    if datatype:
+        return ox.Literal(text, datatype=ox.NamedNode(datatype))
+    return ox.Literal(text)
 
 
-def _close(error: BaseException | None) -> None:
-    """Close the connection an HTTP error holds (SPARQLWrapper leaves it open)."""
-    close = getattr(error, "close", None)
-    if close is not None:
-        close()
+def _complete(body: bytes) -> bytes:
+    """Return SPARQL JSON results cut short as a document of their complete bindings."""
+    text = body.decode("utf-8", "ignore")  # the cut may split a character
+    decoder = json.JSONDecoder()
+    head_at = text.find("{", text.find('"head"'))
+    bindings_at = text.find("[", text.find('"bindings"'))
+    if head_at < 0 or bindings_at < 0:
+        return body
+    head, _ = decoder.raw_decode(text, head_at)
+    bindings, position = [], bindings_at + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        try:
+            binding, position = decoder.raw_decode(text, position)
+        except ValueError:
+            break
+        bindings.append(binding)
+    document = {"head": head, "results": {"bindings": bindings}}
+    return json.dumps(document).encode()
+
+
+def _reason(error: requests.RequestException) -> str:
+    """Return why a connection failed, in a few words ("[Errno 111] Connection refused")."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")]*", str(error))
+    return found.group() if found else type(error).__name__

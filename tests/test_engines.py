@@ -1,0 +1,244 @@
+"""The same service over each engine: the embedded store, the Oxigraph server and Virtuoso.
+
+Every check runs once per engine and compares with the shipped data itself (evaluated by an
+in-memory pyoxigraph store, or exported by ``zigraph export``), not with another engine.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from service import create_app
+from service.export import FORMATS, serialize_dataset
+from service.namespaces import ID_BASE, VOID
+from tests.conftest import REPO
+from tests.pagehtml import parse
+
+ENGINES = ["embedded", "oxigraph", "virtuoso"]
+QUERY_FILES = sorted((REPO / "queries").glob("*.rq"))
+TIME_LIMIT = 5  # seconds: long enough for any page, far too short for the runaway query
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request, store_dir):
+    """Return a test client of the service over one engine, with a short time limit."""
+    config = {"TESTING": True, "QUERY_TIMEOUT": TIME_LIMIT}
+    if request.param == "embedded":
+        config["STORE_DIR"] = str(store_dir)
+    else:
+        server = request.getfixturevalue(f"{request.param}_server")
+        config["ENDPOINT"] = server.endpoint
+    app = create_app(config)
+    try:
+        yield app.test_client()
+    finally:
+        backend = app.extensions.get("zigraph.store")
+        if backend is not None:
+            backend.close()
+
+
+@pytest.fixture(scope="module")
+def reference(shipped_dataset) -> ox.Store:
+    """Return the shipped data in an in-memory store: the answers every engine must give."""
+    store = ox.Store()
+    store.bulk_extend(shipped_dataset.quads)
+    return store
+
+
+def term_key(term) -> str:
+    """Return a term as text, all blank nodes alike."""
+    if isinstance(term, ox.BlankNode):
+        return "_:b"
+    return str(term) if term is not None else ""
+
+
+def comparable_results(results) -> object:
+    """Return an answer in a form equal for equal answers, whatever the blank node labels."""
+    if isinstance(results, ox.QueryBoolean):
+        return bool(results)
+    variables = [v.value for v in results.variables]
+    rows = [tuple(term_key(row[v]) for v in variables) for row in results]
+    return variables, sorted(rows)
+
+
+def canonical(quads) -> set[ox.Quad]:
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return set(dataset)
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_competency_queries_answer_as_the_data_says(engine, reference, path: Path):
+    query = path.read_text()
+    response = engine.post("/sparql", data={"query": query, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    served = ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON)
+    expected = reference.query(query, use_default_graph_as_union=True)
+    assert comparable_results(served) == comparable_results(expected)
+
+
+def test_ask_answers_a_boolean(engine):
+    for query, truth in (("ASK { ?s ?p ?o }", True), ("ASK { ?s ?p <urn:nothing> }", False)):
+        response = engine.get("/sparql", query_string={"query": query})
+        assert response.status_code == 200
+        assert response.get_json()["boolean"] is truth
+
+
+def test_blank_nodes_and_booleans_read_as_the_embedded_store_gives_them(engine, reference):
+    query = (
+        "SELECT ?s ?first (EXISTS { ?s a ?c } AS ?typed) ?no WHERE { "
+        "?s <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?first BIND(false AS ?no) }"
+    )
+    response = engine.get("/sparql", query_string={"query": query, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    served = ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON)
+    expected = reference.query(query, use_default_graph_as_union=True)
+    assert comparable_results(served) == comparable_results(expected)
+
+
+PLACES = "https://w3id.org/zigraph/graph/reference/places"
+DATASET_QUERIES = [
+    f"SELECT (COUNT(*) AS ?n) FROM <{PLACES}> WHERE {{ ?s ?p ?o }}",
+    f"SELECT (COUNT(*) AS ?n) FROM <{PLACES}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    f"SELECT ?g (COUNT(*) AS ?n) FROM NAMED <{PLACES}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} "
+    "GROUP BY ?g",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+]
+
+
+@pytest.mark.parametrize("query", DATASET_QUERIES)
+def test_from_and_graph_name_the_dataset(engine, reference, query):
+    response = engine.get("/sparql", query_string={"query": query, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    served = ox.parse_query_results(response.data, format=ox.QueryResultsFormat.JSON)
+    assert comparable_results(served) == comparable_results(reference.query(query))
+
+
+def test_every_entity_page_answers_with_its_data(engine, reference, shipped_dataset):
+    entities = sorted(
+        {
+            q.subject.value
+            for q in shipped_dataset.quads
+            if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(ID_BASE)
+        }
+    )
+    assert len(entities) > 50
+    for iri in entities:
+        path = iri[len(ID_BASE) :]
+        page = engine.get(f"/doc/{path}", headers=HTML)
+        assert page.status_code == 200, iri
+        served = engine.get(f"/doc/{path}.nt")
+        assert served.status_code == 200, iri
+        expected = reference.query(
+            f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}",
+            use_default_graph_as_union=True,
+        )
+        triples = {q.triple for q in ox.parse(served.data, format=ox.RdfFormat.N_TRIPLES)}
+        outgoing = {(t.predicate, t.object) for t in triples if t.subject.value == iri}
+        assert outgoing == {(t.predicate, t.object) for t in expected}, iri
+
+
+def test_search_finds_the_agency(engine):
+    page = parse(engine.get("/search", query_string={"q": "dpmptsp"}, headers=HTML).data)
+    links = {a.attrs.get("href") for a in page.find_all("a")}
+    assert "/doc/organisation/dpmptsp-kota-pekalongan" in links
+
+
+def test_browse_lists_the_data_classes_only(engine, client):
+    def listed(test_client) -> set[str]:
+        response = test_client.get("/browse", headers=HTML)
+        assert response.status_code == 200
+        links = parse(response.data).find_all("a")
+        return {a.attrs["href"] for a in links if "/browse/class" in a.attrs.get("href", "")}
+
+    assert listed(engine) == listed(client)
+    home = engine.get("/", headers=HTML).get_data(as_text=True)
+    assert "virtrdf" not in home  # none of Virtuoso's own system classes
+
+
+def test_dumps_hold_what_zigraph_export_writes(engine, shipped_dataset):
+    response = engine.get("/download/zigraph.nq")
+    assert response.status_code == 200
+    served = canonical(ox.parse(response.data, format=ox.RdfFormat.N_QUADS))
+    export = serialize_dataset(shipped_dataset.quads, FORMATS["nq"])  # as `zigraph export`
+    exported = list(ox.parse(export, format=ox.RdfFormat.N_QUADS))
+    assert served == canonical(exported)
+
+
+def test_void_counts_the_data_only(engine, shipped_dataset):
+    response = engine.get("/.well-known/void", headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    triples = list(ox.parse(response.data, format=ox.RdfFormat.N_TRIPLES))
+    counts = [t.object.value for t in triples if t.predicate == ox.NamedNode(str(VOID.triples))]
+    distinct = len({q.triple for q in shipped_dataset.quads})
+    assert str(distinct) in counts
+
+
+def test_healthz_reports_the_data(engine, shipped_dataset):
+    response = engine.get("/healthz")
+    assert response.status_code == 200
+    health = response.get_json()
+    assert health["status"] == "ok"
+    assert health["triples"] == len(shipped_dataset.quads)
+
+
+def test_validation_reports_the_served_data(engine):
+    response = engine.get("/validation.json")
+    assert response.status_code == 200
+    report = response.get_json()
+    assert report["conforms"], report["results"]
+
+
+def test_service_clause_is_refused(engine):
+    query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
+    response = engine.get("/sparql", query_string={"query": query})
+    assert response.status_code == 400
+
+
+def test_runaway_query_is_stopped_at_the_time_limit(engine):
+    response = engine.get("/sparql", query_string={"query": RUNAWAY})
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"] == "query-timeout"
+
+
+def test_virtuoso_extension_functions_are_refused(virtuoso_server):
+    """Guard: no query makes Virtuoso open a connection (bif:http_get)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    called, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            called.set()
+            connection.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    app = create_app({"TESTING": True, "ENDPOINT": virtuoso_server.endpoint})
+    try:
+        query = f'SELECT (bif:http_get("http://127.0.0.1:{port}/") AS ?x) WHERE {{ }}'
+        response = app.test_client().get("/sparql", query_string={"query": query})
+    finally:
+        done.set()
+        watcher.join()
+        listener.close()
+        backend = app.extensions.get("zigraph.store")
+        if backend is not None:
+            backend.close()
+    assert not called.is_set()
+    assert response.status_code == 400
