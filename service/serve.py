@@ -153,9 +153,7 @@ def run_gunicorn(options: dict) -> None:
 
             app = create_app()
             with app.app_context():  # in the worker: open the store, boot its evaluators
-                backend = get_store()
-                if hasattr(backend, "start"):
-                    backend.start()
+                get_store().start()
             return app
 
     ZigraphApplication().run()

@@ -456,6 +456,9 @@ class RemoteBackend:
         (row,) = self._read_results(body).rows
         return int(row[0].value)
 
+    def start(self) -> None:
+        """Do nothing: connections to the store are opened as queries need them."""
+
     def close(self) -> None:
         """Forget the cached store contents and close the connections."""
         with self._cache_lock:
