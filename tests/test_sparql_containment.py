@@ -224,7 +224,7 @@ def test_evaluators_die_with_their_web_process(many_triples_store):
         assert is_running(pid)
         web.kill()
         web.wait(10)
-        assert wait_for(lambda: not is_running(pid), 10), "the evaluator outlived its parent"
+        assert wait_for(lambda: not is_running(pid), 30), "the evaluator outlived its parent"
     finally:
         if web.poll() is None:
             web.kill()

@@ -103,13 +103,14 @@ def evaluator_main(
     from service.store.isolation import die_with_parent, isolate
 
     parent = os.getppid()
-    die_with_parent()
-    if os.getppid() != parent:  # the parent died before the kernel was asked
-        return
     try:
         isolate(isolation)
     except OSError as error:
         connection.send(("unavailable", f"cannot isolate the evaluator ({isolation}): {error}"))
+        return
+    # After isolate(): a change of credentials (the new user namespace) may clear the setting.
+    die_with_parent()
+    if os.getppid() != parent:  # the parent died before the kernel was asked
         return
     if niceness:
         os.nice(niceness)
