@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from service import dataset, export, validation
 from service.export import RDF_TYPE
 from service.namespaces import compact
-from service.serve import load_or_exit, push, serve
+from service.serve import dataset_options, files_or_exit, load_or_exit, push, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,20 +23,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--shapes",
-    "shapes_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Shapes file or folder (default: the shipped shapes).",
-)
-@click.option(
-    "--ontology",
-    "ontology_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Ontology file or folder (default: the shipped ontology).",
-)
+@dataset_options
 @click.option(
     "--format",
     "output_format",
@@ -48,25 +35,18 @@ def cli() -> None:
 @click.option(
     "--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language."
 )
-def validate(paths, shapes_paths, ontology_paths, output_format, lang) -> None:
+def validate(paths, data_paths, ontology_paths, shapes_paths, output_format, lang) -> None:
     """Validate data against the SHACL shapes.
 
-    PATHS are data files or folders (default: the shipped graph_data). Exit status: 0 when
-    the data conforms, 1 on violations, 2 when a file cannot be read or parsed.
+    PATHS (or --data) are data files or folders (default: the shipped graph_data). Exit
+    status: 0 when the data conforms, 1 on violations, 2 when a file cannot be read or parsed.
     """
+    files = files_or_exit((*paths, *data_paths), ontology_paths, shapes_paths)
     try:
-        shipped = dataset.shipped_files()
-        by_role = {role: [f for f in shipped if f.role == role] for role in dataset.ROLES}
-        given = {"ontology": ontology_paths, "shapes": shapes_paths, "graph_data": paths}
-        files = [
-            source
-            for role in dataset.ROLES
-            for source in (dataset.files_for(given[role], role) if given[role] else by_role[role])
-        ]
+        report = validation.validate_files(files)
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
-    report = validation.validate(load_or_exit(files))
     if output_format == "json":
         click.echo(report.json(lang), nl=False)
     elif output_format == "ttl":
@@ -91,9 +71,12 @@ def validate(paths, shapes_paths, ontology_paths, output_format, lang) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def export_command(format_name: str, output: Path | None) -> None:
+@dataset_options
+def export_command(
+    format_name: str, output: Path | None, data_paths, ontology_paths, shapes_paths
+) -> None:
     """Write the whole dataset, byte for byte the same on every run."""
-    loaded = load_or_exit()
+    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
     data = export.serialize_dataset(loaded.quads, export.FORMATS[format_name])
     if output is None:
         sys.stdout.buffer.write(data)
@@ -123,11 +106,13 @@ def dataset_statistics(loaded: dataset.LoadedDataset) -> dict:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
-def stats(as_json: bool) -> None:
+@dataset_options
+def stats(as_json: bool, data_paths, ontology_paths, shapes_paths) -> None:
     """Print the number of triples, entities per class and named graphs."""
     import json
 
-    numbers = dataset_statistics(load_or_exit())
+    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
+    numbers = dataset_statistics(loaded)
     if as_json:
         click.echo(json.dumps(numbers, indent=2))
         return

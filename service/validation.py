@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, SKOS, XSD
 
-from service.dataset import LoadedDataset
+from service import shacl_sparql
+from service.dataset import LoadedDataset, SourceFile, stream_quads
 from service.namespaces import PREFIXES, compact
+
+log = logging.getLogger(__name__)
 
 DATA_ROLES = ("ontology", "graph_data")
 
@@ -95,6 +100,7 @@ class Report:
     results: list[ValidationResult]
     graph: Graph
     checked_triples: int
+    engine: str = "pySHACL"  # or "SPARQL" (service.shacl_sparql)
 
     def text(self, lang: str = "id") -> str:
         """Return the report as readable text in ``lang`` (id or en)."""
@@ -156,7 +162,7 @@ def _labels(data: Graph, node) -> dict[str, str]:
 
 
 def validate_graphs(data: Graph, shapes: Graph) -> Report:
-    """Validate a data graph against a shapes graph."""
+    """Validate a data graph against a shapes graph with pySHACL, the reference engine."""
     conforms, report_graph, _ = pyshacl.validate(
         data,
         shacl_graph=shapes,
@@ -164,6 +170,12 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         advanced=True,
         allow_warnings=False,
     )
+    results = _results(report_graph, lambda focus: _labels(data, focus))
+    return Report(bool(conforms), results, report_graph, len(data))
+
+
+def _results(report_graph: Graph, labels: Callable) -> list[ValidationResult]:
+    """Return the results of a SHACL report graph, sorted by focus node and rule."""
     results = []
     for node in report_graph.subjects(RDF.type, SH.ValidationResult):
         focus = report_graph.value(node, SH.focusNode)
@@ -175,7 +187,7 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         results.append(
             ValidationResult(
                 focus=str(focus),
-                focus_label=_labels(data, focus),
+                focus_label=labels(focus),
                 path=_path(report_graph, report_graph.value(node, SH.resultPath)),
                 value=_compact(value) if value is not None else None,
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
@@ -184,7 +196,87 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
             )
         )
     results.sort(key=lambda r: (r.focus, r.source_shape, r.path or "", r.value or ""))
-    return Report(bool(conforms), results, report_graph, len(data))
+    return results
+
+
+def validate_store(
+    store: ox.Store | Path, shapes: Graph, data: Callable[[], Iterable[ox.Quad]], options=None
+) -> Report:
+    """Validate the data in a store: with SPARQL queries when the shapes allow, else pySHACL.
+
+    :param data: returns the data's quads again, for pySHACL when the shapes use something
+        the SPARQL engine does not evaluate.
+    :param options: keyword arguments of ``store.query`` that choose the data graph.
+    """
+    if isinstance(store, Path):
+        store = ox.Store.read_only(str(store))
+    options = {"use_default_graph_as_union": True} if options is None else options
+    try:
+        findings = shacl_sparql.validate(store, shapes, options)
+    except shacl_sparql.Unsupported as reason:
+        log.warning("validating with pySHACL: the SPARQL engine does not evaluate %s", reason)
+        return validate_graphs(to_graph(data()), shapes)
+    report_graph = _report_graph(findings, shapes)
+    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **options)))
+
+    def labels(focus) -> dict[str, str]:
+        if not isinstance(focus, URIRef):
+            return {}
+        found: dict[str, str] = {}
+        query = f"SELECT ?label WHERE {{ <{focus}> <{SKOS.prefLabel}> ?label }}"
+        for row in store.query(query, **options):
+            found.setdefault(row["label"].language or "", row["label"].value)
+        return found
+
+    results = _results(report_graph, labels)
+    return Report(not findings, results, report_graph, int(count["n"].value), "SPARQL")
+
+
+def _report_graph(findings: list[shacl_sparql.Finding], shapes: Graph) -> Graph:
+    """Return the SHACL validation report graph of the findings."""
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    report = BNode()
+    graph.add((report, RDF.type, SH.ValidationReport))
+    graph.add((report, SH.conforms, Literal(not findings)))
+    for finding in findings:
+        node = BNode()
+        graph.add((report, SH.result, node))
+        graph.add((node, RDF.type, SH.ValidationResult))
+        graph.add((node, SH.focusNode, to_rdflib(finding.focus)))
+        graph.add((node, SH.sourceShape, finding.shape))
+        graph.add((node, SH.sourceConstraintComponent, finding.component))
+        graph.add((node, SH.resultSeverity, finding.severity))
+        if finding.path is not None:
+            graph.add((node, SH.resultPath, _copy(shapes, finding.path, graph)))
+        if finding.value is not None:
+            graph.add((node, SH.value, to_rdflib(finding.value)))
+        for message in finding.messages:
+            graph.add((node, SH.resultMessage, message))
+    return graph
+
+
+def _copy(source: Graph, node, target: Graph):
+    """Copy a path node, with the blank nodes it is made of, from one graph to another."""
+    if isinstance(node, BNode):
+        for predicate, value in source.predicate_objects(node):
+            target.add((node, predicate, _copy(source, value, target)))
+    return node
+
+
+def validate_files(files: list[SourceFile], store: ox.Store | Path | None = None) -> Report:
+    """Validate the files' ontology and data against their shapes.
+
+    :param store: a store that already holds the files (the served one), else they are
+        streamed into a store in memory.
+    """
+    shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
+    data_files = [f for f in files if f.role in DATA_ROLES]
+    if store is None:
+        store = ox.Store()  # in memory
+        store.bulk_extend(stream_quads(data_files))
+    return validate_store(store, shapes, lambda: stream_quads(data_files))
 
 
 def validate(loaded: LoadedDataset) -> Report:

@@ -260,24 +260,27 @@ def test_serve_names_the_file_and_line_that_cannot_be_read(shipped_plus, tmp_pat
 
 
 def test_store_dir_is_reused_while_the_data_is_unchanged(tmp_path, capsys):
-    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
-    loaded = dataset.load(files)
-    path, temporary = serve.prepare_store(loaded, tmp_path / "store")
+    data = tmp_path / "data"
+    shutil.copytree(TEST_DATA / "sparql", data)
+    files = dataset.selected_files([data])
+    path, metadata, temporary = serve.prepare_store(files, tmp_path / "store")
     assert not temporary
-    built = embedded.read_metadata(path)["built"]
+    built = metadata["built"]
     time.sleep(1.1)
-    again, _ = serve.prepare_store(loaded, tmp_path / "store")
-    assert embedded.read_metadata(again)["built"] == built
+    again, reused, _ = serve.prepare_store(files, tmp_path / "store")
+    assert reused["built"] == built
     assert "reusing" in capsys.readouterr().err
-    other = dataset.load(files[:1])
-    serve.prepare_store(other, tmp_path / "store")
-    assert embedded.read_metadata(path)["version"] == other.version
+    (data / "extra.ttl").write_text((data / "extra.ttl").read_text() + "\n# changed\n")
+    rebuilt = serve.prepare_store(files, tmp_path / "store")[1]
+    assert rebuilt["built"] != built
+    assert rebuilt["version"] != metadata["version"]
+    assert "rebuilding" in capsys.readouterr().err
 
 
 def test_store_dir_with_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
+    files = dataset.selected_files([TEST_DATA / "sparql"])
     with pytest.raises(SystemExit) as stopped:
-        serve.prepare_store(dataset.load(files), tmp_path)
+        serve.prepare_store(files, tmp_path)
     assert stopped.value.code == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
