@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pyoxigraph as ox
 
-from service import dataset, export, validation
+from service import dataset, export, passages, scaffold, validation
 from service.export import RDF_TYPE
 from service.namespaces import compact
 from service.serve import dataset_options, files_or_exit, load_or_exit, push, serve
@@ -126,6 +126,97 @@ def stats(as_json: bool, data_paths, ontology_paths, shapes_paths) -> None:
     click.echo(f"\nnamed graphs ({len(numbers['graphs'])}):")
     for graph, count in numbers["graphs"].items():
         click.echo(f"  {graph}  {count} triples")
+
+
+@cli.command()
+@click.argument("article", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "source_text",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The source text (default: the text file the passage's source document names, "
+    "in a sources/ folder beside the article's folder).",
+)
+@click.option(
+    "-o",
+    "--output",
+    help="Write to this file, or '-' for standard output (default: change ARTICLE in place).",
+)
+def anchor(article: Path, source_text: Path | None, output: str | None) -> None:
+    """Add the prefix, suffix and offsets of every passage that gives only its quote.
+
+    ARTICLE is a Turtle file; each passage's oa:exact is looked up in the source text. The
+    file is edited where the passages are written: prefixes, comments and order stay. A
+    quote missing from the text, or there more than once without a prefix or suffix to
+    tell them apart, is an error (exit 1) naming the passage and the nearest match.
+    """
+    turtle = article.read_text(encoding="utf-8")
+    texts: dict[Path, str] = {}
+
+    def text_for(passage: passages.Passage) -> str:
+        if source_text is not None:
+            path = source_text
+        elif passage.source_file is None:
+            raise passages.AnchorError(
+                f"{passage.iri}: its source document names no text file (dct:hasFormat); "
+                "use --source"
+            )
+        else:
+            path = passages.source_text_path(article, passage.source_file)
+        if path not in texts:
+            texts[path] = path.read_text(encoding="utf-8")
+        return texts[path]
+
+    try:
+        anchored, count = passages.anchor_text(
+            turtle, text_for, article.resolve().as_uri(), passages.offset_datatype()
+        )
+    except passages.AnchorError as error:
+        click.echo(f"zigraph: {article}: {error}", err=True)
+        sys.exit(1)
+    if output == "-":
+        click.echo(anchored, nl=False)
+    elif output:
+        Path(output).write_text(anchored, encoding="utf-8")
+    elif anchored != turtle:
+        article.write_text(anchored, encoding="utf-8")
+    click.echo(f"{output or article}: {count} passages anchored", err=True)
+
+
+@cli.command("new-source")
+@click.argument("name")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The data folder (laid out like graph_data/: articles/, sources/).",
+)
+@click.option("--title", required=True, help="A descriptive title of the source document.")
+@click.option("--publisher", required=True, help="The publisher's name, e.g. Garudacitizen.")
+@click.option(
+    "--date", "published", required=True, help="Publication date: YYYY-MM-DD, YYYY-MM or YYYY."
+)
+@click.option("--language", default="id", show_default=True, help="Language of the text.")
+@click.option(
+    "--text",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The source text to copy in (default: an empty file to paste it into).",
+)
+def new_source(name, folder, title, publisher, published, language, text) -> None:
+    """Scaffold a new source NAME: its text file and its article file.
+
+    Writes FOLDER/sources/NAME.txt and FOLDER/articles/NAME.ttl, with the article node and
+    a passage template, ready for `zigraph anchor` and `zigraph validate --data FOLDER`.
+    """
+    try:
+        article, text_path = scaffold.new_source(
+            folder, name, title, publisher, published, language, text
+        )
+    except (ValueError, FileExistsError) as error:
+        click.echo(f"zigraph: {error}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {article} and {text_path}")
 
 
 cli.add_command(serve)

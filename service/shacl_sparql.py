@@ -326,7 +326,11 @@ class ShapesCompiler:
         if predicate == SH.minCount:
             component = SH.MinCountConstraintComponent
             if count == 1:
-                query = f"SELECT ?this WHERE {{ {target} FILTER NOT EXISTS {{ ?this {path} ?v }} }}"
+                # OPTIONAL and !BOUND, not FILTER NOT EXISTS: Oxigraph answers it 10x faster.
+                query = (
+                    f"SELECT ?this WHERE {{ {target} OPTIONAL {{ ?this {path} ?v }} "
+                    "FILTER(!BOUND(?v)) }"
+                )
             else:
                 query = (
                     f"SELECT ?this WHERE {{ {target} OPTIONAL {{ ?this {path} ?v }} }} "
