@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -23,7 +24,6 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPA
 
 from service import dataset, serve
 from service.cli import cli
-from service.store import embedded
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -284,3 +284,63 @@ def test_store_dir_with_other_files_is_refused(tmp_path):
         serve.prepare_store(files, tmp_path)
     assert stopped.value.code == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_data_in_any_format_keeps_file_graphs_and_the_graphs_a_quad_file_names(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with gzip.open(folder / "cities.nt.gz", "wt", encoding="utf-8") as compressed:
+        compressed.write('<https://example.org/a> <https://example.org/p> "a" .\n')
+    (folder / "named.nq").write_text(
+        '<https://example.org/b> <https://example.org/p> "b" <https://example.org/graph/b> .\n'
+        '<https://example.org/c> <https://example.org/p> "c" .\n'
+    )
+    (folder / "more.jsonld").write_text(
+        '{"@id": "https://example.org/d", "https://example.org/p": "d"}'
+    )
+    files = dataset.selected_files([folder])
+    path, metadata, _ = serve.prepare_store(files, tmp_path / "store", validate=False)
+    data_graphs = {f.graph for f in files if f.role == "graph_data"}
+    assert data_graphs == {
+        dataset.GRAPH_BASE + f"graph_data/data/{name}" for name in ("cities", "named", "more")
+    }
+    assert data_graphs | {"https://example.org/graph/b"} <= set(metadata["graphs"])
+    store = ox.Store.read_only(str(path))
+    graph_of = {q.subject.value: q.graph_name.value for q in store.quads_for_pattern(
+        None, ox.NamedNode("https://example.org/p"), None)}  # fmt: skip
+    assert graph_of == {
+        "https://example.org/a": dataset.GRAPH_BASE + "graph_data/data/cities",
+        "https://example.org/b": "https://example.org/graph/b",
+        "https://example.org/c": dataset.GRAPH_BASE + "graph_data/data/named",
+        "https://example.org/d": dataset.GRAPH_BASE + "graph_data/data/more",
+    }
+
+
+def test_serve_data_from_zigraph_data_logs_what_it_serves_and_where(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "ZIGRAPH_DATA": str(TEST_DATA / "sparql"), "ZIGRAPH_PORT": str(port)}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*zigraph_command(), "serve", "--workers", "1", "--no-validate"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                health = json.load(response)
+        finally:
+            stop(process)
+    started = log.read_text()
+    assert "not validated" in started
+    assert f"serving {health['triples']:,} triples" in started
+    assert f"open http://127.0.0.1:{port}/" in started
+
+
+def test_serve_says_the_data_was_validated(tmp_path, capsys):
+    files = dataset.selected_files()
+    path, metadata, _ = serve.prepare_store(files, tmp_path / "store")
+    serve.report_validation(metadata, path, enforce=True)
+    assert "the data conforms to the shapes (validated in" in capsys.readouterr().err
