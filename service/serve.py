@@ -43,40 +43,49 @@ def files_or_exit(
     return files
 
 
-def build_and_validate(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
-    """Stream the files into a store at ``path``, validate it, and return its metadata.
-
-    The outcome of the validation (conformance, the report as text, the seconds it took) is
-    kept in the metadata, so that a restart over unchanged files needs neither step again.
-    """
-    from service.validation import validate_files
-
+def build_timed(files: list[dataset.SourceFile], path: Path) -> dict:
+    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
     started = time.monotonic()
     metadata = embedded.build_store_from_files(files, path)
     metadata["load_seconds"] = round(time.monotonic() - started, 1)
-    if validate:
-        started = time.monotonic()
-        report = validate_files(files, path)
-        metadata["validation"] = {
-            "conforms": report.conforms,
-            "violations": len(report.results),
-            "seconds": round(time.monotonic() - started, 1),
-            "engine": report.engine,
-        }
-        (path / embedded.REPORT_FILE).write_text(report.text("en"))
-        embedded.write_metadata(path, metadata)
     return metadata
 
 
-def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
-    """Build (and validate) the store in a child process and return its metadata.
+def validate_timed(files: list[dataset.SourceFile]) -> dict:
+    """Validate the files; return the outcome, the seconds it took and the report as text."""
+    from service.validation import validate_files
 
-    The storage engine leaves threads behind in the process that writes a store; gunicorn
-    workers forked from such a master hang when they exit. So the master never opens one.
+    started = time.monotonic()
+    report = validate_files(files)
+    return {
+        "conforms": report.conforms,
+        "violations": len(report.results),
+        "seconds": round(time.monotonic() - started, 1),
+        "engine": report.engine,
+        "report": report.text("en"),
+    }
+
+
+def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
+    """Build the store and validate the files, side by side in two child processes.
+
+    The outcome of the validation (conformance, the seconds it took, the engine) goes into
+    the store's metadata and the report beside it, so that a restart over unchanged files
+    needs neither step again. The storage engine leaves threads behind in the process that
+    writes a store; gunicorn workers forked from such a master hang when they exit. So the
+    master never opens one.
     """
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as executor:
-        return executor.submit(build_and_validate, files, path, validate).result()
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        built = executor.submit(build_timed, files, path)
+        checked = executor.submit(validate_timed, files) if validate else None
+        metadata = built.result()
+        if checked is not None:
+            outcome = checked.result()
+            (path / embedded.REPORT_FILE).write_text(outcome.pop("report"))
+            metadata["validation"] = outcome
+            embedded.write_metadata(path, metadata)
+    return metadata
 
 
 def prepare_store(
