@@ -267,6 +267,17 @@ class Progress:
             sys.stderr.flush()
 
 
+def source_folders(files: Iterable[SourceFile]) -> list[str]:
+    """Return the ``sources/`` folders (the texts) beside the data files or one level up."""
+    found = []
+    for source in files:
+        for folder in (source.path.parent, source.path.parent.parent):
+            texts = folder.resolve() / SOURCE_TEXTS
+            if texts.is_dir() and str(texts) not in found:
+                found.append(str(texts))
+    return found
+
+
 def total_size(files: Iterable[SourceFile]) -> int:
     """Return the bytes on disk of the files."""
     return sum(os.path.getsize(f.path) for f in files)

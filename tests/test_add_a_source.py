@@ -87,17 +87,20 @@ def test_the_curated_folder_validates(curated: Path) -> None:
     assert "conforms" in result.stdout
 
 
-def test_a_fact_stated_by_two_sources_shows_both_quotes(curated: Path, tmp_path: Path) -> None:
+def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(curated: Path, tmp_path: Path) -> None:
     embedded.build_store_from_files(dataset.selected_files([curated]), tmp_path / "store")
     app = create_app({"TESTING": True, "STORE_DIR": str(tmp_path / "store")})
     try:
         page = app.test_client().get("/doc/conferral/wbk-2023-dinas-perpustakaan-kota-contoh")
+        text = app.test_client().get("/source/kabar-lain-2023-12-wbk.txt")
     finally:
         app.extensions["zigraph.store"].close()
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "meraih predikat Wilayah Bebas dari Korupsi (WBK) Tahun 2023" in html
     assert "Predikat itu diraih Dinas Perpustakaan Kota Contoh untuk tahun 2023." in html
+    assert text.status_code == 200  # the text beside the data, not only the shipped ones
+    assert text.get_data(as_text=True) == (MADE_UP / "kabar-lain-2023-12-wbk.txt").read_text()
 
 
 def write_article(folder: Path, exact: str, prefix: str | None = None) -> Path:

@@ -84,6 +84,7 @@ def build_store_from_files(files: list[datasets.SourceFile], path: Path) -> dict
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "graphs": graphs,
         "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
+        "source_folders": datasets.source_folders(files),
     }
     del store
     write_metadata(path, metadata)
