@@ -296,7 +296,8 @@ def serve(
     try:
         report_validation(metadata, path, enforce=not no_validate)
         os.environ["ZIGRAPH_STORE_DIR"] = str(path)
-        shown_host = f"[{host}]" if ":" in host else host
+        shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+        shown_host = f"[{shown_host}]" if ":" in shown_host.strip("[]") else shown_host
         click.echo(
             f"zigraph: serving {metadata['triples']:,} triples in {len(metadata['graphs'])} "
             f"named graphs (version {metadata['version']}); open http://{shown_host}:{port}/",

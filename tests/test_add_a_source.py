@@ -87,7 +87,9 @@ def test_the_curated_folder_validates(curated: Path) -> None:
     assert "conforms" in result.stdout
 
 
-def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(curated: Path, tmp_path: Path) -> None:
+def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(
+    curated: Path, tmp_path: Path
+) -> None:
     embedded.build_store_from_files(dataset.selected_files([curated]), tmp_path / "store")
     app = create_app({"TESTING": True, "STORE_DIR": str(tmp_path / "store")})
     try:
