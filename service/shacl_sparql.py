@@ -307,6 +307,8 @@ class ShapesCompiler:
                     raise Unsupported("sh:closed")
             else:
                 raise Unsupported(str(predicate))
+        if is_property and (shape, SH.property, None) in self.shapes:
+            raise Unsupported("sh:property inside a property shape")
         if not is_property:
             for constraint in self.shapes.objects(shape, SH.sparql):
                 yield (

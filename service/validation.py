@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
 import pyshacl
@@ -200,7 +199,7 @@ def _results(report_graph: Graph, labels: Callable) -> list[ValidationResult]:
 
 
 def validate_store(
-    store: ox.Store | Path, shapes: Graph, data: Callable[[], Iterable[ox.Quad]], options=None
+    store: ox.Store, shapes: Graph, data: Callable[[], Iterable[ox.Quad]], options=None
 ) -> Report:
     """Validate the data in a store: with SPARQL queries when the shapes allow, else pySHACL.
 
@@ -208,8 +207,6 @@ def validate_store(
         the SPARQL engine does not evaluate.
     :param options: keyword arguments of ``store.query`` that choose the data graph.
     """
-    if isinstance(store, Path):
-        store = ox.Store.read_only(str(store))
     options = {"use_default_graph_as_union": True} if options is None else options
     try:
         findings = shacl_sparql.validate(store, shapes, options)
@@ -252,9 +249,15 @@ def _report_graph(findings: list[shacl_sparql.Finding], shapes: Graph) -> Graph:
             graph.add((node, SH.resultPath, _copy(shapes, finding.path, graph)))
         if finding.value is not None:
             graph.add((node, SH.value, to_rdflib(finding.value)))
-        for message in finding.messages:
+        for message in finding.messages or [Literal(_default_message(finding), lang="en")]:
             graph.add((node, SH.resultMessage, message))
     return graph
+
+
+def _default_message(finding: shacl_sparql.Finding) -> str:
+    """Return a message for a rule that gives none: the constraint component it breaks."""
+    component = str(finding.component).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
+    return f"{component} constraint not met"
 
 
 def _copy(source: Graph, node, target: Graph):
@@ -265,17 +268,15 @@ def _copy(source: Graph, node, target: Graph):
     return node
 
 
-def validate_files(files: list[SourceFile], store: ox.Store | Path | None = None) -> Report:
+def validate_files(files: list[SourceFile]) -> Report:
     """Validate the files' ontology and data against their shapes.
 
-    :param store: a store that already holds the files (the served one), else they are
-        streamed into a store in memory.
+    The data is streamed into a store in memory, which holds nothing else (no shapes).
     """
     shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
     data_files = [f for f in files if f.role in DATA_ROLES]
-    if store is None:
-        store = ox.Store()  # in memory
-        store.bulk_extend(stream_quads(data_files))
+    store = ox.Store()
+    store.bulk_extend(stream_quads(data_files))
     return validate_store(store, shapes, lambda: stream_quads(data_files))
 
 
