@@ -51,29 +51,23 @@ def build_timed(files: list[dataset.SourceFile], path: Path) -> dict:
     return metadata
 
 
-def validate_timed(files: list[dataset.SourceFile]) -> dict:
-    """Validate the files; return the outcome, the seconds it took and the report as text."""
+def validate_timed(files: list[dataset.SourceFile]):
+    """Validate the files; return the report and the seconds it took."""
     from service.validation import validate_files
 
     started = time.monotonic()
     report = validate_files(files)
-    return {
-        "conforms": report.conforms,
-        "violations": len(report.results),
-        "seconds": round(time.monotonic() - started, 1),
-        "engine": report.engine,
-        "report": report.text("en"),
-    }
+    return report, round(time.monotonic() - started, 1)
 
 
 def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
     """Build the store and validate the files, side by side in two child processes.
 
-    The outcome of the validation (conformance, the seconds it took, the engine) goes into
-    the store's metadata and the report beside it, so that a restart over unchanged files
-    needs neither step again. The storage engine leaves threads behind in the process that
-    writes a store; gunicorn workers forked from such a master hang when they exit. So the
-    master never opens one.
+    The report is saved beside the store, for the pages, and the outcome (conformance, the
+    seconds it took, the engine) goes into the store's metadata, so that a restart over
+    unchanged files needs neither step again. The storage engine leaves threads behind in
+    the process that writes a store; gunicorn workers forked from such a master hang when
+    they exit. So the master never opens one.
     """
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
@@ -81,9 +75,14 @@ def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) 
         checked = executor.submit(validate_timed, files) if validate else None
         metadata = built.result()
         if checked is not None:
-            outcome = checked.result()
-            (path / embedded.REPORT_FILE).write_text(outcome.pop("report"))
-            metadata["validation"] = outcome
+            report, seconds = checked.result()
+            report.save(path)
+            metadata["validation"] = {
+                "conforms": report.conforms,
+                "violations": len(report.results),
+                "seconds": seconds,
+                "engine": report.engine,
+            }
             embedded.write_metadata(path, metadata)
     return metadata
 
@@ -131,7 +130,9 @@ def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
             err=True,
         )
         return
-    click.echo((store / embedded.REPORT_FILE).read_text(), err=True, nl=False)
+    from service.validation import Report
+
+    click.echo(Report.load(store).text("en"), err=True, nl=False)
     if enforce:
         click.echo(
             "zigraph: the data does not conform to the shapes; not serving it "

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 import pyshacl
@@ -19,6 +20,7 @@ from service.namespaces import PREFIXES, compact
 log = logging.getLogger(__name__)
 
 DATA_ROLES = ("ontology", "graph_data")
+REPORT_FILE = "zigraph-validation.json"  # beside the store: validated once, read by every page
 
 
 def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> URIRef | BNode | Literal:
@@ -132,6 +134,30 @@ class Report:
     def turtle(self) -> str:
         """Return the SHACL validation report graph as Turtle."""
         return self.graph.serialize(format="turtle")
+
+    def save(self, folder: Path) -> None:
+        """Write the report into a folder (the store's), for every web process to read."""
+        document = {
+            "conforms": self.conforms,
+            "checked_triples": self.checked_triples,
+            "results": [asdict(result) for result in self.results],
+            "graph": self.turtle(),
+        }
+        path = folder / REPORT_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(document, ensure_ascii=False))
+        partial.replace(path)  # readers see the old report or the new, never half of one
+
+    @classmethod
+    def load(cls, folder: Path) -> Report | None:
+        """Return the report saved in a folder, or None when there is none."""
+        try:
+            document = json.loads((folder / REPORT_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        graph = Graph().parse(data=document["graph"], format="turtle")
+        results = [ValidationResult(**result) for result in document["results"]]
+        return cls(document["conforms"], results, graph, document["checked_triples"])
 
 
 def _compact(term) -> str:

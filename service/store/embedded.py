@@ -21,7 +21,6 @@ from service.store.evaluator import EvaluatorPool
 
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
-REPORT_FILE = "zigraph-validation.txt"  # the validation report of the store's data, in English
 QUADS_FILE = "zigraph-dataset.nq"
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 
