@@ -1,6 +1,6 @@
 """Anchor passages in their source text: from a quote, the prefix, suffix and offsets.
 
-A curator writes only the words a passage quotes (``oa:exact``); :func:`anchor` finds them
+A curator writes only the words a passage quotes (``oa:exact``); :func:`anchor_text` finds them
 in the source text and adds the ``oa:TextQuoteSelector``'s prefix and suffix and an
 ``oa:TextPositionSelector`` with the offsets (Unicode code points, end exclusive). The
 Turtle file is edited where the passage is written, not serialized again, so its prefixes,
@@ -13,6 +13,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
@@ -49,7 +50,7 @@ def _one(store: ox.Store, subject: str, predicate: str) -> ox.NamedNode | ox.Lit
 
 
 def passages(turtle: str, base_iri: str) -> list[Passage]:
-    """Return the passages of a Turtle document, in the order their quotes are written."""
+    """Return the passages of a Turtle document and what each says about its quote."""
     store = ox.Store()
     try:
         store.load(turtle, format=ox.RdfFormat.TURTLE, base_iri=base_iri)
@@ -139,18 +140,19 @@ def locate(passage: Passage, text: str) -> int:
 
 
 def nearest(quote: str, text: str) -> str:
-    """Return the stretch of the text most like the quote."""
+    """Return the stretch of the text, as long as the quote, most like it."""
     if not text:
         return ""
     size = len(quote)
-    best, best_ratio = "", -1.0
     step = max(1, size // 8)
-    for start in range(0, max(1, len(text) - size + 1), step):
-        window = text[start : start + size]
-        ratio = difflib.SequenceMatcher(None, quote, window, autojunk=False).quick_ratio()
-        if ratio > best_ratio:
-            best, best_ratio = window, ratio
-    return best
+    windows = [text[i : i + size] for i in range(0, max(1, len(text) - size + 1), step)]
+
+    def likeness(window: str, quick: bool = False) -> float:
+        matcher = difflib.SequenceMatcher(None, quote, window, autojunk=False)
+        return matcher.quick_ratio() if quick else matcher.ratio()
+
+    candidates = sorted(windows, key=lambda w: likeness(w, quick=True), reverse=True)[:10]
+    return max(candidates, key=likeness)
 
 
 def offset_datatype() -> str | None:
@@ -221,7 +223,7 @@ def _written_terms(text: str, prefixes: dict[str, str], base: str) -> list[Writt
 
 def _expand(token: str, prefixes: dict[str, str], base: str) -> str | None:
     if token.startswith("<") and token.endswith(">"):
-        return token[1:-1]
+        return urljoin(base, token[1:-1])  # a relative IRI counts from the file
     if ":" not in token or token.startswith(("@", '"', "'", "_:")):
         return None
     prefix, local = token.split(":", 1)
