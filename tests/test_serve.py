@@ -344,3 +344,16 @@ def test_serve_says_the_data_was_validated(tmp_path, capsys):
     path, metadata, _ = serve.prepare_store(files, tmp_path / "store")
     serve.report_validation(metadata, path, enforce=True)
     assert "the data conforms to the shapes (validated in" in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_the_bytes_read(capsys):
+    progress = dataset.Progress(200, "loading", enabled=True)
+    progress.advance(100)
+    progress.advance(100)
+    progress.close()
+    shown = capsys.readouterr().err
+    assert " 50%" in shown and "100%" in shown and shown.endswith("\n")
+    quiet = dataset.Progress(200, enabled=False)
+    quiet.advance(200)
+    quiet.close()
+    assert capsys.readouterr().err == ""
