@@ -105,7 +105,7 @@ def prepare_store(
         reusable = metadata is not None and metadata.get("fingerprint") == key
         if reusable and (metadata.get("validation") or not validate):
             click.echo(f"zigraph: reusing the store in {store_dir} (data unchanged)", err=True)
-            return store_dir, metadata, False
+            return store_dir, {**metadata, "reused": True}, False
         if metadata is not None:
             click.echo(f"zigraph: rebuilding the store in {store_dir} (data changed)", err=True)
             shutil.rmtree(store_dir)
@@ -125,8 +125,9 @@ def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
         click.echo("zigraph: warning: the data was not validated (--no-validate).", err=True)
         return
     if outcome["conforms"]:
+        when = "when the store was built, " if metadata.get("reused") else ""
         click.echo(
-            f"zigraph: the data conforms to the shapes (validated in {outcome['seconds']} s)",
+            f"zigraph: the data conforms to the shapes (validated {when}in {outcome['seconds']} s)",
             err=True,
         )
         return
