@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 import pyoxigraph as ox
 
 from service import dataset, export, passages, scaffold, validation
-from service.export import RDF_TYPE
 from service.namespaces import compact
 from service.serve import dataset_options, files_or_exit, load_or_exit, push, serve
 
@@ -86,21 +84,41 @@ def export_command(
         click.echo(f"{output}: {len(loaded.quads)} quads, {len(data)} bytes", err=True)
 
 
-def dataset_statistics(loaded: dataset.LoadedDataset) -> dict:
-    """Return the triple count, entities per class and triples per named graph."""
-    triples = {q.triple for q in loaded.quads}
-    typed: dict[str, set[str]] = {}
-    for triple in triples:
-        if triple.predicate.value == RDF_TYPE and isinstance(triple.object, ox.NamedNode):
-            typed.setdefault(triple.object.value, set()).add(str(triple.subject))
-    graphs = Counter(q.graph_name.value for q in loaded.quads)
+def dataset_statistics(files: list[dataset.SourceFile]) -> dict:
+    """Return the triple count, entities per class and triples per named graph.
+
+    The files are streamed into a store in memory and counted there with SPARQL, so a large
+    dataset is never a list of Python objects.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    store = ox.Store()
+    store.bulk_extend(dataset.stream_quads(files, digest))
+
+    def select(query: str) -> list[ox.QuerySolution]:
+        return list(store.query(query))
+
+    distinct = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+    triples = select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {distinct} }} }}")[0]["n"]
+    typed = "GRAPH ?g { ?s a ?class } FILTER(isIRI(?class))"
+    entities = select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {typed} }}")[0]["n"]
+    classes = select(
+        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {typed} }} GROUP BY ?class"
+    )
+    graphs = {f.graph: 0 for f in files}
+    for row in select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        graphs[row["g"].value] = int(row["n"].value)
     return {
-        "version": loaded.version,
-        "triples": len(triples),
-        "quads": len(loaded.quads),
-        "entities": len({s for members in typed.values() for s in members}),
-        "classes": {iri: len(members) for iri, members in sorted(typed.items())},
-        "graphs": {f.graph: graphs.get(f.graph, 0) for f in loaded.files},
+        "version": digest.hexdigest()[:16],
+        "triples": int(triples.value),
+        "quads": len(store),
+        "entities": int(entities.value),
+        "classes": {
+            row["class"].value: int(row["n"].value)
+            for row in sorted(classes, key=lambda row: row["class"].value)
+        },  # fmt: skip
+        "graphs": graphs,
     }
 
 
@@ -111,8 +129,12 @@ def stats(as_json: bool, data_paths, ontology_paths, shapes_paths) -> None:
     """Print the number of triples, entities per class and named graphs."""
     import json
 
-    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
-    numbers = dataset_statistics(loaded)
+    files = files_or_exit(data_paths, ontology_paths, shapes_paths)
+    try:
+        numbers = dataset_statistics(files)
+    except dataset.DatasetError as error:
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
     if as_json:
         click.echo(json.dumps(numbers, indent=2))
         return
