@@ -114,6 +114,7 @@ class ShapesCompiler:
         self.store = store
         self.options = options  # passed to every store.query (the data graphs)
         self._subclasses: dict[URIRef, list[str]] = {}
+        self._variables = 0
 
     # --- paths, targets, value conditions ------------------------------------------------
 
@@ -172,11 +173,50 @@ class ShapesCompiler:
         """Return a SPARQL expression true when the term ``v`` conforms to a value shape."""
         checks = []
         for predicate, value in self.shapes.predicate_objects(shape):
-            if predicate in DESCRIPTIVE and predicate not in (SH.property, SH.sparql):
+            if predicate == SH.property:
+                checks.append(self.property_condition(value, v))
+                continue
+            if predicate in DESCRIPTIVE and predicate != SH.sparql:
                 continue
             if predicate not in VALUE_COMPONENTS:
                 raise Unsupported(f"{predicate} inside a value shape")
             checks.append(self.component_condition(predicate, value, v))
+        return " && ".join(f"({c})" for c in checks) or "true"
+
+    def fresh(self) -> str:
+        """Return a variable name no other part of a query uses."""
+        self._variables += 1
+        return f"?v{self._variables}"
+
+    def property_condition(self, prop, v: str) -> str:
+        """Return a SPARQL expression true when ``v`` conforms to a property shape nested in a
+        value shape (``sh:node`` naming a node shape with ``sh:property``)."""
+        path_node = self.shapes.value(prop, SH.path)
+        if path_node is None:
+            raise Unsupported("a nested property shape without sh:path")
+        path = self.path(path_node)
+        checks = []
+        for predicate, value in self.shapes.predicate_objects(prop):
+            x = self.fresh()
+            if predicate in DESCRIPTIVE:
+                if predicate in (SH.property, SH.sparql):
+                    raise Unsupported(f"{predicate} inside a nested property shape")
+                continue
+            if predicate == SH.minCount and int(value) <= 1:
+                checks.append(f"EXISTS {{ {v} {path} {x} }}" if int(value) else "true")
+            elif predicate == SH.maxCount and int(value) <= 1:
+                y = self.fresh()
+                distinct = f"{x}, {y} FILTER(!sameTerm({x}, {y}))" if int(value) else x
+                checks.append(f"NOT EXISTS {{ {v} {path} {distinct} }}")
+            elif predicate == SH.hasValue:
+                checks.append(
+                    f"EXISTS {{ {v} {path} {x} FILTER(sameTerm({x}, {sparql_term(value)})) }}"
+                )
+            elif predicate in VALUE_COMPONENTS:
+                check = self.component_condition(predicate, value, x)
+                checks.append(f"NOT EXISTS {{ {v} {path} {x} FILTER(!({check})) }}")
+            else:
+                raise Unsupported(f"{predicate} inside a nested property shape")
         return " && ".join(f"({c})" for c in checks) or "true"
 
     def component_condition(self, component, value, v: str) -> str:
@@ -217,8 +257,8 @@ class ShapesCompiler:
         if component == SH["not"]:
             return f"!({self.condition(value, v)})"
         if component == SH.node:
-            if (value, SH.property, None) in self.shapes or (value, SH.sparql, None) in self.shapes:
-                raise Unsupported("sh:node with a shape that has property or SPARQL constraints")
+            if (value, SH.sparql, None) in self.shapes:
+                raise Unsupported("sh:node with a shape that has SPARQL constraints")
             return self.condition(value, v)
         raise Unsupported(str(component))
 
