@@ -417,13 +417,23 @@ def reference_triples(dates: dict[int, str]) -> tuple[list, SyntheticArticle]:
     )
     triples = []
     scheme = entity("scheme", "zona-integritas")
-    triples += [(scheme, A, f"<{SKOS.ConceptScheme}>")]
+    top = entity("designation", "zona-integritas")  # as in graph_data/reference/
+    triples += [(scheme, A, f"<{SKOS.ConceptScheme}>"), (scheme, f"<{SKOS.hasTopConcept}>", top)]
     triples += labels(scheme, "Predikat Zona Integritas", "Integrity Zone designations")
+    triples += [
+        (top, A, zi("Designation")),
+        (top, f"<{SKOS.inScheme}>", scheme),
+        (top, f"<{SKOS.topConceptOf}>", scheme),
+        (top, ALT, literal("ZI", "id")),
+    ]
+    triples += labels(top, "Zona Integritas", "Integrity Zone")
     for slug, (indonesian, english, short) in DESIGNATIONS.items():
         designation = entity("designation", slug)
         triples += [
             (designation, A, zi("Designation")),
             (designation, f"<{SKOS.inScheme}>", scheme),
+            (designation, f"<{SKOS.broader}>", top),
+            (top, f"<{SKOS.narrower}>", designation),
         ]
         triples += labels(designation, indonesian, english)
         triples += [(designation, ALT, literal(short, "id"))]
