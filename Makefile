@@ -1,12 +1,20 @@
 # The two commands a newcomer needs: `make serve` and `make test`.
-# Both create .venv when it is missing and install the project with its test extras.
+# Both create .venv when it is missing: `make serve` installs what serving needs, `make test`
+# adds the test tools (pytest, Playwright, ruff, the Oxigraph server).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+SERVING := $(VENV)/.installed-serve
 
 .PHONY: serve test lint bench clean screenshots translations
+
+$(SERVING): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVING)
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +22,9 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
 
-# Validates the data, builds the store and serves http://127.0.0.1:5000 (flags: see README).
-serve: $(INSTALLED)
+# Validates the data, builds the store and serves http://127.0.0.1:5000. The ZIGRAPH_*
+# variables choose the rest: ZIGRAPH_PORT=8080 make serve, ZIGRAPH_DATA=mydata make serve.
+serve: $(SERVING)
 	$(BIN)/zigraph serve
 
 test: $(INSTALLED) lint

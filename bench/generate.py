@@ -2,9 +2,12 @@
 
 The data has the shape of zigraph's curated graph (see ``graph_data/``): cities and their
 local governments, regional agencies (OPD) as units of those governments, yearly selection
-pipelines with three stages, and WBK/WBBM designation conferrals. Each city goes into its own
-named graph; a city's content depends only on the seed and its index, so a smaller scale is a
-prefix of a larger one.
+pipelines with three stages, and WBK/WBBM designation conferrals. Like the curated facts,
+every fact cites the passage that states it: each city has a made-up news article (a text in
+``sources/`` and its RDF, marked as synthetic, in a graph of its own) with one sentence per
+fact, and passages that quote it with exact offsets; so the data conforms to the shapes, and
+validating it exercises every rule. Each city goes into its own named graphs; a city's
+content depends only on the seed and its index, so a smaller scale is a prefix of a larger one.
 
     python bench/generate.py --scale 100k            # bench/data/zi-100k-seed42/dataset.nq
     python bench/generate.py --scale 1M --turtle     # also dataset.ttl (the union graph)
@@ -28,16 +31,21 @@ from service.namespaces import (  # noqa: E402
     DCTERMS,
     GRAPH_BASE,
     ID_BASE,
+    OA,
     ORG,
     PREFIXES,
+    PROV,
     RDF,
     SCHEMA,
     SKOS,
+    SOURCE_BASE,
     XSD,
     ZI,
 )
 
-GENERATOR_VERSION = 1  # bump when the output for a given seed and scale changes
+GENERATOR_VERSION = 3  # bump when the output for a given seed and scale changes
+PUBLISHER = "synthetic-press"  # the made-up outlet of every synthetic article
+CONTEXT = 32  # characters of a quote's prefix and suffix, as in graph_data/
 DATA_DIR = BENCH / "data"
 YEARS = range(2015, 2025)
 
@@ -265,9 +273,91 @@ def zi(name: str) -> str:
     return f"<{ZI[name]}>"
 
 
+def integer(value: int) -> str:
+    """Return an xsd:integer literal in N-Quads form (counts, orders and offsets)."""
+    return literal(str(value), datatype=str(XSD.integer))
+
+
 def labels(subject: str, indonesian: str, english: str) -> list[tuple[str, str, str]]:
     """Return the two preferred labels of an entity."""
     return [(subject, PREF, literal(indonesian, "id")), (subject, PREF, literal(english, "en"))]
+
+
+class SyntheticArticle:
+    """A made-up news article: its text, one sentence per fact, and the passages quoting it.
+
+    The text says it is made up; its RDF marks the article as synthetic, so that nobody
+    takes a generated fact for one a real source states.
+    """
+
+    def __init__(self, slug: str, title_id: str, title_en: str, year: int) -> None:
+        self.slug = f"synthetic-{slug}"
+        self.iri = entity("article", self.slug)
+        self.title = (title_id, title_en)
+        self.year = year
+        self.text = (
+            "CONTOH SINTETIS: teks rekaan bench/generate.py untuk uji beban zigraph, "
+            "bukan berita nyata.\n"
+        )
+        self.triples: list[tuple[str, str, str]] = []
+        self.ends: list[tuple[str, int]] = []  # (quote selector, end of its quote)
+        self.passages = 0
+
+    def cite(self, sentence: str) -> str:
+        """Add a sentence to the text and return a passage quoting it, in N-Quads form."""
+        start = len(self.text)  # code points, as the curated passages count them
+        self.text += sentence + " "
+        end = start + len(sentence)
+        self.passages += 1
+        passage_slug = f"{self.slug}/{self.passages:03d}"
+        passage = entity("passage", passage_slug)
+        quote = entity("passage", f"{passage_slug}/quote")
+        position = entity("passage", f"{passage_slug}/position")
+        self.triples += [
+            (passage, A, zi("Passage")),
+            (passage, f"<{OA.hasSource}>", self.iri),
+            (passage, f"<{OA.hasSelector}>", quote),
+            (passage, f"<{OA.hasSelector}>", position),
+            (quote, A, f"<{OA.TextQuoteSelector}>"),
+            (quote, f"<{OA.exact}>", literal(sentence)),
+            (quote, f"<{OA.prefix}>", literal(self.text[max(0, start - CONTEXT) : start])),
+            (position, A, f"<{OA.TextPositionSelector}>"),
+            (position, f"<{OA.start}>", integer(start)),
+            (position, f"<{OA.end}>", integer(end)),
+        ]
+        self.ends.append((quote, end))
+        return passage
+
+    def finish(self) -> list[tuple[str, str, str]]:
+        """Return the article's triples, the suffixes of its quotes included."""
+        triples = []
+        text_file = f"<{SOURCE_BASE}{self.slug}.txt>"
+        article = self.iri
+        self.text = self.text.rstrip(" ") + "\n"
+        triples += [
+            (article, A, f"<{SCHEMA.NewsArticle}>"),
+            (article, f"<{SCHEMA.publisher}>", entity("organisation", PUBLISHER)),
+            (article, f"<{SCHEMA.inLanguage}>", literal("id")),
+            (
+                article,
+                f"<{SCHEMA.datePublished}>",
+                literal(str(self.year), datatype=str(XSD.gYear)),
+            ),
+            (article, f"<{DCTERMS.hasFormat}>", text_file),
+            (article, f"<{SKOS.editorialNote}>", literal("Artikel rekaan untuk uji beban.", "id")),
+            (
+                article,
+                f"<{SKOS.editorialNote}>",
+                literal("A made-up article for load tests.", "en"),
+            ),
+            (text_file, f"<{DCTERMS.format}>", literal("text/plain; charset=utf-8")),
+        ]
+        triples += labels(article, *self.title)
+        triples += self.triples
+        # A suffix may reach into later sentences, so suffixes wait for the whole text.
+        for quote, end in self.ends:
+            triples.append((quote, f"<{OA.suffix}>", literal(self.text[end : end + CONTEXT])))
+        return triples
 
 
 class QuadWriter:
@@ -319,17 +409,31 @@ def ceremony_dates(seed: int) -> dict[int, str]:
     return {year: f"{year}-12-{rng.randint(9, 21):02d}" for year in YEARS}
 
 
-def reference_triples(dates: dict[int, str]) -> list[tuple[str, str, str]]:
-    """Return the designations, the ministry, the provinces and the yearly ceremonies."""
+def reference_triples(dates: dict[int, str]) -> tuple[list, SyntheticArticle]:
+    """Return the designations, the ministry, the provinces and the yearly ceremonies, and
+    the made-up article the ceremonies cite."""
+    article = SyntheticArticle(
+        "upacara", "Berita rekaan: upacara penganugerahan", "Made-up news: ceremonies", YEARS[-1]
+    )
     triples = []
     scheme = entity("scheme", "zona-integritas")
-    triples += [(scheme, A, f"<{SKOS.ConceptScheme}>")]
+    top = entity("designation", "zona-integritas")  # as in graph_data/reference/
+    triples += [(scheme, A, f"<{SKOS.ConceptScheme}>"), (scheme, f"<{SKOS.hasTopConcept}>", top)]
     triples += labels(scheme, "Predikat Zona Integritas", "Integrity Zone designations")
+    triples += [
+        (top, A, zi("Designation")),
+        (top, f"<{SKOS.inScheme}>", scheme),
+        (top, f"<{SKOS.topConceptOf}>", scheme),
+        (top, ALT, literal("ZI", "id")),
+    ]
+    triples += labels(top, "Zona Integritas", "Integrity Zone")
     for slug, (indonesian, english, short) in DESIGNATIONS.items():
         designation = entity("designation", slug)
         triples += [
             (designation, A, zi("Designation")),
             (designation, f"<{SKOS.inScheme}>", scheme),
+            (designation, f"<{SKOS.broader}>", top),
+            (top, f"<{SKOS.narrower}>", designation),
         ]
         triples += labels(designation, indonesian, english)
         triples += [(designation, ALT, literal(short, "id"))]
@@ -343,21 +447,26 @@ def reference_triples(dates: dict[int, str]) -> list[tuple[str, str, str]]:
         "Kementerian Pendayagunaan Aparatur Negara dan Reformasi Birokrasi",
         "Ministry of Administrative and Bureaucratic Reform",
     )
+    publisher = entity("organisation", PUBLISHER)
+    triples += [(publisher, A, f"<{SCHEMA.NewsMediaOrganization}>")]
+    triples += labels(publisher, "Pers Sintetis (rekaan)", "Synthetic Press (made up)")
     for slug, indonesian, english in PROVINCES:
         triples += [(entity("place", slug), A, zi("Province"))]
         triples += labels(entity("place", slug), indonesian, english)
     for year, date in dates.items():
         ceremony = entity("ceremony", f"apresiasi-penganugerahan-zi-wbk-wbbm-{year}")
+        source = article.cite(f"Upacara penganugerahan Zona Integritas {year} digelar {date}.")
         triples += [
             (ceremony, A, zi("Ceremony")),
             (ceremony, f"<{SCHEMA.startDate}>", literal(date, datatype=str(XSD.date))),
+            (ceremony, f"<{PROV.wasDerivedFrom}>", source),
         ]
         triples += labels(
             ceremony,
             f"Apresiasi dan Penganugerahan Zona Integritas WBK-WBBM Tahun {year}",
             f"Integrity Zone WBK-WBBM Appreciation and Award {year}",
         )
-    return triples
+    return triples, article
 
 
 def city_names(seed: int) -> list[tuple[str, str]]:
@@ -383,10 +492,17 @@ def city_name(names: list[tuple[str, str]], index: int) -> tuple[str, str]:
 
 def city_triples(
     seed: int, index: int, slug: str, name: str, dates: dict[int, str]
-) -> list[tuple[str, str, str]]:
-    """Return the triples of one city: its government, agencies, pipelines and conferrals."""
+) -> tuple[list[tuple[str, str, str]], SyntheticArticle]:
+    """Return the triples of one city (government, agencies, pipelines, conferrals) and the
+    made-up article its facts cite."""
     rng = random.Random(f"{seed}:city:{index}")
     city_slug = f"kota-{slug}"
+    article = SyntheticArticle(
+        city_slug,
+        f"Berita rekaan: Zona Integritas di Kota {name}",
+        f"Made-up news: integrity zones in {name} City",
+        YEARS[-1],
+    )
     place = entity("place", city_slug)
     government = entity("organisation", f"pemerintah-{city_slug}")
     ministry = entity("organisation", MINISTRY)
@@ -449,17 +565,20 @@ def city_triples(
         proposed = rng.sample(candidates, rng.randint(min(3, len(candidates)), len(candidates)))
         assessed = rng.sample(proposed, rng.randint(1, min(5, len(proposed))))
         designated = rng.sample(assessed, rng.randint(0, len(assessed)))
+        source = article.cite(
+            f"Pada tahun {year} Pemerintah Kota {name} mengusulkan {len(proposed)} unit kerja "
+            f"kepada Kemenpan RB; {len(assessed)} dinilai di tingkat nasional "
+            f"({', '.join(short for _, short in assessed)}) dan {len(designated)} ditetapkan."
+        )
+        triples += [(pipeline, f"<{PROV.wasDerivedFrom}>", source)]
+        triples += [(stage, f"<{PROV.wasDerivedFrom}>", source) for stage in stages]
         for order, (stage, members, (_, indonesian, english)) in enumerate(
             zip(stages, (proposed, assessed, designated), STAGES, strict=True), start=1
         ):
             triples += [
                 (stage, A, zi("SelectionStage")),
-                (stage, zi("stageOrder"), literal(str(order), datatype=str(XSD.integer))),
-                (
-                    stage,
-                    zi("memberCount"),
-                    literal(str(len(members)), datatype=str(XSD.integer)),
-                ),
+                (stage, zi("stageOrder"), integer(order)),
+                (stage, zi("memberCount"), integer(len(members))),
             ]
             triples += labels(stage, indonesian, english)
             if order > 1:  # like the sources, only the later stages name their members
@@ -470,7 +589,12 @@ def city_triples(
             (holds_wbbm if kind == "wbbm" else holds_wbk).add(agency)
             agency_slug = agency.rsplit("/", 1)[1].rstrip(">")
             conferral = entity("conferral", f"{kind}-{year}-{agency_slug}")
+            source = article.cite(
+                f"{short} Kota {name} meraih predikat {DESIGNATIONS[kind][2]} Tahun {year} "
+                f"dari Kemenpan RB pada {dates[year]}."
+            )
             triples += [
+                (conferral, f"<{PROV.wasDerivedFrom}>", source),
                 (conferral, A, zi("DesignationConferral")),
                 (conferral, zi("recipient"), agency),
                 (conferral, zi("designation"), entity("designation", kind)),
@@ -488,7 +612,7 @@ def city_triples(
                 f"{DESIGNATIONS[kind][2]} Tahun {year} untuk {short} Kota {name}",
                 f"{DESIGNATIONS[kind][2]} {year} for {name} City's {short}",
             )
-    return triples
+    return triples, article
 
 
 def generate(scale: int, seed: int, folder: Path, turtle: bool = False) -> dict:
@@ -501,15 +625,25 @@ def generate(scale: int, seed: int, folder: Path, turtle: bool = False) -> dict:
     writer = QuadWriter(partial)
     progress = Progress(scale, enabled=scale >= 200_000 or sys.stderr.isatty())
     started = time.monotonic()
-    writer.write(GRAPH_BASE + "bench/reference", reference_triples(dates))
+    sources = folder / "sources"
+    sources.mkdir(exist_ok=True)
+
+    def write_article(article: SyntheticArticle) -> None:
+        writer.write(GRAPH_BASE + f"bench/articles/{article.slug}", article.finish())
+        (sources / f"{article.slug}.txt").write_text(article.text, encoding="utf-8")
+
+    triples, article = reference_triples(dates)
+    writer.write(GRAPH_BASE + "bench/reference", triples)
+    write_article(article)
     cities = 0
     first_city: list[tuple[str, str, str]] = []
     while writer.triples < scale:
         slug, name = city_name(names, cities)
-        triples = city_triples(seed, cities, slug, name, dates)
+        triples, article = city_triples(seed, cities, slug, name, dates)
         if cities == 0:
             first_city = triples
         writer.write(GRAPH_BASE + f"bench/kota-{slug}", triples)
+        write_article(article)
         cities += 1
         progress.update(writer.triples)
     writer.close()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 import pyoxigraph as ox
 
-from service import dataset, export, validation
-from service.export import RDF_TYPE
+from service import dataset, export, passages, scaffold, validation
 from service.namespaces import compact
 from service.push import push
-from service.serve import load_or_exit, serve
+from service.serve import dataset_options, files_or_exit, load_or_exit, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,20 +22,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--shapes",
-    "shapes_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Shapes file or folder (default: the shipped shapes).",
-)
-@click.option(
-    "--ontology",
-    "ontology_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Ontology file or folder (default: the shipped ontology).",
-)
+@dataset_options
 @click.option(
     "--format",
     "output_format",
@@ -49,25 +34,18 @@ def cli() -> None:
 @click.option(
     "--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language."
 )
-def validate(paths, shapes_paths, ontology_paths, output_format, lang) -> None:
+def validate(paths, data_paths, ontology_paths, shapes_paths, output_format, lang) -> None:
     """Validate data against the SHACL shapes.
 
-    PATHS are data files or folders (default: the shipped graph_data). Exit status: 0 when
-    the data conforms, 1 on violations, 2 when a file cannot be read or parsed.
+    PATHS (or --data) are data files or folders (default: the shipped graph_data). Exit
+    status: 0 when the data conforms, 1 on violations, 2 when a file cannot be read or parsed.
     """
+    files = files_or_exit((*paths, *data_paths), ontology_paths, shapes_paths)
     try:
-        shipped = dataset.shipped_files()
-        by_role = {role: [f for f in shipped if f.role == role] for role in dataset.ROLES}
-        given = {"ontology": ontology_paths, "shapes": shapes_paths, "graph_data": paths}
-        files = [
-            source
-            for role in dataset.ROLES
-            for source in (dataset.files_for(given[role], role) if given[role] else by_role[role])
-        ]
+        report = validation.validate_files(files)
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
-    report = validation.validate(load_or_exit(files))
     if output_format == "json":
         click.echo(report.json(lang), nl=False)
     elif output_format == "ttl":
@@ -92,9 +70,12 @@ def validate(paths, shapes_paths, ontology_paths, output_format, lang) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def export_command(format_name: str, output: Path | None) -> None:
+@dataset_options
+def export_command(
+    format_name: str, output: Path | None, data_paths, ontology_paths, shapes_paths
+) -> None:
     """Write the whole dataset, byte for byte the same on every run."""
-    loaded = load_or_exit()
+    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
     data = export.serialize_dataset(loaded.quads, export.FORMATS[format_name])
     if output is None:
         sys.stdout.buffer.write(data)
@@ -104,31 +85,57 @@ def export_command(format_name: str, output: Path | None) -> None:
         click.echo(f"{output}: {len(loaded.quads)} quads, {len(data)} bytes", err=True)
 
 
-def dataset_statistics(loaded: dataset.LoadedDataset) -> dict:
-    """Return the triple count, entities per class and triples per named graph."""
-    triples = {q.triple for q in loaded.quads}
-    typed: dict[str, set[str]] = {}
-    for triple in triples:
-        if triple.predicate.value == RDF_TYPE and isinstance(triple.object, ox.NamedNode):
-            typed.setdefault(triple.object.value, set()).add(str(triple.subject))
-    graphs = Counter(q.graph_name.value for q in loaded.quads)
+def dataset_statistics(files: list[dataset.SourceFile]) -> dict:
+    """Return the triple count, entities per class and triples per named graph.
+
+    The files are streamed into a store in memory and counted there with SPARQL, so a large
+    dataset is never a list of Python objects.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    store = ox.Store()
+    store.bulk_extend(dataset.stream_quads(files, digest))
+
+    def select(query: str) -> list[ox.QuerySolution]:
+        return list(store.query(query))
+
+    distinct = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+    triples = select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {distinct} }} }}")[0]["n"]
+    typed = "GRAPH ?g { ?s a ?class } FILTER(isIRI(?class))"
+    entities = select(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {typed} }}")[0]["n"]
+    classes = select(
+        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {typed} }} GROUP BY ?class"
+    )
+    graphs = {f.graph: 0 for f in files}
+    for row in select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        graphs[row["g"].value] = int(row["n"].value)
     return {
-        "version": loaded.version,
-        "triples": len(triples),
-        "quads": len(loaded.quads),
-        "entities": len({s for members in typed.values() for s in members}),
-        "classes": {iri: len(members) for iri, members in sorted(typed.items())},
-        "graphs": {f.graph: graphs.get(f.graph, 0) for f in loaded.files},
+        "version": digest.hexdigest()[:16],
+        "triples": int(triples.value),
+        "quads": len(store),
+        "entities": int(entities.value),
+        "classes": {
+            row["class"].value: int(row["n"].value)
+            for row in sorted(classes, key=lambda row: row["class"].value)
+        },  # fmt: skip
+        "graphs": graphs,
     }
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
-def stats(as_json: bool) -> None:
+@dataset_options
+def stats(as_json: bool, data_paths, ontology_paths, shapes_paths) -> None:
     """Print the number of triples, entities per class and named graphs."""
     import json
 
-    numbers = dataset_statistics(load_or_exit())
+    files = files_or_exit(data_paths, ontology_paths, shapes_paths)
+    try:
+        numbers = dataset_statistics(files)
+    except dataset.DatasetError as error:
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
     if as_json:
         click.echo(json.dumps(numbers, indent=2))
         return
@@ -142,6 +149,97 @@ def stats(as_json: bool) -> None:
     click.echo(f"\nnamed graphs ({len(numbers['graphs'])}):")
     for graph, count in numbers["graphs"].items():
         click.echo(f"  {graph}  {count} triples")
+
+
+@cli.command()
+@click.argument("article", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "source_text",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The source text (default: the text file the passage's source document names, "
+    "in a sources/ folder beside the article's folder).",
+)
+@click.option(
+    "-o",
+    "--output",
+    help="Write to this file, or '-' for standard output (default: change ARTICLE in place).",
+)
+def anchor(article: Path, source_text: Path | None, output: str | None) -> None:
+    """Add the prefix, suffix and offsets of every passage that gives only its quote.
+
+    ARTICLE is a Turtle file; each passage's oa:exact is looked up in the source text. The
+    file is edited where the passages are written: prefixes, comments and order stay. A
+    quote missing from the text, or there more than once without a prefix or suffix to
+    tell them apart, is an error (exit 1) naming the passage and the nearest match.
+    """
+    turtle = article.read_text(encoding="utf-8")
+    texts: dict[Path, str] = {}
+
+    def text_for(passage: passages.Passage) -> str:
+        if source_text is not None:
+            path = source_text
+        elif passage.source_file is None:
+            raise passages.AnchorError(
+                f"{passage.iri}: its source document names no text file (dct:hasFormat); "
+                "use --source"
+            )
+        else:
+            path = passages.source_text_path(article, passage.source_file)
+        if path not in texts:
+            texts[path] = path.read_text(encoding="utf-8")
+        return texts[path]
+
+    try:
+        anchored, count = passages.anchor_text(
+            turtle, text_for, article.resolve().as_uri(), passages.offset_datatype()
+        )
+    except passages.AnchorError as error:
+        click.echo(f"zigraph: {article}: {error}", err=True)
+        sys.exit(1)
+    if output == "-":
+        click.echo(anchored, nl=False)
+    elif output:
+        Path(output).write_text(anchored, encoding="utf-8")
+    elif anchored != turtle:
+        article.write_text(anchored, encoding="utf-8")
+    click.echo(f"{output or article}: {count} passages anchored", err=True)
+
+
+@cli.command("new-source")
+@click.argument("name")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The data folder (laid out like graph_data/: articles/, sources/).",
+)
+@click.option("--title", required=True, help="A descriptive title of the source document.")
+@click.option("--publisher", required=True, help="The publisher's name, e.g. Garudacitizen.")
+@click.option(
+    "--date", "published", required=True, help="Publication date: YYYY-MM-DD, YYYY-MM or YYYY."
+)
+@click.option("--language", default="id", show_default=True, help="Language of the text.")
+@click.option(
+    "--text",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The source text to copy in (default: an empty file to paste it into).",
+)
+def new_source(name, folder, title, publisher, published, language, text) -> None:
+    """Scaffold a new source NAME: its text file and its article file.
+
+    Writes FOLDER/sources/NAME.txt and FOLDER/articles/NAME.ttl, with the article node and
+    a passage template, ready for `zigraph anchor` and `zigraph validate --data FOLDER`.
+    """
+    try:
+        article, text_path = scaffold.new_source(
+            folder, name, title, publisher, published, language, text
+        )
+    except (ValueError, FileExistsError) as error:
+        click.echo(f"zigraph: {error}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {article} and {text_path}")
 
 
 cli.add_command(serve)

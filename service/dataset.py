@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +20,10 @@ from service.namespaces import GRAPH_BASE
 # Folders of the dataset, in load order, and the role each file in them plays.
 ROLES = ("ontology", "shapes", "graph_data")
 SOURCE_TEXTS = "sources"  # graph_data/sources/ holds the source documents' text, not RDF
+COMPRESSED = ".gz"  # any RDF file may be gzip-compressed: data.nt.gz, article.ttl.gz
+SHIPPED = "shipped"  # among --ontology/--shapes paths: keep the shipped files too
+# Bump when the way files become a store changes, so that older stores are rebuilt.
+LOADER_VERSION = 2
 
 
 class DatasetError(Exception):
@@ -23,9 +31,13 @@ class DatasetError(Exception):
 
     def __init__(self, path: Path, message: str, line: int | None = None) -> None:
         self.path = path
+        self.message = message
         self.line = line
         where = f"{path}, line {line}" if line else str(path)
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):  # raised in the process that builds the store, shown by its parent
+        return (type(self), (self.path, self.message, self.line))
 
 
 @dataclass(frozen=True)
@@ -63,19 +75,28 @@ def graph_iri(path: Path, role: str, root: Path) -> str:
     """
     try:
         relative = path.resolve().relative_to(root.resolve())
-        parts = list(relative.with_suffix("").parts)
+        parts = [*relative.parts[:-1], stem(path)]
         if parts and parts[0] == "graph_data":
             parts = parts[1:]
         elif parts and parts[0] != role:
             parts = [role, *parts]
     except ValueError:
-        parts = [role, path.stem]
+        parts = [role, stem(path)]
     return GRAPH_BASE + "/".join(parts)
 
 
+def stem(path: Path) -> str:
+    """Return a file's name without its RDF extension and any compression suffix."""
+    name = path.name[: -len(COMPRESSED)] if path.name.lower().endswith(COMPRESSED) else path.name
+    return Path(name).stem
+
+
 def rdf_format(path: Path) -> ox.RdfFormat:
-    """Return the RDF format of a file from its extension, or raise DatasetError."""
-    extension = path.suffix.lstrip(".").lower()
+    """Return the RDF format of a file from its extension (``.gz`` aside), or raise DatasetError."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == COMPRESSED:
+        suffixes.pop()
+    extension = suffixes[-1].lstrip(".") if suffixes else ""
     fmt = ox.RdfFormat.from_extension(extension) if extension else None
     if fmt is None:
         raise DatasetError(path, f"unknown RDF file extension {path.suffix!r}")
@@ -120,21 +141,146 @@ def files_for(paths: Iterable[Path], role: str) -> list[SourceFile]:
 
 def parse_file(source: SourceFile) -> list[ox.Quad]:
     """Parse one file into quads of its named graph, raising DatasetError with the line."""
-    graph = ox.NamedNode(source.graph)
-    try:
-        parsed = list(
-            ox.parse(
-                path=str(source.path),
-                format=rdf_format(source.path),
-                base_iri=source.path.resolve().as_uri(),
-                without_named_graphs=False,
-            )
+    return list(stream_quads([source]))
+
+
+def selected_files(
+    data: Iterable[Path] = (), ontology: Iterable[Path] = (), shapes: Iterable[Path] = ()
+) -> list[SourceFile]:
+    """Return the files of a dataset: the shipped ones, or those given for each role.
+
+    Data paths replace the shipped graph_data; ontology and shapes paths replace the shipped
+    ontology and shapes, unless one of them is the word ``shipped``, which keeps them too.
+    """
+    shipped = shipped_files()
+    given = {"ontology": list(ontology), "shapes": list(shapes), "graph_data": list(data)}
+    files = []
+    for role in ROLES:
+        paths = given[role]
+        if not paths or any(str(p) == SHIPPED for p in paths):
+            files += [f for f in shipped if f.role == role]
+        files += files_for([p for p in paths if str(p) != SHIPPED], role)
+    return files
+
+
+def fingerprint(files: Iterable[SourceFile]) -> str:
+    """Return a cheap key of the files: paths, graphs, sizes and modification times.
+
+    Equal keys mean the store built from these files can be reused without reading them.
+    """
+    digest = hashlib.sha256(f"zigraph loader {LOADER_VERSION}\n".encode())
+    for source in files:
+        try:
+            status = source.path.stat()
+        except OSError as error:
+            raise DatasetError(source.path, error.strerror or str(error)) from error
+        line = f"{source.role}\t{source.graph}\t{source.path.resolve()}"
+        digest.update(f"{line}\t{status.st_size}\t{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+class _Reader:
+    """A binary file that hashes and counts the bytes read through it."""
+
+    def __init__(self, raw, digest, progress: Progress | None) -> None:
+        self.raw = raw
+        self.digest = digest
+        self.progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        self.digest.update(chunk)
+        if self.progress is not None:
+            self.progress.advance(len(chunk))
+        return chunk
+
+
+def stream_quads(
+    files: Iterable[SourceFile], digest=None, progress: Progress | None = None
+) -> Iterator[ox.Quad]:
+    """Yield the quads of the files one by one, never holding a whole file.
+
+    A file of triples goes into its own named graph; a file of quads keeps the graphs it
+    names (its default graph goes into the file's own). Blank nodes are renamed, so that two
+    files never share one. ``digest`` (a hashlib object) receives every byte read.
+    """
+    digest = digest if digest is not None else hashlib.sha256()
+    for source in files:
+        graph = ox.NamedNode(source.graph)
+        fmt = rdf_format(source.path)
+        digest.update(f"\n{source.graph}\n".encode())
+        try:
+            with source.path.open("rb") as raw:
+                reader = _Reader(raw, digest, progress)
+                stream = gzip.GzipFile(fileobj=reader) if _compressed(source.path) else reader
+                for quad in ox.parse(
+                    input=stream,
+                    format=fmt,
+                    base_iri=source.path.resolve().as_uri(),
+                    rename_blank_nodes=True,
+                ):
+                    if isinstance(quad.graph_name, ox.DefaultGraph):
+                        quad = ox.Quad(quad.subject, quad.predicate, quad.object, graph)
+                    yield quad
+        except SyntaxError as error:
+            raise DatasetError(source.path, error.msg or str(error), error.lineno) from error
+        except (OSError, EOFError) as error:
+            raise DatasetError(
+                source.path, getattr(error, "strerror", None) or str(error)
+            ) from error
+
+
+def _compressed(path: Path) -> bool:
+    return path.name.lower().endswith(COMPRESSED)
+
+
+class Progress:
+    """A one-line progress bar of bytes read, on standard error when it is a terminal."""
+
+    def __init__(self, total: int, label: str = "loading", enabled: bool | None = None) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.done = 0
+        self.shown = -1
+        self.started = time.monotonic()
+
+    def advance(self, size: int) -> None:
+        """Count ``size`` more bytes and redraw the bar when its percentage changes."""
+        self.done += size
+        percent = min(100, self.done * 100 // self.total)
+        if not self.enabled or percent == self.shown:
+            return
+        self.shown = percent
+        bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+        elapsed = time.monotonic() - self.started
+        megabytes = self.done / 2**20
+        sys.stderr.write(
+            f"\r{self.label} [{bar}] {percent:3d}% {megabytes:,.1f} MiB {elapsed:.0f}s"
         )
-    except SyntaxError as error:
-        raise DatasetError(source.path, error.msg or str(error), error.lineno) from error
-    except OSError as error:
-        raise DatasetError(source.path, error.strerror or str(error)) from error
-    return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in parsed]
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.enabled and self.shown >= 0:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def source_folders(files: Iterable[SourceFile]) -> list[str]:
+    """Return the ``sources/`` folders (the texts) beside the data files or one level up."""
+    found = []
+    for source in files:
+        for folder in (source.path.parent, source.path.parent.parent):
+            texts = folder.resolve() / SOURCE_TEXTS
+            if texts.is_dir() and str(texts) not in found:
+                found.append(str(texts))
+    return found
+
+
+def total_size(files: Iterable[SourceFile]) -> int:
+    """Return the bytes on disk of the files."""
+    return sum(os.path.getsize(f.path) for f in files)
 
 
 def load(files: list[SourceFile] | None = None) -> LoadedDataset:

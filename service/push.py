@@ -10,11 +10,12 @@ import requests
 
 from service.errors import BackendUnavailable
 from service.export import FORMATS, serialize_triples
-from service.serve import load_or_exit
+from service.serve import dataset_options, files_or_exit, load_or_exit
 from service.store.remote import PASSWORD_VARIABLE, shown_url, store_session
 
 
 @click.command()
+@dataset_options
 @click.option(
     "--graph-store",
     required=True,
@@ -39,7 +40,15 @@ from service.store.remote import PASSWORD_VARIABLE, shown_url, store_session
     help="The RDF format the graphs are sent in.",
 )
 @click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per graph.")
-def push(graph_store: str, user: str | None, format_name: str, timeout: float) -> None:
+def push(
+    graph_store: str,
+    user: str | None,
+    format_name: str,
+    timeout: float,
+    data_paths,
+    ontology_paths,
+    shapes_paths,
+) -> None:
     """Load the dataset into a remote store, one named graph at a time (HTTP PUT).
 
     Each PUT replaces its graph, so pushing again after a change leaves no stale triples in
@@ -51,7 +60,7 @@ def push(graph_store: str, user: str | None, format_name: str, timeout: float) -
     except BackendUnavailable as error:
         click.echo(f"zigraph: {error.message}", err=True)
         sys.exit(1)
-    loaded = load_or_exit()
+    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
     fmt = FORMATS[format_name]
     total = len(loaded.files)
     started = time.monotonic()

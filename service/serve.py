@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -26,15 +27,110 @@ def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.Loade
         sys.exit(2)
 
 
-def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool):
-    """Validate the dataset and return the report; when it does not conform, print the report
-    and exit 1 (or warn)."""
-    from service.validation import validate
+def files_or_exit(
+    data: tuple[Path, ...] = (), ontology: tuple[Path, ...] = (), shapes: tuple[Path, ...] = ()
+) -> list[dataset.SourceFile]:
+    """Return the dataset's files (the shipped ones unless paths are given), or exit 2."""
+    try:
+        files = dataset.selected_files(data, ontology, shapes)
+        dataset.fingerprint(files)  # every file exists and can be read
+    except dataset.DatasetError as error:
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
+    return files
 
-    report = validate(loaded)
-    if report.conforms:
-        return report
-    click.echo(report.text("en"), err=True, nl=False)
+
+def build_timed(files: list[dataset.SourceFile], path: Path) -> dict:
+    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
+    started = time.monotonic()
+    metadata = embedded.build_store_from_files(files, path)
+    metadata["load_seconds"] = round(time.monotonic() - started, 1)
+    return metadata
+
+
+def validate_timed(files: list[dataset.SourceFile]):
+    """Validate the files; return the report and the seconds it took."""
+    from service.validation import validate_files
+
+    started = time.monotonic()
+    report = validate_files(files)
+    return report, round(time.monotonic() - started, 1)
+
+
+def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
+    """Build the store and validate the files, side by side in two child processes.
+
+    The report is saved beside the store, for the pages, and the outcome (conformance, the
+    seconds it took, the engine) goes into the store's metadata, so that a restart over
+    unchanged files needs neither step again. The storage engine leaves threads behind in
+    the process that writes a store; gunicorn workers forked from such a master hang when
+    they exit. So the master never opens one.
+    """
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        built = executor.submit(build_timed, files, path)
+        checked = executor.submit(validate_timed, files) if validate else None
+        metadata = built.result()
+        if checked is not None:
+            report, seconds = checked.result()
+            report.save(path)
+            metadata["validation"] = {
+                "conforms": report.conforms,
+                "violations": len(report.results),
+                "seconds": seconds,
+                "engine": report.engine,
+            }
+            embedded.write_metadata(path, metadata)
+    return metadata
+
+
+def prepare_store(
+    files: list[dataset.SourceFile], store_dir: Path | None, validate: bool = True
+) -> tuple[Path, dict, bool]:
+    """Return a built store of the files, its metadata and whether it is temporary.
+
+    A ``store_dir`` whose store was built from the same files (same paths, sizes and
+    modification times) is reused without reading them; one built from other files is
+    rebuilt; any other non-empty folder is refused, so no user file is ever deleted.
+    """
+    try:
+        key = dataset.fingerprint(files)
+        if store_dir is None:
+            path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
+            return path, build_isolated(files, path, validate), True
+        metadata = embedded.read_metadata(store_dir)
+        reusable = metadata is not None and metadata.get("fingerprint") == key
+        if reusable and (metadata.get("validation") or not validate):
+            click.echo(f"zigraph: reusing the store in {store_dir} (data unchanged)", err=True)
+            return store_dir, {**metadata, "reused": True}, False
+        if metadata is not None:
+            click.echo(f"zigraph: rebuilding the store in {store_dir} (data changed)", err=True)
+            shutil.rmtree(store_dir)
+        return store_dir, build_isolated(files, store_dir, validate), False
+    except dataset.DatasetError as error:
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
+    except FileExistsError as error:
+        click.echo(f"zigraph: {error}", err=True)
+        sys.exit(2)
+
+
+def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
+    """Say whether the data conforms; when it does not, print the report and exit 1 (or warn)."""
+    outcome = metadata.get("validation")
+    if outcome is None:
+        click.echo("zigraph: warning: the data was not validated (--no-validate).", err=True)
+        return
+    if outcome["conforms"]:
+        when = "when the store was built, " if metadata.get("reused") else ""
+        click.echo(
+            f"zigraph: the data conforms to the shapes (validated {when}in {outcome['seconds']} s)",
+            err=True,
+        )
+        return
+    from service.validation import Report
+
+    click.echo(Report.load(store).text("en"), err=True, nl=False)
     if enforce:
         click.echo(
             "zigraph: the data does not conform to the shapes; not serving it "
@@ -43,46 +139,6 @@ def validate_or_exit(loaded: dataset.LoadedDataset, enforce: bool):
         )
         sys.exit(1)
     click.echo("zigraph: warning: serving data that does not conform to the shapes.", err=True)
-    return report
-
-
-def build_isolated(loaded: dataset.LoadedDataset, path: Path) -> dict:
-    """Build the store in a child process and return its metadata.
-
-    The storage engine leaves threads behind in the process that writes a store; gunicorn
-    workers forked from such a master hang when they exit. So the master never opens one.
-    """
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as executor:
-        return executor.submit(embedded.build_store, loaded, path).result()
-
-
-def prepare_store(loaded: dataset.LoadedDataset, store_dir: Path | None) -> tuple[Path, bool]:
-    """Return a built store of the dataset and whether it is temporary.
-
-    A ``store_dir`` that already holds a complete store of the same version is reused; one
-    holding another version of a zigraph store is rebuilt; any other non-empty folder is
-    refused, so no user file is ever deleted.
-    """
-    if store_dir is None:
-        path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
-        build_isolated(loaded, path)
-        return path, True
-    metadata = embedded.read_metadata(store_dir)
-    if metadata is not None and metadata.get("version") == loaded.version:
-        click.echo(
-            f"zigraph: reusing the store in {store_dir} (version {loaded.version})", err=True
-        )
-        return store_dir, False
-    if metadata is not None:
-        click.echo(f"zigraph: rebuilding the store in {store_dir} (data changed)", err=True)
-        shutil.rmtree(store_dir)
-    try:
-        build_isolated(loaded, store_dir)
-    except FileExistsError as error:
-        click.echo(f"zigraph: {error}", err=True)
-        sys.exit(2)
-    return store_dir, False
 
 
 LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
@@ -183,7 +239,39 @@ def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> No
     click.echo(f"zigraph: {len(graphs)} graphs in the store ({backend.engine})", err=True)
 
 
+def dataset_options(command):
+    """Add --data, --ontology and --shapes, the dataset options every command shares."""
+    paths = click.Path(path_type=Path)
+    command = click.option(
+        "--shapes",
+        "shapes_paths",
+        multiple=True,
+        type=paths,
+        help="Shapes file or folder, instead of the shipped shapes (add the word "
+        "'shipped' to keep them too). Repeatable.",
+    )(command)
+    command = click.option(
+        "--ontology",
+        "ontology_paths",
+        multiple=True,
+        type=paths,
+        help="Ontology file or folder, instead of the shipped ontology (add the word "
+        "'shipped' to keep it too). Repeatable.",
+    )(command)
+    return click.option(
+        "--data",
+        "data_paths",
+        multiple=True,
+        type=paths,
+        envvar="ZIGRAPH_DATA",
+        show_envvar=True,
+        help="RDF file or folder to serve instead of the shipped data (any format pyoxigraph "
+        "reads, gzip too). Repeatable; in ZIGRAPH_DATA, separate paths with ':'.",
+    )(command)
+
+
 @click.command()
+@dataset_options
 @click.option(
     "--host", default="127.0.0.1", show_default=True, envvar="ZIGRAPH_HOST", show_envvar=True
 )
@@ -234,7 +322,7 @@ def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> No
     is_flag=True,
     envvar="ZIGRAPH_NO_VALIDATE",
     show_envvar=True,
-    help="Serve data that does not conform to the shapes (with a warning).",
+    help="Serve the data without validating it (with a warning).",
 )
 @click.option(
     "--query-timeout",
@@ -244,12 +332,24 @@ def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> No
     help="Seconds a query may run before it is stopped (default: 10).",
 )
 def serve(
-    host, port, workers, threads, store_dir, endpoint, user, no_validate, query_timeout
+    data_paths,
+    ontology_paths,
+    shapes_paths,
+    host,
+    port,
+    workers,
+    threads,
+    store_dir,
+    endpoint,
+    user,
+    no_validate,
+    query_timeout,
 ) -> None:
     """Serve the pages and the SPARQL endpoint.
 
-    The shipped data is loaded and validated before anything starts: a file that cannot be
-    read stops with status 2, data that breaks the shapes with status 1.
+    The data (the shipped data unless --data names other files) is loaded and validated
+    before anything starts: a file that cannot be read stops with status 2, data that
+    breaks the shapes with status 1.
     """
     from service import create_app
     from service.errors import BackendUnavailable
@@ -257,7 +357,8 @@ def serve(
 
     if query_timeout is not None:
         os.environ["ZIGRAPH_QUERY_TIMEOUT"] = str(query_timeout)  # read by every worker's app
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # an address to open
+    shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     public_url = os.environ.get("ZIGRAPH_PUBLIC_URL") or f"http://{shown_host}:{port}"
     config = create_app().config
     timeout = float(config["QUERY_TIMEOUT"])
@@ -278,19 +379,19 @@ def serve(
     except BackendUnavailable as error:
         click.echo(f"zigraph: {error.message}", err=True)
         sys.exit(2)
-    loaded = load_or_exit()
-    report = validate_or_exit(loaded, enforce=not no_validate)
-    path, temporary = prepare_store(loaded, store_dir)
-    report.save(path)
-    os.environ["ZIGRAPH_STORE_DIR"] = str(path)
-    os.environ["ZIGRAPH_PUBLIC_URL"] = public_url
-    network = f"without network ({isolation})" if isolation != "none" else "WITH network"
-    click.echo(
-        f"zigraph: {len(loaded.quads)} quads, version {loaded.version}; query evaluators {network}",
-        err=True,
-    )
-    click.echo(f"zigraph: open {public_url}/", err=True)
+    files = files_or_exit(data_paths, ontology_paths, shapes_paths)
+    path, metadata, temporary = prepare_store(files, store_dir, validate=not no_validate)
     try:
+        report_validation(metadata, path, enforce=not no_validate)
+        os.environ["ZIGRAPH_STORE_DIR"] = str(path)
+        os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
+        network = f"without network ({isolation})" if isolation != "none" else "WITH network"
+        click.echo(
+            f"zigraph: serving {metadata['triples']:,} triples in {len(metadata['graphs'])} "
+            f"named graphs (version {metadata['version']}); query evaluators {network}; "
+            f"open {public_url}/",
+            err=True,
+        )
         run_gunicorn(options)
     finally:
         if temporary:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import SH, SKOS, XSD
+from rdflib.namespace import RDF, SH, SKOS, XSD
 
-from service.dataset import LoadedDataset
+from service import shacl_sparql
+from service.dataset import LoadedDataset, SourceFile, stream_quads
 from service.namespaces import GRAPH_BASE, PREFIXES, compact
+
+log = logging.getLogger(__name__)
 
 DATA_ROLES = ("ontology", "graph_data")
 REPORT_FILE = "zigraph-validation.json"  # beside the store: validated once, read by every page
@@ -100,6 +104,7 @@ class Report:
     graph: Graph
     checked_triples: int
     validated: str = ""  # the data validated, when not the shipped files: the store's URL
+    engine: str = "pySHACL"  # or "SPARQL" (service.shacl_sparql)
 
     def text(self, lang: str = "id") -> str:
         """Return the report as readable text in ``lang`` (id or en)."""
@@ -138,6 +143,8 @@ class Report:
         document = {
             "conforms": self.conforms,
             "checked_triples": self.checked_triples,
+            "validated": self.validated,
+            "engine": self.engine,
             "results": [asdict(result) for result in self.results],
             "graph": self.turtle(),
         }
@@ -155,7 +162,14 @@ class Report:
             return None
         graph = Graph().parse(data=document["graph"], format="turtle")
         results = [ValidationResult(**result) for result in document["results"]]
-        return cls(document["conforms"], results, graph, document["checked_triples"])
+        return cls(
+            document["conforms"],
+            results,
+            graph,
+            document["checked_triples"],
+            validated=document.get("validated", ""),
+            engine=document.get("engine", "pySHACL"),
+        )
 
 
 def _compact(term) -> str:
@@ -222,7 +236,7 @@ def _messages(report: Graph, shapes: Graph, result) -> dict[str, str]:
 
 
 def validate_graphs(data: Graph, shapes: Graph) -> Report:
-    """Validate a data graph against a shapes graph."""
+    """Validate a data graph against a shapes graph with pySHACL, the reference engine."""
     conforms, report_graph, _ = pyshacl.validate(
         data,
         shacl_graph=shapes,
@@ -230,6 +244,12 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         advanced=True,
         allow_warnings=False,
     )
+    results = _results(report_graph, shapes, lambda focus: _labels(data, focus))
+    return Report(bool(conforms), results, report_graph, len(data))
+
+
+def _results(report_graph: Graph, shapes: Graph, labels: Callable) -> list[ValidationResult]:
+    """Return the results of a SHACL report graph, sorted by focus node and rule."""
     results = []
     # The report's own results; those nested in them (sh:detail, from sh:node) explain them.
     for node in report_graph.objects(None, SH.result):
@@ -239,7 +259,7 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
         results.append(
             ValidationResult(
                 focus=str(focus),
-                focus_label=_labels(data, focus),
+                focus_label=labels(focus),
                 path=_path(report_graph, report_graph.value(node, SH.resultPath)),
                 value=_compact(value) if value is not None else None,
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
@@ -248,7 +268,117 @@ def validate_graphs(data: Graph, shapes: Graph) -> Report:
             )
         )
     results.sort(key=lambda r: (r.focus, r.source_shape, r.path or "", r.value or ""))
-    return Report(bool(conforms), results, report_graph, len(data))
+    return results
+
+
+def store_of(quads: Iterable[ox.Quad]) -> tuple[ox.Store, str | None]:
+    """Return a store in memory holding the quads, and a datatype the store lost on the way.
+
+    Oxigraph stores derived integer types (xsd:nonNegativeInteger, …) as xsd:integer; the
+    second value names the first such datatype met, or is None.
+    """
+    rewritten = {str(datatype) for datatype in shacl_sparql.REWRITTEN_DATATYPES}
+    lost: list[str] = []
+
+    def watched() -> Iterable[ox.Quad]:
+        for quad in quads:
+            if not lost and isinstance(quad.object, ox.Literal):
+                if quad.object.datatype.value in rewritten:
+                    lost.append(quad.object.datatype.value)
+            yield quad
+
+    store = ox.Store()
+    store.bulk_extend(watched())
+    return store, (lost[0] if lost else None)
+
+
+def validate_store(
+    store: ox.Store,
+    shapes: Graph,
+    data: Callable[[], Iterable[ox.Quad]],
+    options=None,
+    lost_datatype: str | None = None,
+) -> Report:
+    """Validate the data in a store: with SPARQL queries when the shapes allow, else pySHACL.
+
+    :param data: returns the data's quads again, for pySHACL when the shapes use something
+        the SPARQL engine does not evaluate.
+    :param options: keyword arguments of ``store.query`` that choose the data graph.
+    :param lost_datatype: a datatype of the data that the store rewrote (see
+        :func:`store_of`); the SPARQL engine cannot check it, so pySHACL validates.
+    """
+    options = {"use_default_graph_as_union": True} if options is None else options
+    try:
+        if lost_datatype is not None:
+            raise shacl_sparql.Unsupported(f"data typed {lost_datatype} (stored as xsd:integer)")
+        findings = shacl_sparql.validate(store, shapes, options)
+    except shacl_sparql.Unsupported as reason:
+        log.warning("validating with pySHACL: the SPARQL engine does not evaluate %s", reason)
+        return validate_graphs(to_graph(data()), shapes)
+    report_graph = _report_graph(findings, shapes)
+    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **options)))
+
+    def labels(focus) -> dict[str, str]:
+        if not isinstance(focus, URIRef):
+            return {}
+        found: dict[str, str] = {}
+        query = f"SELECT ?label WHERE {{ <{focus}> <{SKOS.prefLabel}> ?label }}"
+        for row in store.query(query, **options):
+            found.setdefault(row["label"].language or "", row["label"].value)
+        return found
+
+    results = _results(report_graph, shapes, labels)
+    return Report(not findings, results, report_graph, int(count["n"].value), engine="SPARQL")
+
+
+def _report_graph(findings: list[shacl_sparql.Finding], shapes: Graph) -> Graph:
+    """Return the SHACL validation report graph of the findings."""
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    report = BNode()
+    graph.add((report, RDF.type, SH.ValidationReport))
+    graph.add((report, SH.conforms, Literal(not findings)))
+    for finding in findings:
+        node = BNode()
+        graph.add((report, SH.result, node))
+        graph.add((node, RDF.type, SH.ValidationResult))
+        graph.add((node, SH.focusNode, to_rdflib(finding.focus)))
+        graph.add((node, SH.sourceShape, finding.shape))
+        graph.add((node, SH.sourceConstraintComponent, finding.component))
+        graph.add((node, SH.resultSeverity, finding.severity))
+        if finding.path is not None:
+            graph.add((node, SH.resultPath, _copy(shapes, finding.path, graph)))
+        if finding.value is not None:
+            graph.add((node, SH.value, to_rdflib(finding.value)))
+        for message in finding.messages or [Literal(_default_message(finding), lang="en")]:
+            graph.add((node, SH.resultMessage, message))
+    return graph
+
+
+def _default_message(finding: shacl_sparql.Finding) -> str:
+    """Return a message for a rule that gives none: the constraint component it breaks."""
+    component = str(finding.component).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
+    return f"{component} constraint not met"
+
+
+def _copy(source: Graph, node, target: Graph):
+    """Copy a path node, with the blank nodes it is made of, from one graph to another."""
+    if isinstance(node, BNode):
+        for predicate, value in source.predicate_objects(node):
+            target.add((node, predicate, _copy(source, value, target)))
+    return node
+
+
+def validate_files(files: list[SourceFile]) -> Report:
+    """Validate the files' ontology and data against their shapes.
+
+    The data is streamed into a store in memory, which holds nothing else (no shapes).
+    """
+    shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
+    data_files = [f for f in files if f.role in DATA_ROLES]
+    store, lost = store_of(stream_quads(data_files))
+    return validate_store(store, shapes, lambda: stream_quads(data_files), lost_datatype=lost)
 
 
 def validate_served(quads: Iterable[ox.Quad]) -> Report:

@@ -134,3 +134,45 @@ def test_stats_counts_triples_classes_and_graphs(runner, shipped_dataset):
     text = runner.invoke(cli, ["stats"]).output
     assert "triples" in text
     assert "named graphs" in text
+
+
+def test_stats_and_export_take_data_paths(runner):
+    sample = str(Path(__file__).parent / "data" / "sparql")
+    numbers = json.loads(runner.invoke(cli, ["stats", "--json", "--data", sample]).output)
+    data_graphs = {g for g in numbers["graphs"] if "/graph/graph_data/" in g}
+    assert data_graphs == {
+        "https://w3id.org/zigraph/graph/graph_data/sparql/sample",
+        "https://w3id.org/zigraph/graph/graph_data/sparql/extra",
+    }
+    result = run_console("export", "--format", "nq", "--data", sample)
+    graphs = {q.graph_name.value for q in ox.parse(result.stdout, format=ox.RdfFormat.N_QUADS)}
+    assert data_graphs <= graphs
+    assert not any("/graph/articles/" in g for g in graphs)  # the shipped data is replaced
+
+
+def test_shapes_can_replace_or_be_added_to_the_shipped_ones(runner, tmp_path):
+    extra = tmp_path / "extra-shapes.ttl"
+    extra.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "@prefix schema: <https://schema.org/> .\n"
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "<https://example.org/persons> a sh:NodeShape ; sh:targetClass schema:Person ;\n"
+        "    sh:property <https://example.org/no-person-labels> .\n"
+        "<https://example.org/no-person-labels> a sh:PropertyShape ;\n"
+        "    sh:path skos:prefLabel ; sh:maxCount 0 .\n"
+    )
+    person = tmp_path / "person.ttl"
+    person.write_text(
+        "<https://example.org/p> a <https://schema.org/Person> ;\n"
+        '    <http://www.w3.org/2004/02/skos/core#prefLabel> "Orang Contoh"@id .\n'
+    )
+
+    def fired(*shapes: str) -> set[str]:
+        arguments = ["validate", str(INVALID[0]), str(person), "--format", "json"]
+        result = runner.invoke(cli, [*arguments, *(a for s in shapes for a in ("--shapes", s))])
+        assert result.exit_code == 1, result.output
+        return {r["source_shape"] for r in json.loads(result.output)["results"]}
+
+    extra_rule = "<https://example.org/no-person-labels>"
+    assert fired(str(extra)) == {extra_rule}
+    assert fired("shipped", str(extra)) == {extra_rule, f"zsh:{INVALID[0].stem}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -23,7 +24,6 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPA
 
 from service import dataset, serve
 from service.cli import cli
-from service.store import embedded
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -260,25 +260,28 @@ def test_serve_names_the_file_and_line_that_cannot_be_read(shipped_plus, tmp_pat
 
 
 def test_store_dir_is_reused_while_the_data_is_unchanged(tmp_path, capsys):
-    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
-    loaded = dataset.load(files)
-    path, temporary = serve.prepare_store(loaded, tmp_path / "store")
+    data = tmp_path / "data"
+    shutil.copytree(TEST_DATA / "sparql", data)
+    files = dataset.selected_files([data])
+    path, metadata, temporary = serve.prepare_store(files, tmp_path / "store")
     assert not temporary
-    built = embedded.read_metadata(path)["built"]
+    built = metadata["built"]
     time.sleep(1.1)
-    again, _ = serve.prepare_store(loaded, tmp_path / "store")
-    assert embedded.read_metadata(again)["built"] == built
+    again, reused, _ = serve.prepare_store(files, tmp_path / "store")
+    assert reused["built"] == built
     assert "reusing" in capsys.readouterr().err
-    other = dataset.load(files[:1])
-    serve.prepare_store(other, tmp_path / "store")
-    assert embedded.read_metadata(path)["version"] == other.version
+    (data / "extra.ttl").write_text((data / "extra.ttl").read_text() + "\n# changed\n")
+    rebuilt = serve.prepare_store(files, tmp_path / "store")[1]
+    assert rebuilt["built"] != built
+    assert rebuilt["version"] != metadata["version"]
+    assert "rebuilding" in capsys.readouterr().err
 
 
 def test_store_dir_with_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
+    files = dataset.selected_files([TEST_DATA / "sparql"])
     with pytest.raises(SystemExit) as stopped:
-        serve.prepare_store(dataset.load(files), tmp_path)
+        serve.prepare_store(files, tmp_path)
     assert stopped.value.code == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
@@ -326,3 +329,76 @@ def test_host_header_does_not_change_descriptions(server):
             body = response.read().decode()
         assert "attacker.example" not in body
         assert server + "/sparql" in body
+
+
+def test_data_in_any_format_keeps_file_graphs_and_the_graphs_a_quad_file_names(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with gzip.open(folder / "cities.nt.gz", "wt", encoding="utf-8") as compressed:
+        compressed.write('<https://example.org/a> <https://example.org/p> "a" .\n')
+    (folder / "named.nq").write_text(
+        '<https://example.org/b> <https://example.org/p> "b" <https://example.org/graph/b> .\n'
+        '<https://example.org/c> <https://example.org/p> "c" .\n'
+    )
+    (folder / "more.jsonld").write_text(
+        '{"@id": "https://example.org/d", "https://example.org/p": "d"}'
+    )
+    files = dataset.selected_files([folder])
+    path, metadata, _ = serve.prepare_store(files, tmp_path / "store", validate=False)
+    data_graphs = {f.graph for f in files if f.role == "graph_data"}
+    assert data_graphs == {
+        dataset.GRAPH_BASE + f"graph_data/data/{name}" for name in ("cities", "named", "more")
+    }
+    assert data_graphs | {"https://example.org/graph/b"} <= set(metadata["graphs"])
+    store = ox.Store.read_only(str(path))
+    graph_of = {q.subject.value: q.graph_name.value for q in store.quads_for_pattern(
+        None, ox.NamedNode("https://example.org/p"), None)}  # fmt: skip
+    assert graph_of == {
+        "https://example.org/a": dataset.GRAPH_BASE + "graph_data/data/cities",
+        "https://example.org/b": "https://example.org/graph/b",
+        "https://example.org/c": dataset.GRAPH_BASE + "graph_data/data/named",
+        "https://example.org/d": dataset.GRAPH_BASE + "graph_data/data/more",
+    }
+
+
+def test_serve_data_from_zigraph_data_logs_what_it_serves_and_where(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "ZIGRAPH_DATA": str(TEST_DATA / "sparql"), "ZIGRAPH_PORT": str(port)}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*zigraph_command(), "serve", "--workers", "1", "--no-validate"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                health = json.load(response)
+        finally:
+            stop(process)
+    started = log.read_text()
+    assert "not validated" in started
+    assert f"serving {health['triples']:,} triples" in started
+    assert f"open http://127.0.0.1:{port}/" in started
+
+
+def test_serve_says_the_data_was_validated(tmp_path, capsys):
+    files = dataset.selected_files()
+    path, metadata, _ = serve.prepare_store(files, tmp_path / "store")
+    serve.report_validation(metadata, path, enforce=True)
+    assert "the data conforms to the shapes (validated in" in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_the_bytes_read(capsys):
+    progress = dataset.Progress(200, "loading", enabled=True)
+    progress.advance(100)
+    progress.advance(100)
+    progress.close()
+    shown = capsys.readouterr().err
+    assert " 50%" in shown and "100%" in shown and shown.endswith("\n")
+    quiet = dataset.Progress(200, enabled=False)
+    quiet.advance(200)
+    quiet.close()
+    assert capsys.readouterr().err == ""

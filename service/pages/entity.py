@@ -104,8 +104,14 @@ def source_file(text_iri: str) -> Path | None:
     name = text_iri[len(SOURCE_BASE) :]
     if not SOURCE_NAME.match(name):
         return None
-    path = resources.folder("graph_data") / "sources" / name
-    return path if path.is_file() else None
+    store = get_store()
+    # The source texts beside the data `zigraph serve --data` was given, then the shipped ones.
+    folders = store.metadata().get("source_folders", []) if store.name == "embedded" else []
+    for folder in [*map(Path, folders), resources.folder("graph_data") / "sources"]:
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
 
 
 @lru_cache(maxsize=16)

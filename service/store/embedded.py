@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from service import dataset as datasets
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
 from service.export import FORMATS, serialize_dataset
@@ -50,6 +53,51 @@ def build_store(dataset: LoadedDataset, path: Path) -> dict:
     }
     (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     return metadata
+
+
+def build_store_from_files(files: list[datasets.SourceFile], path: Path) -> dict:
+    """Stream the files into a new Oxigraph store at ``path`` and return its metadata.
+
+    Quads go from the parser to the store one at a time (no list of them is ever made), with
+    a progress bar on a terminal. The metadata keeps the files' fingerprint, so that a later
+    start over the same files reuses the store; a file that cannot be parsed leaves no store.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise FileExistsError(f"{path} is not empty; remove it or choose another --store-dir")
+    digest = hashlib.sha256()
+    progress = datasets.Progress(datasets.total_size(files))
+    store = ox.Store(str(path))
+    try:
+        store.bulk_extend(datasets.stream_quads(files, digest, progress))
+        store.flush()
+        store.optimize()
+    except BaseException:
+        del store
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    finally:
+        progress.close()
+    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+    metadata = {
+        "version": digest.hexdigest()[:16],
+        "fingerprint": datasets.fingerprint(files),
+        "triples": len(store),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "graphs": graphs,
+        "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
+        "source_folders": datasets.source_folders(files),
+    }
+    del store
+    write_metadata(path, metadata)
+    return metadata
+
+
+def write_metadata(path: Path, metadata: dict) -> None:
+    """Write a store's metadata beside it, replacing the file in one step."""
+    partial = path / (METADATA_FILE + ".partial")
+    partial.write_text(json.dumps(metadata, indent=2) + "\n")
+    partial.replace(path / METADATA_FILE)
 
 
 def read_metadata(path: Path) -> dict | None:

@@ -1,0 +1,146 @@
+"""The README's "Add a source" walk-through, end to end, on made-up sources (tests/data/).
+
+new-source scaffolds the files, the curator writes facts and quotes, anchor adds prefixes,
+suffixes and offsets, validate accepts the folder, and the entity page shows each quote.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from service import create_app, dataset, passages, resources
+from service.namespaces import ID_BASE, OA
+from service.store import embedded
+
+MADE_UP = Path(__file__).resolve().parent / "data" / "add-a-source"
+ZIGRAPH = Path(sys.executable).with_name("zigraph")
+CONFERRAL = ID_BASE + "conferral/wbk-2023-dinas-perpustakaan-kota-contoh"
+
+
+def zigraph(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(ZIGRAPH), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def add_source(folder: Path, name: str, title: str, publisher: str) -> Path:
+    """Scaffold a source, append its made-up facts and passages, and anchor them."""
+    zigraph(
+        "new-source", name, "--folder", str(folder), "--title", title,
+        "--publisher", publisher, "--date", "2023-12", "--text", str(MADE_UP / f"{name}.txt"),
+    )  # fmt: skip
+    article = folder / "articles" / f"{name}.ttl"
+    facts = (MADE_UP / f"{name.split('-2023')[0]}-facts.ttl.in").read_text(encoding="utf-8")
+    article.write_text(article.read_text(encoding="utf-8") + facts, encoding="utf-8")
+    zigraph("anchor", str(article))
+    return article
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> Path:
+    """Return a data folder: the shipped data plus two made-up sources of the same fact."""
+    folder = tmp_path_factory.mktemp("curated") / "data"
+    shutil.copytree(resources.folder("graph_data"), folder)
+    add_source(folder, "kabar-contoh-2023-12-wbk", "Berita rekaan: WBK 2023", "Kabar Contoh")
+    add_source(folder, "kabar-lain-2023-12-wbk", "Berita rekaan lain: WBK 2023", "Kabar Lain")
+    return folder
+
+
+def anchored_passages(article: Path) -> list[passages.Passage]:
+    return passages.passages(article.read_text(encoding="utf-8"), article.resolve().as_uri())
+
+
+def test_anchor_writes_offsets_where_each_quote_is(curated: Path) -> None:
+    for name in ("kabar-contoh-2023-12-wbk", "kabar-lain-2023-12-wbk"):
+        text = (curated / "sources" / f"{name}.txt").read_text(encoding="utf-8")
+        found = anchored_passages(curated / "articles" / f"{name}.ttl")
+        assert found
+        for passage in found:
+            assert text[passage.start : passage.end] == passage.exact
+            assert text[: passage.start].endswith(passage.prefix)
+            assert text[passage.end :].startswith(passage.suffix)
+
+
+def test_anchor_keeps_the_file_as_written_and_runs_twice_alike(curated: Path) -> None:
+    article = curated / "articles" / "kabar-contoh-2023-12-wbk.ttl"
+    anchored = article.read_text(encoding="utf-8")
+    assert anchored.startswith("# Facts of one source document")
+    assert anchored.index("@prefix zi:") < anchored.index("@prefix article:")
+    assert anchored.index("psg:01 a zi:Passage") < anchored.index("psg:02 a zi:Passage")
+    assert "psg:01\\/quote, psg:01\\/position" in anchored
+    result = zigraph("anchor", str(article))
+    assert "0 passages anchored" in result.stderr
+    assert article.read_text(encoding="utf-8") == anchored
+
+
+def test_the_curated_folder_validates(curated: Path) -> None:
+    result = zigraph("validate", "--data", str(curated), "--lang", "en")
+    assert "conforms" in result.stdout
+
+
+def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(
+    curated: Path, tmp_path: Path
+) -> None:
+    embedded.build_store_from_files(dataset.selected_files([curated]), tmp_path / "store")
+    app = create_app({"TESTING": True, "STORE_DIR": str(tmp_path / "store")})
+    try:
+        page = app.test_client().get("/doc/conferral/wbk-2023-dinas-perpustakaan-kota-contoh")
+        text = app.test_client().get("/source/kabar-lain-2023-12-wbk.txt")
+    finally:
+        app.extensions["zigraph.store"].close()
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "meraih predikat Wilayah Bebas dari Korupsi (WBK) Tahun 2023" in html
+    assert "Predikat itu diraih Dinas Perpustakaan Kota Contoh untuk tahun 2023." in html
+    assert text.status_code == 200  # the text beside the data, not only the shipped ones
+    assert text.get_data(as_text=True) == (MADE_UP / "kabar-lain-2023-12-wbk.txt").read_text()
+
+
+def write_article(folder: Path, exact: str, prefix: str | None = None) -> Path:
+    """Write a one-passage article quoting ``exact`` from the first made-up text."""
+    shutil.copy(MADE_UP / "kabar-contoh-2023-12-wbk.txt", folder / "text.txt")
+    given_prefix = f" ;\n    oa:prefix {passages.turtle_string(prefix)}" if prefix else ""
+    article = folder / "article.ttl"
+    article.write_text(
+        f"@prefix zi: <https://w3id.org/zigraph/ontology#> .\n@prefix oa: <{OA}> .\n"
+        "@prefix psg: <https://example.org/passage/> .\n\n"
+        "psg:p a zi:Passage ;\n    oa:hasSelector psg:p\\/quote .\n\n"
+        f"psg:p\\/quote a oa:TextQuoteSelector ;\n    oa:exact {passages.turtle_string(exact)}"
+        f"{given_prefix} .\n",
+        encoding="utf-8",
+    )
+    return article
+
+
+def test_a_quote_not_in_the_text_names_the_passage_and_the_nearest_match(tmp_path) -> None:
+    article = write_article(tmp_path, "Penghargaan diserahkan pada 13 Desember 2023.")
+    before = article.read_text()
+    result = zigraph("anchor", str(article), "--source", str(tmp_path / "text.txt"), check=False)
+    assert result.returncode == 1
+    assert "https://example.org/passage/p" in result.stderr
+    assert "not in the source text" in result.stderr
+    assert "Penghargaan diserahkan pada 12 Desember 2023." in result.stderr
+    assert article.read_text() == before
+
+
+def test_an_ambiguous_quote_needs_a_prefix(tmp_path) -> None:
+    article = write_article(tmp_path, "Dinas Perpustakaan Kota Contoh")
+    result = zigraph("anchor", str(article), "--source", str(tmp_path / "text.txt"), check=False)
+    assert result.returncode == 1
+    assert "occurs 2 times" in result.stderr
+    article = write_article(tmp_path, "Dinas Perpustakaan Kota Contoh", prefix="Kepala ")
+    result = zigraph("anchor", str(article), "--source", str(tmp_path / "text.txt"), "-o", "-")
+    store = ox.Store()
+    store.load(result.stdout, format=ox.RdfFormat.TURTLE)
+    starts = [q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(OA.start), None)]
+    text = (tmp_path / "text.txt").read_text(encoding="utf-8")
+    assert starts == [str(text.index("Kepala ") + len("Kepala "))]
