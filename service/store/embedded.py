@@ -15,7 +15,6 @@ import pyoxigraph as ox
 from service import dataset as datasets
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
-from service.export import FORMATS, serialize_dataset
 from service.store import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
-QUADS_FILE = "zigraph-dataset.nq"
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 
 
@@ -42,9 +40,6 @@ def build_store(dataset: LoadedDataset, path: Path) -> dict:
     store.flush()
     store.optimize()
     del store
-    # The store normalises some literals (xsd:nonNegativeInteger becomes xsd:integer), so the
-    # exact dataset is kept beside it for dumps and descriptions.
-    (path / QUADS_FILE).write_bytes(serialize_dataset(dataset.quads, FORMATS["nq"]))
     metadata = {
         "version": dataset.version,
         "triples": len(dataset.quads),
@@ -259,14 +254,12 @@ class EmbeddedBackend:
         )
 
     def quads(self) -> list[ox.Quad]:
-        """Return every quad of the dataset exactly as loaded, sorted by graph then quad."""
-        try:
-            data = (self.path / QUADS_FILE).read_bytes()
-        except FileNotFoundError:
-            deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
-            return self.service_pool.run(all_quads, deadline)
-        parsed = ox.parse(data, format=ox.RdfFormat.N_QUADS)
-        return sorted(parsed, key=lambda q: (str(q.graph_name), str(q)))
+        """Return every quad of the store, as loaded, sorted by graph then quad.
+
+        The data uses no datatype the store rewrites, so no copy of it is kept beside it.
+        """
+        deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
+        return self.service_pool.run(all_quads, deadline)
 
     def health(self) -> dict:
         """Return the store's state: kind, triple count, dataset version and isolation."""
