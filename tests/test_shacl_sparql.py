@@ -49,8 +49,12 @@ def ontology(retyped: bool) -> str:
     return shipped_text("ontology", retyped)
 
 
+DERIVED_INTEGER_USED = re.compile(r"(\^\^|sh:datatype\s+)xsd:(nonNegativeInteger|positiveInteger)\b")
+
+
 def needs_retyping(*paths: Path) -> bool:
-    return any(DERIVED_INTEGER.search(p.read_text(encoding="utf-8")) for p in paths)
+    """Return whether a file types a value, or asks for one, with a derived integer type."""
+    return any(DERIVED_INTEGER_USED.search(p.read_text(encoding="utf-8")) for p in paths)
 
 
 SHAPES_NEED_RETYPING = needs_retyping(*(f.path for f in dataset.shipped_files()))
