@@ -49,7 +49,9 @@ def ontology(retyped: bool) -> str:
     return shipped_text("ontology", retyped)
 
 
-DERIVED_INTEGER_USED = re.compile(r"(\^\^|sh:datatype\s+)xsd:(nonNegativeInteger|positiveInteger)\b")
+DERIVED_INTEGER_USED = re.compile(
+    r"(\^\^|sh:datatype\s+)xsd:(nonNegativeInteger|positiveInteger)\b"
+)
 
 
 def needs_retyping(*paths: Path) -> bool:
