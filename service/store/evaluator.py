@@ -65,6 +65,23 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def release_forkserver() -> None:
+    """Close this process's copy of the forkserver's keep-alive pipe.
+
+    The forkserver exits when every holder of that pipe has closed it, and multiprocessing
+    hands a copy to each process it forks. Were an evaluator to keep its copy, the forkserver
+    (its parent) would outlive a killed web process, and so the parent-death signal that ends
+    the evaluator would never come.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the module's one instance; its attribute is private
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if alive is not None:
+        os.close(alive)
+        server._forkserver_alive_fd = None
+
+
 def raise_stack_limit(megabytes: int) -> None:
     """Let this process's main stack grow to ``megabytes`` (the hard limit permitting)."""
     import resource
@@ -102,6 +119,7 @@ def evaluator_main(
 
     from service.store.isolation import die_with_parent, isolate
 
+    release_forkserver()
     parent = os.getppid()
     try:
         isolate(isolation)
