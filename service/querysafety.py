@@ -62,6 +62,10 @@ OPENING = {"(": ")", "{": "}", "[": "]", "<<": ">>"}
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _ECHAR = r"\\[tbnrf\"'\\]"
 _NAME_START = r"[^\W\d]"  # a letter, in any script
+# A prefix is looked for at most this far, so that a long run like "x.x.x.x…" without a colon
+# costs a bounded scan at each start instead of one to its end (quadratic). A longer prefix
+# reads as a bare word, which is refused as not SPARQL.
+MAX_PREFIX = 64
 _TOKEN = re.compile(
     rf"""
     (?P<space>\s+)
@@ -74,7 +78,7 @@ _TOKEN = re.compile(
   | (?P<variable>[?$]\w+)
   | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
   | (?P<bnode>_:[\w.\-]*)
-  | (?P<pname>(?:{_NAME_START}[\w.\-]*)?:(?:[\w:%.\-]|\\[_~.\-!$&'()*+,;=/?\#@%])*)
+  | (?P<pname>(?:{_NAME_START}[\w.\-]{{0,{MAX_PREFIX}}})?:(?:[\w:%.\-]|\\[_~.\-!$&'()*+,;=/?\#@%])*)
   | (?P<number>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)
   | (?P<word>{_NAME_START}\w*)
   | (?P<punct><<|>>|\^\^|&&|\|\||!=|<=|>=|.)
