@@ -61,17 +61,22 @@ def descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+            parent = parent_of(int(entry.name))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
     found, stack = [], [root]
     while stack:
         for child in children.get(stack.pop(), []):
             found.append(child)
             stack.append(child)
     return found
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def alive(pid: int) -> bool:
@@ -125,10 +130,17 @@ class Server:
         return left
 
 
-def get(
-    port: int, path: str, timeout: float = 30.0, source: str = "127.0.0.1"
-) -> tuple[int, float]:
-    """GET a path; return the status (0 when the connection failed) and the seconds it took.
+def send(
+    port: int,
+    path: str,
+    *,
+    form: dict[str, str] | None = None,
+    accept: str = "application/json, text/html;q=0.5",
+    timeout: float = 30.0,
+    source: str = "127.0.0.1",
+) -> tuple[int, float, bytes]:
+    """GET a path, or POST a form to it; return the status (0 when the connection failed),
+    the seconds it took and the body.
 
     :param source: the loopback address to send from: another address is another client.
     """
@@ -136,38 +148,36 @@ def get(
     connection = http.client.HTTPConnection(
         "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
     )
+    headers = {"Accept": accept}
     try:
-        connection.request("GET", path, headers={"Accept": "application/json, text/html;q=0.5"})
+        if form is None:
+            connection.request("GET", path, headers=headers)
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            connection.request("POST", path, body=urlencode(form), headers=headers)
         response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
+        body = response.read()
+        return response.status, time.perf_counter() - started, body
     except (OSError, http.client.HTTPException):
-        return 0, time.perf_counter() - started
+        return 0, time.perf_counter() - started, b""
     finally:
         connection.close()
+
+
+def get(port: int, path: str, **options) -> tuple[int, float]:
+    """GET a path; return the status and the seconds it took."""
+    return send(port, path, **options)[:2]
 
 
 def post_query(port: int, sparql: str, timeout: float = 60.0) -> tuple[int, float]:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        body = urlencode({"query": sparql})
-        connection.request(
-            "POST",
-            "/sparql",
-            body=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/sparql-results+json",
-            },
-        )
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
-    except (OSError, http.client.HTTPException):
-        return 0, time.perf_counter() - started
-    finally:
-        connection.close()
+    """POST a query to /sparql; return the status and the seconds it took."""
+    return send(
+        port,
+        "/sparql",
+        form={"query": sparql},
+        accept="application/sparql-results+json",
+        timeout=timeout,
+    )[:2]
 
 
 def sparql_path(sparql: str) -> str:
@@ -184,10 +194,8 @@ def entity_paths(port: int) -> list[str]:
         "SELECT DISTINCT ?s WHERE { ?s ?p ?o "
         f'FILTER(STRSTARTS(STR(?s), "{ID_BASE}")) }} ORDER BY ?s'
     )
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("GET", sparql_path(sparql), headers={"Accept": "application/json"})
-    rows = json.loads(connection.getresponse().read())["results"]["bindings"]
-    connection.close()
+    _, _, body = send(port, sparql_path(sparql), accept="application/json", timeout=60)
+    rows = json.loads(body)["results"]["bindings"]
     return ["/doc/" + quote(row["s"]["value"][len(ID_BASE) :]) for row in rows]
 
 
@@ -361,13 +369,6 @@ def load_with_kills(server: Server, paths: list[str], seconds: float) -> dict:
     for thread in threads:
         thread.join()
     return {**counts, "killed": killed}
-
-
-def parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def processes_by_depth(root: int) -> dict[int, list[int]]:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,15 +58,42 @@ def oxigraph_binary() -> str:
     return found
 
 
-class OxigraphServer:
-    """An ``oxigraph serve`` process on a local port, over a folder that outlives restarts."""
+class Listener:
+    """A TCP listener on loopback that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+class StoreServer:
+    """A store process on its own loopback port; subclasses say how to start it."""
 
     query_path = "/query"
     graph_store_path = "/store"
 
-    def __init__(self, location: Path, union_default_graph: bool = True) -> None:
-        self.location = location
-        self.union_default_graph = union_default_graph
+    def __init__(self) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -78,6 +106,19 @@ class OxigraphServer:
     def graph_store(self) -> str:
         return self.base + self.graph_store_path
 
+    def stop(self) -> None:
+        stop(self.process)
+        self.process = None
+
+
+class OxigraphServer(StoreServer):
+    """An ``oxigraph serve`` process on a local port, over a folder that outlives restarts."""
+
+    def __init__(self, location: Path, union_default_graph: bool = True) -> None:
+        super().__init__()
+        self.location = location
+        self.union_default_graph = union_default_graph
+
     def start(self) -> None:
         command = [oxigraph_binary(), "serve", "--location", str(self.location)]
         command += ["--bind", f"127.0.0.1:{self.port}", "--timeout-s", str(SERVER_TIMEOUT_S)]
@@ -87,10 +128,6 @@ class OxigraphServer:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port, self.process, "oxigraph serve", 60)
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.process = None
 
 
 VIRTUOSO_INI = """\
@@ -134,7 +171,7 @@ DefaultQuery = SELECT * WHERE {{ ?s ?p ?o }} LIMIT 1
 """
 
 
-class VirtuosoServer:
+class VirtuosoServer(StoreServer):
     """A Virtuoso (Debian's virtuoso-minimal) process with its own ini, folder and ports."""
 
     query_path = "/sparql"
@@ -147,20 +184,10 @@ class VirtuosoServer:
         self.isql = shutil.which("isql-vt")
         if not (self.binary and self.isql):
             pytest.skip("Virtuoso is not installed (apt-get install virtuoso-minimal)")
+        super().__init__()
         self.folder = folder
         self.max_rows = max_rows
         self.sql_port = free_port()
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return self.base + self.query_path
-
-    @property
-    def graph_store(self) -> str:
-        return self.base + self.graph_store_path
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -198,7 +225,3 @@ class VirtuosoServer:
         if "*** Error" in result.stdout + result.stderr:  # isql exits 0 after an SQL error
             raise RuntimeError(f"isql: {result.stdout + result.stderr}")
         return result.stdout
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.process = None

@@ -6,8 +6,6 @@ in-memory pyoxigraph store, or exported by ``zigraph export``), not with another
 
 from __future__ import annotations
 
-import socket
-import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,6 +16,7 @@ from service.export import FORMATS, serialize_dataset
 from service.namespaces import ID_BASE, VOID
 from tests.conftest import REPO
 from tests.pagehtml import parse
+from tests.stores import Listener
 
 ENGINES = ["embedded", "oxigraph", "virtuoso"]
 QUERY_FILES = sorted((REPO / "queries").glob("*.rq"))
@@ -211,34 +210,15 @@ def test_runaway_query_is_stopped_at_the_time_limit(engine):
 
 def test_virtuoso_extension_functions_are_refused(virtuoso_server):
     """Guard: no query makes Virtuoso open a connection (bif:http_get)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    called, done = threading.Event(), threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            called.set()
-            connection.close()
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    listener = Listener()
     app = create_app({"TESTING": True, "ENDPOINT": virtuoso_server.endpoint})
     try:
-        query = f'SELECT (bif:http_get("http://127.0.0.1:{port}/") AS ?x) WHERE {{ }}'
+        query = f'SELECT (bif:http_get("{listener.url}") AS ?x) WHERE {{ }}'
         response = app.test_client().get("/sparql", query_string={"query": query})
     finally:
-        done.set()
-        watcher.join()
         listener.close()
         backend = app.extensions.get("zigraph.store")
         if backend is not None:
             backend.close()
-    assert not called.is_set()
+    assert listener.connections == 0
     assert response.status_code == 400

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from service import create_app, dataset
 from service.cli import cli
 from tests.conftest import pushed
-from tests.stores import OxigraphServer, free_port
+from tests.stores import OxigraphServer, free_port, stop
 
 QUERIES = [
     "SELECT ?s ?p ?o WHERE { ?s ?p ?o }",
@@ -350,12 +350,7 @@ def test_serve_over_the_remote_store(oxigraph_server, tmp_path):
             started = (tmp_path / "serve.log").read_text()
             assert f"{len(dataset.shipped_files())} graphs in the store (Oxigraph" in started
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            stop(process)
 
 
 def test_changes_in_the_store_reach_search_dumps_and_validation(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPA
 
 from service import dataset, serve
 from service.cli import cli
+from tests.stores import free_port, stop
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -34,12 +35,6 @@ def zigraph_command() -> list[str]:
     """Return the command that runs the zigraph console script of this environment."""
     script = shutil.which("zigraph") or str(Path(sys.executable).with_name("zigraph"))
     return [script] if Path(script).exists() else [sys.executable, "-m", "service.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
@@ -53,15 +48,6 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 120) -> 
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer in {seconds} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 @pytest.fixture(scope="module")
