@@ -181,3 +181,30 @@ def test_pages_read_the_report_saved_at_start(store_dir, tmp_path, shipped_datas
     finally:
         if app.extensions["zigraph.store"] is not None:
             app.extensions["zigraph.store"].close()
+
+
+def test_data_served_without_validation_is_said_to_be_unvalidated(tmp_path):
+    """A store `zigraph serve --no-validate` built from files has no report: the pages say
+    so, and never show the report of other files (the shipped ones)."""
+    from service import create_app, dataset
+    from service.store.embedded import build_store_from_files
+
+    store = tmp_path / "store"
+    build_store_from_files(dataset.shipped_files(), store)
+    app = create_app({"TESTING": True, "STORE_DIR": str(store)})
+    try:
+        client = app.test_client()
+        page = client.get("/validation?lang=en").get_data(as_text=True)
+        assert "was not validated" in page
+        assert "✓" not in page and "✗" not in page
+        answer = client.get("/validation.json")
+        assert answer.status_code == 404
+        assert answer.get_json()["error"] == "not-validated"
+        entity = client.get("/doc/organisation/dpmptsp-kota-pekalongan?lang=en")
+        assert entity.status_code == 200
+        text = entity.get_data(as_text=True)
+        assert "served without validation" in text
+        assert "Conforms to the SHACL shapes" not in text
+    finally:
+        if app.extensions["zigraph.store"] is not None:
+            app.extensions["zigraph.store"].close()

@@ -10,6 +10,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 from service import dataset, validation
+from service.errors import error_response
 from service.export import FORMATS, RdfSerialization
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
@@ -370,33 +371,37 @@ def shapes_as(suffix: str):
 # --- validation --------------------------------------------------------------------------
 
 
-def get_report() -> validation.Report:
+def get_report() -> validation.Report | None:
     """Return the conformance report of the served data, read once per data version.
 
     ``zigraph serve`` validates the data before it starts and saves the report beside the
-    embedded store; every web process reads that. Without one (an application made directly
-    over a store), the shipped files are validated here, once per process. A remote store may
-    hold anything: what it serves is read back and validated, again when its version changes.
+    embedded store; every web process reads that. A store ``serve`` built from files with
+    ``--no-validate`` has none: None, and the pages say the data was not validated (never the
+    report of other files). An application made directly over a store of the shipped files
+    validates them here, once per process. A remote store may hold anything: what it serves
+    is read back and validated, again when its version changes.
     """
     store = get_store()
     version = store.fixed_version() or store.metadata()["version"]
-    report = current_app.extensions.get(REPORT_KEY)
-    if report is None or current_app.extensions.get(REPORT_VERSION_KEY, version) != version:
+    extensions = current_app.extensions
+    if REPORT_KEY not in extensions or extensions.get(REPORT_VERSION_KEY, version) != version:
         if store.fixed_version() is None:
             report = validation.validate_served(store.quads())
             report.validated = f"{store.location} ({version})"
         else:
             report = validation.Report.load(Path(store.location))
-            if report is None:
+            if report is None and "fingerprint" not in store.metadata():
                 report = validation.validate(dataset.load())
-        current_app.extensions[REPORT_KEY] = report
-        current_app.extensions[REPORT_VERSION_KEY] = version
-    return report
+        extensions[REPORT_KEY] = report
+        extensions[REPORT_VERSION_KEY] = version
+    return extensions[REPORT_KEY]
 
 
 def conformance(iri: str) -> dict:
     """Return whether a node conforms, with the messages of the rules it breaks."""
     report = get_report()
+    if report is None:
+        return {"conforms": None, "messages": []}
     lang = get_language()
     broken = [r for r in report.results if r.focus == iri]
     return {
@@ -411,7 +416,7 @@ def validation_page():
     report = get_report()
     lang = get_language()
     rows = []
-    for result in report.results:
+    for result in report.results if report is not None else []:
         link = link_for(result.focus)
         rows.append(
             {
@@ -463,6 +468,13 @@ def _validation_facts() -> dict:
 def validation_as(suffix: str):
     """Serve the conformance report as Turtle or JSON."""
     report = get_report()
+    if report is None and suffix in ("ttl", "json"):
+        return error_response(
+            404,
+            "not-validated",
+            "The served data was not validated (zigraph serve --no-validate).",
+            "Run zigraph validate with the same --data, or serve without --no-validate.",
+        )
     if suffix == "ttl":
         return Response(report.turtle(), content_type=FORMATS["ttl"].media_type + "; charset=utf-8")
     if suffix == "json":
