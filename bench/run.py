@@ -1,10 +1,11 @@
 """Benchmark zigraph's SPARQL endpoint against peer SPARQL servers on the same generated data.
 
 Each server is started on its own free 127.0.0.1 port with the same N-Quads, waited for, sent
-the same query mix through the SPARQL 1.1 Protocol at concurrency 1 and 4, and stopped. The
-figures go to ``bench/results/latest.md`` and ``bench/results/latest.json``.
+the same query mix through the SPARQL 1.1 Protocol at concurrency 1 and 8, and stopped; zigraph
+also serves entity pages never visited before. The figures, with issue 10's targets, go to
+``bench/results/latest.md`` and ``bench/results/latest.json``.
 
-    python bench/run.py --scale 100k --duration 5
+    python bench/run.py --scale 1M --duration 3 --concurrency 1,8   (make bench)
     python bench/run.py --scale 10k --duration 2 --servers zigraph,oxigraph
 """
 
@@ -142,33 +143,57 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def tree_rss(root: int) -> int:
-    """Return the resident memory in bytes of a process and its descendants."""
-    total = 0
+def tree_memory(root: int) -> tuple[int, int]:
+    """Return the resident and the proportional memory (RSS, PSS) in bytes of a process tree.
+
+    RSS counts a page shared by several processes (the store's files, copy-on-write pages of
+    forked workers) once in each of them, so a sum of RSS overstates a tree of processes;
+    PSS divides each shared page among the processes that map it, so PSS sums to what the
+    tree really holds. Both come from ``/proc/PID/smaps_rollup``.
+    """
+    rss = pss = 0
     for pid in process_tree(root):
         try:
-            with open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
                         break
         except OSError:
             continue
-    return total
+    return rss, pss
 
 
-class RssSampler(threading.Thread):
-    """Sample a process tree's resident memory four times a second; keep the peak."""
+class MemorySampler(threading.Thread):
+    """Sample a process tree's memory four times a second from its launch; keep the peaks."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
         self.root = root
-        self.peak = 0
+        self.peak_rss = 0
+        self.peak_pss = 0
         self.stopped = threading.Event()
+
+    def sample(self) -> tuple[int, int]:
+        rss, pss = tree_memory(self.root)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        return rss, pss
 
     def run(self) -> None:
         while not self.stopped.wait(0.25):
-            self.peak = max(self.peak, tree_rss(self.root))
+            self.sample()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self.sample()
+
+
+def mib(size: int) -> float:
+    return round(size / 2**20, 1)
 
 
 def stop_process(process: subprocess.Popen) -> None:
@@ -187,13 +212,27 @@ def stop_process(process: subprocess.Popen) -> None:
             continue
 
 
-def run_quietly(command: list[str], log: Path, **kwargs) -> None:
-    """Run a preparation command, its output to ``log``; raise with the log's tail on failure."""
+def run_quietly(command: list[str], log: Path, timeout: float | None = None) -> tuple[int, int]:
+    """Run a preparation command, its output to ``log``; return its peak RSS and PSS.
+
+    Raise with the log's tail when it fails.
+    """
     with log.open("ab") as out:
-        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, **kwargs)
-    if result.returncode:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        sampler = MemorySampler(process.pid)
+        sampler.start()
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code = "timeout"
+        finally:
+            sampler.stop()
+    if code:
         tail = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{tail}")
+        raise RuntimeError(f"{' '.join(command)} failed ({code}):\n{tail}")
+    return sampler.peak_rss, sampler.peak_pss
 
 
 # ---------------------------------------------------------------- servers
@@ -214,8 +253,10 @@ class Server:
         """Return why the server cannot run here, or None."""
         return None
 
-    def prepare(self, data: Path, workdir: Path) -> None:
-        """Load the data ahead of starting, when the server needs a separate step."""
+    def prepare(self, data: Path, workdir: Path) -> tuple[int, int]:
+        """Load the data ahead of starting, when the server needs a separate step; return
+        the peak RSS and PSS of that step."""
+        return 0, 0
 
     def engine_floor(self, workdir: Path, queries: list[Query], seconds: float) -> dict:
         """Return the median ms of each query evaluated in this process, without HTTP."""
@@ -298,12 +339,13 @@ class Oxigraph(Server):
         ).stdout.split()[-1]
         return None
 
-    def prepare(self, data: Path, workdir: Path) -> None:
+    def prepare(self, data: Path, workdir: Path) -> tuple[int, int]:
         location = f"--location={workdir / 'oxigraph'}"
         log = workdir / "prepare.log"
-        run_quietly([str(self.binary), "load", location, f"--file={data}"], log)
+        loaded = run_quietly([str(self.binary), "load", location, f"--file={data}"], log)
         # zigraph's build_store optimizes its store too: compare compacted with compacted.
-        run_quietly([str(self.binary), "optimize", location], log)
+        optimized = run_quietly([str(self.binary), "optimize", location], log)
+        return max(loaded[0], optimized[0]), max(loaded[1], optimized[1])
 
     def command(self, data: Path, workdir: Path, port: int) -> list[str]:
         return [
@@ -506,6 +548,27 @@ class Client:
                 self.close()
                 return 0, b"", False
 
+    def get(self, path: str, accept: str = "text/html") -> int:
+        """GET a page on the kept-alive connection; return the status (0 for no answer)."""
+        for _ in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=CLIENT_TIMEOUT
+                )
+            try:
+                self.connection.request("GET", path, headers={"Accept": accept})
+                response = self.connection.getresponse()
+                response.read()
+                if response.will_close:
+                    self.close()
+                return response.status
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                self.close()  # closed while idle: once more on a new connection
+            except (OSError, http.client.HTTPException):
+                self.close()
+                return 0
+        return 0
+
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
@@ -558,15 +621,26 @@ def measure(port: int, path: str, query: Query, concurrency: int, duration: floa
     return {**summarize(latencies, errors, wall), "cache_hits": hits[0]}
 
 
+def percentile(ordered: list[float], share: float) -> float | None:
+    """Return the value below which ``share`` of the sorted latencies fall (nearest rank)."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, int(share * len(ordered) + 0.5) - 1))]
+
+
 def summarize(latencies: list[float], errors: dict[str, int], wall: float) -> dict:
-    """Return count, errors, median and p95 latency (ms) and throughput of one measurement."""
+    """Return count, errors, median, p95 and p99 latency (ms) and throughput of a measurement."""
     ordered = sorted(latencies)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
+
+    def ms(value: float | None) -> float | None:
+        return round(value * 1000, 2) if value is not None else None
+
     return {
         "ok": len(ordered),
         "errors": errors,
-        "median_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
-        "p95_ms": round(p95 * 1000, 2) if p95 is not None else None,
+        "median_ms": ms(statistics.median(ordered)) if ordered else None,
+        "p95_ms": ms(percentile(ordered, 0.95)),
+        "p99_ms": ms(percentile(ordered, 0.99)),
         "qps": round(len(ordered) / wall, 2) if wall else None,
         "seconds": round(wall, 2),
     }
@@ -606,15 +680,74 @@ def wait_ready(process: subprocess.Popen, port: int, path: str, timeout: float) 
     raise RuntimeError(f"did not answer within {timeout:.0f} s")
 
 
+ENTITY_TYPES = (  # the kinds of entity page sampled, in turn
+    "Dinas", "RegionalAgency", "Kecamatan", "DesignationConferral", "SelectionPipeline",
+    "SelectionStage", "City", "LocalGovernment", "Passage",
+)  # fmt: skip
+WARM_PAGES = 20  # pages visited before measuring, not counted (and never measured)
+
+
+def entity_pages(port: int, path: str, count: int) -> list[str]:
+    """Return ``count`` distinct entity page paths, the kinds of ``ENTITY_TYPES`` in turn,
+    each kind evenly spread over its (sorted) entities."""
+    client = Client(port, path)
+    per_kind = []
+    for kind in ENTITY_TYPES:
+        query = Query(kind, "", f"SELECT ?s WHERE {{ ?s a <{ZI}{kind}> }} ORDER BY ?s LIMIT 10000")
+        status, body, _ = client.ask(query, timeout=120)
+        if status != 200:
+            raise RuntimeError(f"listing the {kind} entities failed ({status})")
+        iris = [b["s"]["value"] for b in json.loads(body)["results"]["bindings"]]
+        iris = [i for i in iris if i.startswith(ID_BASE)]
+        wanted = -(-count // len(ENTITY_TYPES))
+        per_kind.append(iris[:: max(1, len(iris) // wanted)][:wanted])
+    client.close()
+    mixed = [kind[i] for i in range(max(map(len, per_kind))) for kind in per_kind if i < len(kind)]
+    return ["/doc/" + iri[len(ID_BASE) :] for iri in mixed[:count]]
+
+
+def measure_pages(port: int, paths: list[str], concurrency: int) -> dict:
+    """GET each page once (``Accept: text/html``) from ``concurrency`` threads; the figures."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    todo = list(reversed(paths))
+    lock = threading.Lock()
+
+    def work() -> None:
+        client = Client(port, "")
+        while True:
+            with lock:
+                if not todo:
+                    break
+                page = todo.pop()
+            started = time.perf_counter()
+            status = client.get(page)
+            elapsed = time.perf_counter() - started
+            with lock:
+                if status == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+        client.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return summarize(latencies, errors, time.monotonic() - started)
+
+
 def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> dict:
     """Prepare, start, measure and stop one server; return its figures."""
     result: dict = {"server": server.name, "version": server.version, "notes": server.notes}
     result["load_average_before"] = wait_quiet(args.quiet_load, args.quiet_wait)
     workdir = Path(tempfile.mkdtemp(prefix=f"zigraph-bench-{server.name}-", dir=args.workdir))
-    process = None
+    process = sampler = None
     try:
         started = time.monotonic()
-        server.prepare(data, workdir)
+        prepare_rss, prepare_pss = server.prepare(data, workdir)
         result["load_s"] = None if server.loads_at_start else round(time.monotonic() - started, 2)
         port = free_port()
         log = (workdir / "server.log").open("wb")
@@ -627,24 +760,37 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
             cwd=workdir,
             env={**os.environ, **server.env},
         )
+        sampler = MemorySampler(process.pid)  # from launch: loading at start is included
+        sampler.start()
         wait_ready(process, port, server.path, args.startup_timeout)
         result["startup_s"] = round(time.monotonic() - started, 2)
         started = time.monotonic()
         server.after_start(port, workdir)
         if result["load_s"] is not None:
             result["load_s"] = round(result["load_s"] + time.monotonic() - started, 2)
-        result["rss_idle_mib"] = round(tree_rss(process.pid) / 2**20, 1)
-        sampler = RssSampler(process.pid)
-        sampler.start()
-        print(f"  {server.name}: ready in {result['startup_s']} s", flush=True)
+        # From the first command to the first answer, whatever the server loads in between.
+        result["ready_s"] = round((result["load_s"] or 0) + result["startup_s"], 2)
+        idle_rss, idle_pss = sampler.sample()
+        result["rss_idle_mib"], result["pss_idle_mib"] = mib(idle_rss), mib(idle_pss)
+        print(f"  {server.name}: ready in {result['ready_s']} s", flush=True)
 
         client = Client(port, server.path)
         result["answers"] = {}
+        result["slow"] = {}
         for query in queries:
             if query.runaway:
                 continue
+            began = time.perf_counter()
             status, body, _ = client.ask(query)
+            took = time.perf_counter() - began
             result["answers"][query.name] = answer_size(query, body) if status == 200 else None
+            if status != 200 or took > SERVER_TIMEOUT:
+                # Longer than the time limit the other servers enforce: one such answer says
+                # enough, and a queue of them would stall every later measurement.
+                result["slow"][query.name] = {"status": status, "seconds": round(took, 2)}
+                client.close()
+                drain(port, server.path)
+                continue
             # Warm caches, and every worker process, at the highest concurrency; not counted.
             measure(port, server.path, query, max(args.concurrency), min(1, args.duration))
             drain(port, server.path)
@@ -653,28 +799,46 @@ def benchmark_server(server: Server, data: Path, queries: list[Query], args) -> 
         result["runs"] = {}
         for concurrency in args.concurrency:
             for query in queries:
-                if query.runaway:
+                if query.runaway or query.name in result["slow"]:
                     continue
                 figures = measure(port, server.path, query, concurrency, args.duration)
                 drain(port, server.path)
                 result["runs"].setdefault(str(concurrency), {})[query.name] = figures
                 print(
                     f"  {server.name} c={concurrency} {query.name}: "
-                    f"median {figures['median_ms']} ms, {figures['qps']} q/s, "
-                    f"errors {figures['errors'] or 0}",
+                    f"median {figures['median_ms']} ms, p99 {figures['p99_ms']} ms, "
+                    f"{figures['qps']} q/s, errors {figures['errors'] or 0}",
+                    flush=True,
+                )
+        if isinstance(server, Zigraph) and args.pages:
+            pages = entity_pages(port, server.path, WARM_PAGES + args.pages * len(args.concurrency))
+            measure_pages(port, pages[:WARM_PAGES], max(args.concurrency))
+            pages = pages[WARM_PAGES:]
+            result["pages"] = {}
+            for concurrency in args.concurrency:
+                # Pages never visited before: no answer of the page's own queries is cached.
+                figures = measure_pages(port, pages[: args.pages], concurrency)
+                pages = pages[args.pages :]
+                result["pages"][str(concurrency)] = figures
+                print(
+                    f"  {server.name} c={concurrency} entity pages: median "
+                    f"{figures['median_ms']} ms, p99 {figures['p99_ms']} ms, errors "
+                    f"{figures['errors'] or 0}",
                     flush=True,
                 )
         result["load_average_measured"] = round(os.getloadavg()[0], 2)
         # In this process, on the server's store (read-only, shared), the server idle.
         result["engine_ms"] = server.engine_floor(workdir, queries, min(2, args.duration / 2))
         result["runaway"] = runaway(port, server.path, queries)
-        sampler.stopped.set()
-        sampler.join()
-        result["rss_peak_mib"] = round(sampler.peak / 2**20, 1)
+        sampler.stop()
+        result["rss_peak_mib"] = mib(max(sampler.peak_rss, prepare_rss))
+        result["pss_peak_mib"] = mib(max(sampler.peak_pss, prepare_pss))
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
         result["failed"] = str(error)
         print(f"  {server.name}: FAILED {error}", flush=True)
     finally:
+        if sampler is not None and sampler.is_alive():
+            sampler.stopped.set()
         if process is not None:
             stop_process(process)
             log.close()
@@ -795,6 +959,70 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.2f}"
 
 
+def find(report: dict, name: str) -> dict | None:
+    """Return the figures of the server called ``name``, if it ran to the end."""
+    return next((r for r in report["servers"] if r["server"] == name and "failed" not in r), None)
+
+
+def targets(report: dict) -> list[tuple[str, str, str, str, str]]:
+    """Return issue 10's targets: (what, zigraph's figure, the peer's, ratio, met?)."""
+    ours = find(report, "zigraph")
+    rdflib = find(report, "rdflib-endpoint")
+    oxigraph = find(report, "oxigraph")
+    rows = []
+
+    def verdict(value: float | None, good: bool) -> str:
+        return "–" if value is None else ("met" if good else "**missed**")
+
+    if ours and rdflib:
+        share = ours["ready_s"] / rdflib["ready_s"]
+        rows.append((
+            "ready: command to first answer, at most ¼ of rdflib-endpoint's",
+            f"{ours['ready_s']} s", f"{rdflib['ready_s']} s", f"{share:.2f}",
+            verdict(share, share <= 0.25),
+        ))  # fmt: skip
+        share = ours["pss_peak_mib"] / rdflib["pss_peak_mib"]
+        rows.append((
+            "peak memory of all processes (PSS), at most ½ of rdflib-endpoint's",
+            f"{ours['pss_peak_mib']:,} MiB", f"{rdflib['pss_peak_mib']:,} MiB", f"{share:.2f}",
+            verdict(share, share <= 0.5),
+        ))  # fmt: skip
+        rss = ours["rss_peak_mib"] / rdflib["rss_peak_mib"]
+        rows.append((
+            "the same as a sum of RSS (counts shared pages once per process)",
+            f"{ours['rss_peak_mib']:,} MiB", f"{rdflib['rss_peak_mib']:,} MiB", f"{rss:.2f}",
+            verdict(rss, rss <= 0.5),
+        ))  # fmt: skip
+    for concurrency in report["concurrency"]:
+        c = str(concurrency)
+        if ours and oxigraph:
+            mine = ours["runs"].get(c, {}).get("aggregate", {}).get("median_ms")
+            theirs = oxigraph["runs"].get(c, {}).get("aggregate", {}).get("median_ms")
+            share = mine / theirs if mine and theirs else None
+            rows.append((
+                f"aggregate median at concurrency {c}, no slower than the Oxigraph server",
+                f"{cell(mine)} ms", f"{cell(theirs)} ms", ratio(mine, theirs),
+                verdict(share, share is not None and share <= 1),
+            ))  # fmt: skip
+        if ours and rdflib:
+            mine = ours["runs"].get(c, {}).get("lookup", {}).get("qps")
+            theirs = rdflib["runs"].get(c, {}).get("lookup", {}).get("qps")
+            share = mine / theirs if mine and theirs else None
+            rows.append((
+                f"lookups per second at concurrency {c}, at least twice rdflib-endpoint's",
+                f"{cell(mine)}", f"{cell(theirs)}", ratio(mine, theirs),
+                verdict(share, share is not None and share >= 2),
+            ))  # fmt: skip
+    if ours and ours.get("pages"):
+        top = str(max(report["concurrency"]))
+        p99 = ours["pages"][top]["p99_ms"]
+        rows.append((
+            f"entity pages, never visited before, p99 at concurrency {top}, under 50 ms",
+            f"{cell(p99)} ms", "", "", verdict(p99, p99 is not None and p99 < 50),
+        ))  # fmt: skip
+    return rows
+
+
 def markdown(report: dict) -> str:
     """Return the report as Markdown tables."""
     servers = [r for r in report["servers"] if "failed" not in r]
@@ -807,7 +1035,8 @@ def markdown(report: dict) -> str:
         "",
         "How the figures are taken and how to read them: `bench/README.md`.",
         "",
-        f"- Run: {report['date']}, `{report['command']}`, zigraph at {report['revision']}",
+        f"- Run: {report['date']}, `{report['command']}`, zigraph at {report['revision']}, "
+        f"{report.get('total_s', 0) / 60:.0f} minutes",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, "
         f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
         f"- Data: {report['dataset']['triples']:,} triples ({report['dataset']['cities']} "
@@ -824,24 +1053,39 @@ def markdown(report: dict) -> str:
         "- load avg: the machine's 1-minute load average before the server started → after "
         f"its measurements ({report['machine']['cores']} cores; above that, other work "
         "competed for the CPU)",
+    ]
+    goals = targets(report)
+    if goals:
+        lines += [
+            "",
+            "## Targets (issue 10)",
+            "",
+            "| target | zigraph | peer | ratio | |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        lines += [f"| {' | '.join(row)} |" for row in goals]
+    lines += [
         "",
         "## Servers",
         "",
-        "| server | version | load s | start s | RSS idle MiB | RSS peak MiB | load avg | notes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| server | version | ready s | load s | start s | PSS idle / peak MiB "
+        "| RSS idle / peak MiB | load avg | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in report["servers"]:
         notes = "; ".join(r.get("notes", []))
         if "failed" in r:
             notes = f"FAILED: {r['failed'].splitlines()[0]}"
         lines.append(
-            f"| {r['server']} | {r.get('version', '')} | {r.get('load_s') or '–'} | "
-            f"{r.get('startup_s', '–')} | {r.get('rss_idle_mib', '–')} | "
-            f"{r.get('rss_peak_mib', '–')} | {r.get('load_average_before', '–')} → "
-            f"{r.get('load_average_measured', '–')} | {notes} |"
+            f"| {r['server']} | {r.get('version', '')} | {r.get('ready_s', '–')} | "
+            f"{r.get('load_s') or '–'} | {r.get('startup_s', '–')} | "
+            f"{r.get('pss_idle_mib', '–')} / {r.get('pss_peak_mib', '–')} | "
+            f"{r.get('rss_idle_mib', '–')} / {r.get('rss_peak_mib', '–')} | "
+            f"{r.get('load_average_before', '–')} → {r.get('load_average_measured', '–')} | "
+            f"{notes} |"
         )
     for skipped, why in report.get("skipped", {}).items():
-        lines.append(f"| {skipped} | – | – | – | – | – | – | skipped: {why} |")
+        lines.append(f"| {skipped} | – | – | – | – | – | – | – | skipped: {why} |")
     if ours and any(f["cache_hits"] for f in all_runs(ours)):
         lines += [
             "",
@@ -853,32 +1097,63 @@ def markdown(report: dict) -> str:
             "",
             f"## Concurrency {concurrency}",
             "",
-            "| query | server | median ms | p95 ms | q/s | errors | rows | cached |" + ratio_heads,
+            "| query | server | median ms | p99 ms | q/s | errors | rows | cached |" + ratio_heads,
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(peers),
         ]
         for query in report["queries"]:
             if query["runaway"]:
                 continue
             for r in servers:
-                f = r["runs"][str(concurrency)][query["name"]]
-                errors = sum(f["errors"].values())
                 rows = cell(r["answers"].get(query["name"]))
                 if ours and rows != cell(ours["answers"].get(query["name"])):
                     rows += " ≠"  # a different answer from zigraph's: not comparable
+                slow = r.get("slow", {}).get(query["name"])
+                if slow:
+                    answer = f"status {slow['status']}" if slow["status"] else "no answer"
+                    lines.append(
+                        f"| {query['name']} | {r['server']} | one request: {answer} after "
+                        f"{slow['seconds']} s; not measured further | | | | {rows} | |"
+                        + " |"
+                        * len(peers)
+                    )
+                    continue
+                f = r["runs"][str(concurrency)][query["name"]]
+                errors = sum(f["errors"].values())
                 cached = "–"
                 if r in zigraphs and f["ok"]:
                     cached = f"{100 * f['cache_hits'] // f['ok']} %"
                 row = (
                     f"| {query['name']} | {r['server']} | {f['median_ms'] or '–'} | "
-                    f"{f['p95_ms'] or '–'} | {f['qps']} | {errors} | {rows} | {cached} |"
+                    f"{f.get('p99_ms') or '–'} | {f['qps']} | {errors} | {rows} | {cached} |"
                 )
                 if r in zigraphs:
                     for peer in peers:
-                        theirs = peer["runs"][str(concurrency)][query["name"]]
-                        row += f" **{ratio(f['median_ms'], theirs['median_ms'])}** |"
+                        theirs = peer["runs"].get(str(concurrency), {}).get(query["name"], {})
+                        row += f" **{ratio(f['median_ms'], theirs.get('median_ms'))}** |"
                 else:
                     row += " |" * len(peers)
                 lines.append(row)
+    paged = [r for r in zigraphs if r.get("pages")]
+    if paged:
+        lines += [
+            "",
+            "## Entity pages (zigraph only)",
+            "",
+            "HTML entity pages (`GET /doc/…`, `Accept: text/html`) of agencies, conferrals, "
+            "pipelines, stages, cities, governments and passages in turn, each page requested "
+            "once: no page was visited before, so neither its HTML nor its queries' answers "
+            f"are cached. {WARM_PAGES} other pages are visited first, uncounted.",
+            "",
+            "| server | concurrency | pages | median ms | p95 ms | p99 ms | pages/s | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in paged:
+            for concurrency, f in r["pages"].items():
+                lines.append(
+                    f"| {r['server']} | {concurrency} | {f['ok']} | {f['median_ms']} | "
+                    f"{f['p95_ms']} | {f['p99_ms']} | {f['qps']} | "
+                    f"{sum(f['errors'].values())} |"
+                )
     if ours and ours.get("engine_ms"):
         c1 = ours["runs"][str(report["concurrency"][0])]
         lines += [
@@ -929,7 +1204,7 @@ def main(argv: list[str] | None = None) -> int:
         "--duration", type=float, default=5, help="seconds per query, server and concurrency"
     )
     parser.add_argument(
-        "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 4]
+        "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8]
     )
     parser.add_argument(
         "--servers",
@@ -940,6 +1215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
     parser.add_argument(
         "--zigraph-threads", type=int, default=4, help="threads per web worker (default 4)"
+    )
+    parser.add_argument(
+        "--pages",
+        type=int,
+        default=300,
+        help="entity pages visited once each, per concurrency (zigraph only; 0: none)",
     )
     parser.add_argument("--startup-timeout", type=float, default=180)
     parser.add_argument(
