@@ -1,8 +1,11 @@
 """Whole-dataset downloads, their VoID and DCAT descriptions, and the health check.
 
 Dumps live at stable URLs (``/download/zigraph.ttl`` …) and are byte-identical to
-``zigraph export --format X``. They carry an ETag from the dataset version and a
-Last-Modified from the store's build time, so caches revalidate with a 304.
+``zigraph export --format X``: the same writer (``export.write_dataset``) sorts the store's
+quads and names their blank nodes, which a store built from the files holds under random
+names. A dump is built once per format and dataset version and kept in the web process's
+memory (least recently used out), never on disk. Dumps carry an ETag from the dataset
+version and a Last-Modified from the store's build time, so caches revalidate with a 304.
 """
 
 from __future__ import annotations

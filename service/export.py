@@ -240,10 +240,6 @@ _WRITERS: dict[str, tuple[Callable[[ox.Quad], str], Callable]] = {
 }
 
 
-def _key(item: tuple[str | None, list]) -> str:
-    return item[0] or ""
-
-
 # JSON-LD: pyoxigraph writes expanded JSON-LD; people read compact JSON-LD with a context.
 # Keys and IRIs are compacted with the project's prefixes, values sorted, single values unwrapped.
 

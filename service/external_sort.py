@@ -37,6 +37,7 @@ class ExternalSort:
     def __init__(self, run_lines: int | None = None) -> None:
         self.run_lines = run_lines or run_lines_setting()
         self.characters = 0  # of every line added, duplicates too: a measure of the work
+        self.runs_written = 0
         self._batch: list[str] = []
         self._runs: list[Path] = []
         self._folder: tempfile.TemporaryDirectory | None = None
@@ -90,6 +91,7 @@ class ExternalSort:
         with path.open("w", encoding="utf-8", newline="\n") as run:
             run.writelines(f"{line}\n" for line in lines)
         self._runs.append(path)
+        self.runs_written += 1
 
     def _merged(self, paths: list[Path]) -> Iterator[str]:
         files = [path.open(encoding="utf-8", newline="\n") for path in paths]
