@@ -80,9 +80,10 @@ def export_command(
 
     Blank nodes are named by RDFC-1.0 and statements sorted. Memory stays bounded: the
     statements are sorted on disk, in runs of ZIGRAPH_EXPORT_RUN_LINES lines (default
-    200000) in the temporary folder (TMPDIR), and every format is written as a stream. Only
-    the quads that hold blank nodes are held in memory, to be named. A file given with -o is
-    replaced only once it is written whole; a progress bar shows on a terminal.
+    200000) in the temporary folder (TMPDIR), and every format is written as a stream. The
+    exception: the quads that hold blank nodes are all held in memory, since RDFC-1.0 names
+    them together (they are few in curated data). A file given with -o is replaced only once
+    it is written whole; a progress bar shows on a terminal.
     """
     files = files_or_exit(data_paths, ontology_paths, shapes_paths)
     fmt = export.FORMATS[format_name]

@@ -130,6 +130,7 @@ class _Counted:
             self.count += len(batch)
             self.bar.advance(sum(map(len, batch)))
             yield batch
+        self.bar.advance(self.bar.total - self.bar.done)  # duplicates were counted, not written
 
     def __iter__(self) -> Iterator[str]:
         for batch in self.batches():

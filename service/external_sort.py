@@ -87,11 +87,11 @@ class ExternalSort:
     def _write_run(self, lines: Iterable[str]) -> None:
         if self._folder is None:
             self._folder = tempfile.TemporaryDirectory(prefix="zigraph-sort-")
-        path = Path(self._folder.name) / f"run-{len(self._runs) + 1:06d}-{os.urandom(4).hex()}"
+        self.runs_written += 1
+        path = Path(self._folder.name) / f"run-{self.runs_written:06d}"
         with path.open("w", encoding="utf-8", newline="\n") as run:
             run.writelines(f"{line}\n" for line in lines)
         self._runs.append(path)
-        self.runs_written += 1
 
     def _merged(self, paths: list[Path]) -> Iterator[str]:
         files = [path.open(encoding="utf-8", newline="\n") for path in paths]
