@@ -40,8 +40,10 @@ def in_memory(quads: list[ox.Quad], fmt: export.RdfSerialization) -> bytes:
     if fmt.oxigraph_format is None:
         graphs: dict[str | None, set[ox.Triple]] = defaultdict(set)
         for quad in quads:
-            graphs[export._term_id(quad.graph_name)].add(quad.triple)
-        return export._jsonld({g: sorted(graphs[g], key=str) for g in sorted(graphs)})
+            default = isinstance(quad.graph_name, ox.DefaultGraph)
+            graphs[None if default else export._term_id(quad.graph_name)].add(quad.triple)
+        names = sorted(graphs, key=lambda name: name or "")
+        return export._jsonld({g: sorted(graphs[g], key=str) for g in names})
     ordered = sorted(quads, key=lambda q: (str(q.graph_name), str(q)))
     return ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=PREFIXES)
 
@@ -99,6 +101,21 @@ def test_blank_nodes_are_named_apart_from_the_other_quads(name, tmp_path):
     assert first == written(dataset.stream_quads(files), fmt, ALL_IN_ONE_RUN)
     assert first == in_memory(list(dataset.stream_quads(files)), fmt)
     assert b"c14n0" in first
+
+
+@pytest.mark.parametrize("name", sorted(export.FORMATS))
+def test_no_quads_and_the_default_graph_give_the_in_memory_bytes(name):
+    example = "http://example.org/"
+    subject, predicate = ox.NamedNode(example + "s"), ox.NamedNode(example + "p")
+    quads = [
+        ox.Quad(subject, predicate, ox.Literal('two\nlines, "quoted"'), ox.DefaultGraph()),
+        ox.Quad(subject, predicate, ox.NamedNode(example + "o"), ox.NamedNode(example + "g")),
+        ox.Quad(subject, predicate, ox.NamedNode(example + "o"), ox.NamedNode(example + "g/2")),
+        ox.Quad(ox.BlankNode("b"), predicate, ox.Literal("1"), ox.BlankNode("g")),
+    ]
+    fmt = export.FORMATS[name]
+    assert written([], fmt, 1) == in_memory([], fmt)
+    assert written(quads, fmt, 1) == in_memory(quads, fmt)
 
 
 def test_blank_nodes_get_the_names_the_whole_dataset_would_give(shipped_quads):
