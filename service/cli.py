@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import pyoxigraph as ox
@@ -11,7 +13,7 @@ import pyoxigraph as ox
 from service import dataset, export, passages, scaffold, validation
 from service.namespaces import compact
 from service.push import push
-from service.serve import dataset_options, files_or_exit, load_or_exit, serve
+from service.serve import dataset_options, files_or_exit, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,22 +69,70 @@ def validate(paths, data_paths, ontology_paths, shapes_paths, output_format, lan
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write to this file ('-': standard output, the default).",
 )
 @dataset_options
 def export_command(
     format_name: str, output: Path | None, data_paths, ontology_paths, shapes_paths
 ) -> None:
-    """Write the whole dataset, byte for byte the same on every run."""
-    loaded = load_or_exit(files_or_exit(data_paths, ontology_paths, shapes_paths))
-    data = export.serialize_dataset(loaded.quads, export.FORMATS[format_name])
-    if output is None:
-        sys.stdout.buffer.write(data)
+    """Write the whole dataset, byte for byte the same on every run.
+
+    Blank nodes are named by RDFC-1.0 and statements sorted. Memory stays bounded: the
+    statements are sorted on disk, in runs of ZIGRAPH_EXPORT_RUN_LINES lines (default
+    200000) in the temporary folder (TMPDIR), and every format is written as a stream. The
+    exception: the quads that hold blank nodes are all held in memory, since RDFC-1.0 names
+    them together (they are few in curated data). A file given with -o is replaced only once
+    it is written whole; a progress bar shows on a terminal.
+    """
+    files = files_or_exit(data_paths, ontology_paths, shapes_paths)
+    fmt = export.FORMATS[format_name]
+    if output is None or str(output) == "-":
+        _export_or_exit(files, fmt, sys.stdout.buffer, "standard output")
         sys.stdout.buffer.flush()
-    else:
-        output.write_bytes(data)
-        click.echo(f"{output}: {len(loaded.quads)} quads, {len(data)} bytes", err=True)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as target:
+            count = _export_or_exit(files, fmt, target, str(output))
+        partial.replace(output)
+    except OSError as error:
+        _cannot_write(error, str(output))
+    finally:
+        partial.unlink(missing_ok=True)
+    what = "quads" if fmt.holds_graphs else "triples"
+    click.echo(f"{output}: {count} {what}, {output.stat().st_size} bytes", err=True)
+
+
+def _export_or_exit(
+    files: list[dataset.SourceFile], fmt: export.RdfSerialization, target, name: str
+) -> int:
+    """Write the files' dataset to ``target``; or name the bad file and line, and exit 2."""
+    reading = dataset.Progress(dataset.total_size(files), label="reading")
+
+    def read() -> Iterator[ox.Quad]:
+        yield from dataset.stream_quads(files, progress=reading)
+        reading.close()  # the writing has a bar of its own
+
+    try:
+        return export.write_dataset(read(), fmt, target, progress=None)
+    except dataset.DatasetError as error:
+        reading.close()
+        click.echo(f"zigraph: cannot read {error}", err=True)
+        sys.exit(2)
+    except ValueError as error:  # ZIGRAPH_EXPORT_RUN_LINES is no number
+        click.echo(f"zigraph: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:
+        reading.close()
+        _cannot_write(error, name)
+
+
+def _cannot_write(error: OSError, name: str) -> NoReturn:
+    click.echo(
+        f"zigraph: cannot write {error.filename or name}: {error.strerror or error}", err=True
+    )
+    sys.exit(2)
 
 
 def dataset_statistics(files: list[dataset.SourceFile]) -> dict:

@@ -261,10 +261,11 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
-        """End the bar's line."""
+        """End the bar's line, if it was drawn and not yet ended."""
         if self.enabled and self.shown >= 0:
             sys.stderr.write("\n")
             sys.stderr.flush()
+            self.shown = -1  # once only
 
 
 def source_folders(files: Iterable[SourceFile]) -> list[str]:
@@ -295,16 +296,26 @@ def load(files: list[SourceFile] | None = None) -> LoadedDataset:
 def canonical_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     """Return the quads, once each, with blank nodes given stable names (RDFC-1.0), sorted."""
     quads = set(quads)
-    if any(_has_blank_node(quad) for quad in quads):  # naming them is the costly part
-        dataset = ox.Dataset(quads)
+    blank = {quad for quad in quads if has_blank_node(quad)}
+    return sorted((quads - blank) | name_blank_nodes(blank), key=str)
+
+
+def name_blank_nodes(quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+    """Return the quads, once each, with their blank nodes named by RDFC-1.0.
+
+    The names depend only on the quads that hold blank nodes, so these alone may be given:
+    the other quads of a dataset neither change nor change the names.
+    """
+    dataset = ox.Dataset(quads)
+    if len(dataset):  # naming them is the costly part
         dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-        quads = set(dataset)
-    return sorted(quads, key=str)
+    return set(dataset)
 
 
-def _has_blank_node(quad: ox.Quad) -> bool:
+def has_blank_node(quad: ox.Quad) -> bool:
+    """Return whether a quad holds a blank node, or a quoted triple that may hold one."""
     return any(
-        isinstance(term, ox.BlankNode | ox.Triple)  # a quoted triple may hold one
+        isinstance(term, ox.BlankNode | ox.Triple)
         for term in (quad.subject, quad.object, quad.graph_name)
     )
 

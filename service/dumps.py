@@ -1,8 +1,12 @@
 """Whole-dataset downloads, their VoID and DCAT descriptions, and the health check.
 
 Dumps live at stable URLs (``/download/zigraph.ttl`` …) and are byte-identical to
-``zigraph export --format X``. They carry an ETag from the dataset version and a
-Last-Modified from the store's build time, so caches revalidate with a 304.
+``zigraph export --format X``: the store writes them (``Backend.dump``) with the same
+writer, ``export.write_dataset``, which sorts the quads on disk and names their blank nodes
+(a store built from the files holds them under random names). A dump is built once per
+format and dataset version and kept in the web process's memory (least recently used out),
+never on disk. Dumps carry an ETag from the dataset version and a Last-Modified from the
+store's build time, so caches revalidate with a 304.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from service.errors import ZigraphError
-from service.export import FORMATS, RDF_TYPE, serialize_dataset, serialize_triples
+from service.export import FORMATS, RDF_TYPE, serialize_triples
 from service.namespaces import (
     DATASET_IRI,
     DCAT,
@@ -90,7 +94,7 @@ def download(extension: str) -> Response:
             + ", ".join(f"{DUMP_STEM}.{e}" for e in by_extension)
         )
     version, built = _version()
-    body = _cached(("dump", version, fmt.name), lambda: serialize_dataset(_quads(), fmt))
+    body = _cached(("dump", version, fmt.name), lambda: get_store().dump(fmt))
     response = Response(body, mimetype=fmt.media_type)
     response.headers["Content-Disposition"] = f'inline; filename="{DUMP_STEM}.{fmt.extension}"'
     return _conditional(response, version, built, fmt.name)

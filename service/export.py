@@ -1,14 +1,26 @@
-"""Serialize triples and the whole dataset, deterministically, in every RDF format offered."""
+"""Serialize triples and the whole dataset, deterministically, in every RDF format offered.
+
+A whole dataset is written by :func:`write_dataset` with bounded memory: every quad becomes
+one line of text whose order is the output's order, the lines are sorted on disk
+(:class:`~service.external_sort.ExternalSort`) and the sorted lines are written out, through
+pyoxigraph's serializers for Turtle, TriG and RDF/XML (which accept a stream) or as they are.
+Only the quads that hold blank nodes are kept in memory, to be named by RDFC-1.0.
+"""
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import pyoxigraph as ox
 
+from service.dataset import Progress, has_blank_node, name_blank_nodes
+from service.external_sort import ExternalSort
 from service.namespaces import PREFIXES, RDF, XSD, compact
 
 RDF_TYPE = str(RDF.type)
@@ -65,21 +77,168 @@ def serialize_triples(
 
 def serialize_dataset(quads: Iterable[ox.Quad], fmt: RdfSerialization) -> bytes:
     """Serialize a dataset: named graphs where the format holds them, else their union."""
-    quads = list(quads)
-    if not fmt.holds_graphs:
-        return serialize_triples((q.triple for q in quads), fmt)
-    if fmt.oxigraph_format is None:
-        graphs: dict[str | None, list[ox.Triple]] = defaultdict(list)
+    output = io.BytesIO()
+    write_dataset(quads, fmt, output)
+    return output.getvalue()
+
+
+def write_dataset(
+    quads: Iterable[ox.Quad],
+    fmt: RdfSerialization,
+    output: IO[bytes],
+    *,
+    run_lines: int | None = None,
+    progress: bool | None = False,
+) -> int:
+    """Write a dataset sorted, blank nodes named by RDFC-1.0; return the statements written.
+
+    The same quads give the same bytes, whatever their order and however they are sorted.
+
+    :param run_lines: lines sorted in memory at a time (default: ZIGRAPH_EXPORT_RUN_LINES).
+    :param progress: show a bar of the writing on standard error; None: when it is a terminal.
+    """
+    line_of, write = _WRITERS[fmt.name]
+    with ExternalSort(run_lines) as lines:
+        blank = []
         for quad in quads:
-            name = None if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name
-            graphs[_term_id(name) if name is not None else None].append(quad.triple)
-        return _jsonld({g: sorted(set(t), key=str) for g, t in sorted(graphs.items(), key=_key)})
-    ordered = sorted(set(quads), key=lambda q: (str(q.graph_name), str(q)))
-    return ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=PREFIXES)
+            if has_blank_node(quad):
+                blank.append(quad)
+            else:
+                lines.add(line_of(quad))
+        lines.extend(line_of(quad) for quad in name_blank_nodes(blank))
+        del blank
+        bar = Progress(lines.characters, label="writing", enabled=progress)
+        counted = _Counted(lines, bar)
+        try:
+            write(counted, fmt, output)
+        finally:
+            bar.close()
+        return counted.count
 
 
-def _key(item: tuple[str | None, list]) -> str:
-    return item[0] or ""
+class _Counted:
+    """The sorted lines, counted and shown on a progress bar as they are read."""
+
+    def __init__(self, lines: Iterable[str], bar: Progress) -> None:
+        self.lines = lines
+        self.bar = bar
+        self.count = 0
+
+    def batches(self, size: int = 4096) -> Iterator[list[str]]:
+        lines = iter(self.lines)
+        while batch := list(itertools.islice(lines, size)):
+            self.count += len(batch)
+            self.bar.advance(sum(map(len, batch)))
+            yield batch
+        self.bar.advance(self.bar.total - self.bar.done)  # duplicates were counted, not written
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self.batches():
+            yield from batch
+
+
+# One line per quad, made so that sorting the lines sorts the output: N-Quads by graph, then
+# by quad; N-Triples, Turtle and RDF/XML by triple (the graphs' union, each triple once).
+# A tab parts a graph from its quad: no IRI or blank node label holds a tab, so a graph name
+# that begins another one still sorts before it, as in the in-memory sort it replaces.
+
+
+def _quad_line(quad: ox.Quad) -> str:
+    return f"{quad.graph_name}\t{quad}"
+
+
+def _triple_line(quad: ox.Quad) -> str:
+    return str(quad.triple)
+
+
+def _jsonld_line(quad: ox.Quad) -> str:
+    graph = "" if isinstance(quad.graph_name, ox.DefaultGraph) else _term_id(quad.graph_name)
+    return f"{graph}\t{_term_id(quad.subject)}\t{quad}"
+
+
+def _statement(line: str) -> str:
+    return line.rpartition("\t")[2]
+
+
+def _write_lines(lines: _Counted, fmt: RdfSerialization, output: IO[bytes]) -> None:
+    for batch in lines.batches():
+        output.write("".join(f"{_statement(line)} .\n" for line in batch).encode())
+
+
+def _write_parsed(lines: _Counted, fmt: RdfSerialization, output: IO[bytes]) -> None:
+    statements = ox.RdfFormat.N_QUADS if fmt.holds_graphs else ox.RdfFormat.N_TRIPLES
+    parsed = ox.parse(_LineReader(lines), format=statements)
+    if not fmt.holds_graphs:
+        parsed = (quad.triple for quad in parsed)
+    ox.serialize(parsed, output, fmt.oxigraph_format, prefixes=PREFIXES)
+
+
+class _LineReader(io.RawIOBase):
+    """The sorted lines as a binary file of N-Triples or N-Quads, for pyoxigraph's parser."""
+
+    def __init__(self, lines: _Counted) -> None:
+        self.batches = lines.batches()
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            batch = next(self.batches, None)
+            if batch is None:
+                return 0
+            self.pending = memoryview("".join(f"{_statement(line)} .\n" for line in batch).encode())
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def _write_jsonld(lines: _Counted, fmt: RdfSerialization, output: IO[bytes]) -> None:
+    """Write compact JSON-LD node by node, indented as :func:`_jsonld` indents the whole."""
+
+    def write(text: str) -> None:
+        output.write(text.encode())
+
+    context = {"@context": dict(sorted(PREFIXES.items())), "@graph": []}
+    write(json.dumps(context, ensure_ascii=False, indent=2).removesuffix("[]\n}"))
+    items = 0  # of the top @graph: nodes of the default graph, named graphs
+    for graph, graph_lines in itertools.groupby(lines, key=lambda line: line.split("\t", 1)[0]):
+        nodes = _jsonld_nodes(graph_lines)
+        if not graph:
+            for node in nodes:
+                write(("[\n    " if items == 0 else ",\n    ") + _indented(node, 4))
+                items += 1
+            continue
+        write("[\n    " if items == 0 else ",\n    ")
+        write(f'{{\n      "@id": {json.dumps(graph, ensure_ascii=False)},\n      "@graph": [')
+        for number, node in enumerate(nodes):
+            write(("\n        " if number == 0 else ",\n        ") + _indented(node, 8))
+        write("\n      ]\n    }")
+        items += 1
+    write("\n  ]\n}\n" if items else "[]\n}\n")
+
+
+def _jsonld_nodes(lines: Iterable[str]) -> Iterator[dict]:
+    for _, subject_lines in itertools.groupby(lines, key=lambda line: line.split("\t", 2)[1]):
+        text = "".join(f"{_statement(line)} .\n" for line in subject_lines)
+        (node,) = _node_objects([q.triple for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)])
+        yield node
+
+
+def _indented(node: dict, spaces: int) -> str:
+    return json.dumps(node, ensure_ascii=False, indent=2).replace("\n", "\n" + " " * spaces)
+
+
+_WRITERS: dict[str, tuple[Callable[[ox.Quad], str], Callable]] = {
+    "nq": (_quad_line, _write_lines),
+    "nt": (_triple_line, _write_lines),
+    "trig": (_quad_line, _write_parsed),
+    "ttl": (_triple_line, _write_parsed),
+    "xml": (_triple_line, _write_parsed),
+    "jsonld": (_jsonld_line, _write_jsonld),
+}
 
 
 # JSON-LD: pyoxigraph writes expanded JSON-LD; people read compact JSON-LD with a context.

@@ -11,12 +11,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pyoxigraph as ox
 from flask import Flask, current_app, g, has_app_context, has_request_context
 
 from service.errors import BackendUnavailable
+
+if TYPE_CHECKING:
+    from service.export import RdfSerialization
 
 log = logging.getLogger(__name__)
 _opening = threading.Lock()  # threads of one web process share one backend
@@ -62,6 +65,8 @@ class Backend(Protocol):
     ) -> QueryResult: ...
 
     def quads(self) -> list[ox.Quad]: ...
+
+    def dump(self, fmt: RdfSerialization) -> bytes: ...
 
     def graphs(self) -> list[str]: ...
 

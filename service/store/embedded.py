@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -13,12 +14,14 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from service import dataset as datasets
+from service import export
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
 from service.store import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 
 if TYPE_CHECKING:
+    from service.export import RdfSerialization
     from service.querysafety import CheckedQuery
 
 log = logging.getLogger(__name__)
@@ -260,6 +263,17 @@ class EmbeddedBackend:
         """
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
         return self.service_pool.run(all_quads, deadline)
+
+    def dump(self, fmt: RdfSerialization) -> bytes:
+        """Return the whole dataset in ``fmt``, the bytes `zigraph export` writes.
+
+        The store is read here, not in an evaluator: no query is evaluated, and the writer
+        sorts on disk in bounded memory, where a list of every quad sent back by an evaluator
+        overran its heap at a million triples.
+        """
+        output = io.BytesIO()
+        export.write_dataset(ox.Store.read_only(str(self.path)), fmt, output)
+        return output.getvalue()
 
     def health(self) -> dict:
         """Return the store's state: kind, triple count, dataset version and isolation."""

@@ -34,6 +34,7 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from service.dataset import canonical_quads, dataset_version
 from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
+from service.export import RdfSerialization, serialize_dataset
 from service.namespaces import GRAPH_BASE
 from service.querysafety import CheckedQuery
 from service.store import QueryResult
@@ -384,6 +385,10 @@ class RemoteBackend:
     def quads(self) -> list[ox.Quad]:
         """Return every quad of zigraph's graphs, blank nodes named stably, sorted."""
         return self._cached("quads", self._read_quads)
+
+    def dump(self, fmt: RdfSerialization) -> bytes:
+        """Return every quad of zigraph's graphs in ``fmt``, the bytes `zigraph export` writes."""
+        return serialize_dataset(self.quads(), fmt)
 
     def _read_quads(self) -> list[ox.Quad]:
         graphs = self.graphs()
