@@ -10,7 +10,8 @@ import pyoxigraph as ox
 from markupsafe import Markup
 
 from service.i18n import format_date, translate
-from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
+from service.namespaces import ORG, RDF, RDFS, SCHEMA, XSD, ZI
+from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
 
@@ -196,13 +197,20 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     return sentences
 
 
+def _counts(row: dict) -> list[int]:
+    """Return a stage's counts: one, or every value that sources dispute."""
+    return [int(c) for c in row["counts"].value.split()] if "counts" in row else []
+
+
 def _stage(iri: str, labels: Labels) -> list[Markup]:
+    # Counts the sources dispute (zi:claimedCount) are all shown: none is picked.
     rows = _rows(
-        f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
+        f"""SELECT ?pipeline ?stage ?order (GROUP_CONCAT(DISTINCT STR(?count)) AS ?counts) WHERE {{
   ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
   OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-  OPTIONAL {{ ?stage <{ZI.memberCount}> ?count }}
-}} ORDER BY ?order""",
+  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count
+             FILTER (DATATYPE(?count) = <{XSD.integer}>) }}
+}} GROUP BY ?pipeline ?stage ?order ORDER BY ?order""",
         labels,
     )
     if not rows:
@@ -214,14 +222,18 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
         f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
     )
     named = Markup(", ").join(_link(row["m"].value, labels, short=True) for row in members)
-    count = here["count"].value if "count" in here else str(len(members))
+    counts = _counts(here)
+    if len(counts) > 1:
+        how_many = translate("summary_members_disputed", counts=count_text(counts))
+    else:
+        how_many = translate("summary_members", n=counts[0] if counts else len(members))
     sentences = [
         _sentence(
             "summary_stage",
             order=position + 1,
             total=len(stages),
             pipeline=_link(here["pipeline"].value, labels),
-            members=translate("summary_members", n=count),
+            members=how_many,
             named=_optional("summary_named", named),
         )
     ]
@@ -232,7 +244,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
                 _sentence(
                     key,
                     stage=_link(row["stage"].value, labels),
-                    count=row["count"].value if "count" in row else "?",
+                    count=count_text(_counts(row)) or "?",
                 )
             )
     return sentences
