@@ -16,9 +16,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from service import create_app, dataset, passages, resources
+from service import dataset, passages, resources
 from service.namespaces import ID_BASE, OA, PROV, ZI
-from service.store import embedded
+from service.store import embedded, get_store
+from tests.conftest import application_over
 from tests.pagehtml import parse as parse_html
 
 MADE_UP = Path(__file__).resolve().parent / "data" / "add-a-source"
@@ -56,11 +57,9 @@ def add_source(folder: Path, name: str, title: str, publisher: str) -> Path:
     return article
 
 
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    """Return a data folder: the shipped data plus made-up sources of the same facts, two of
+def curate(folder: Path) -> Path:
+    """Write a data folder: the shipped data plus made-up sources of the same facts, two of
     them agreeing on a conferral and two disagreeing on a count."""
-    folder = tmp_path_factory.mktemp("curated") / "data"
     shutil.copytree(resources.folder("graph_data"), folder)
     add_source(folder, "kabar-contoh-2023-12-wbk", "Berita rekaan: WBK 2023", "Kabar Contoh")
     add_source(folder, "kabar-lain-2023-12-wbk", "Berita rekaan lain: WBK 2023", "Kabar Lain")
@@ -70,13 +69,16 @@ def curated(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> Path:
+    return curate(tmp_path_factory.mktemp("curated") / "data")
+
+
+@pytest.fixture(scope="module")
 def curated_app(curated: Path, tmp_path_factory):
     """Return the service over the curated folder (its own store, closed afterwards)."""
     store_dir = tmp_path_factory.mktemp("curated-store") / "store"
     embedded.build_store_from_files(dataset.selected_files([curated]), store_dir)
-    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
-    yield app
-    app.extensions["zigraph.store"].close()
+    yield from application_over(store_dir)
 
 
 def anchored_passages(article: Path) -> list[passages.Passage]:
@@ -163,9 +165,9 @@ def test_an_ambiguous_quote_needs_a_prefix(tmp_path) -> None:
     assert starts == [str(text.index("Kepala ") + len("Kepala "))]
 
 
-def claimed_counts(app, stage: str) -> set[tuple[int, str]]:
+def claimed_counts(stage: str) -> set[tuple[int, str]]:
     """Return each count claimed for a stage with the source document of each of its passages."""
-    rows = app.extensions["zigraph.store"].query(
+    rows = get_store().query(
         f"""SELECT ?count ?document WHERE {{
   <{stage}> <{ZI.claimedCount}> ?claim .
   ?claim <{ZI.memberCount}> ?count ; <{PROV.wasDerivedFrom}>/<{OA.hasSource}> ?document .
@@ -176,11 +178,11 @@ def claimed_counts(app, stage: str) -> set[tuple[int, str]]:
 
 def test_two_sources_that_disagree_on_a_count_are_both_kept(curated_app) -> None:
     with curated_app.app_context():
-        assert claimed_counts(curated_app, PROPOSED) == {
+        assert claimed_counts(PROPOSED) == {
             (11, ID_BASE + "article/warta-contoh-2023-12-usulan"),
             (12, ID_BASE + "article/suara-contoh-2023-12-usulan"),
         }
-        store = curated_app.extensions["zigraph.store"]
+        store = get_store()
         direct = store.query(f"SELECT ?c WHERE {{ <{PROPOSED}> <{ZI.memberCount}> ?c }}")
         assert list(direct.rows) == []  # no value picked beside the claims
         agreed = store.query(f"SELECT ?c WHERE {{ <{DESIGNATED}> <{ZI.memberCount}> ?c }}")

@@ -24,7 +24,7 @@ LABEL_LINE = 18
 
 def count_text(counts: list[int]) -> str:
     """Return a stage's counts as text: one count, or every value sources dispute ("11 / 12")."""
-    return " / ".join(str(c) for c in sorted(set(counts)))
+    return "\u00a0/\u00a0".join(str(c) for c in sorted(set(counts)))  # no break inside
 
 
 def _short_label(iri: str, labels: Labels) -> str:
