@@ -232,3 +232,22 @@ def test_a_count_both_sources_agree_on_shows_both_quotes(curated_app) -> None:
     assert "Dari usulan itu, 2 OPD ditetapkan meraih predikat WBK." in html
     assert "Dua di antaranya kini berpredikat WBK." in html
     assert parse_html(html).find_all("dd", class_="disputed") == []
+
+
+def test_the_stage_document_carries_every_claimed_count_with_its_passages(curated_app) -> None:
+    response = curated_app.test_client().get("/doc/stage/kota-contoh-2023-1-diusulkan.nt")
+    assert response.status_code == 200
+    store = ox.Store()
+    store.load(response.data, format=ox.RdfFormat.N_TRIPLES)
+    rows = store.query(
+        f"""SELECT ?count ?exact WHERE {{
+  <{PROPOSED}> <{ZI.claimedCount}> ?claim .
+  ?claim <{ZI.memberCount}> ?count ;
+      <{PROV.wasDerivedFrom}>/<{OA.hasSelector}>/<{OA.exact}> ?exact .
+}}"""
+    )
+    assert {(int(row["count"].value), row["exact"].value) for row in rows} == {
+        (11, "Pemerintah Kota Contoh mengusulkan 11 OPD kepada Kementerian Contoh untuk "
+         "meraih predikat WBK."),
+        (12, "Sebanyak 12 OPD Kota Contoh diusulkan ke Kementerian Contoh tahun ini."),
+    }  # fmt: skip

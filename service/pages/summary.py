@@ -10,7 +10,7 @@ import pyoxigraph as ox
 from markupsafe import Markup
 
 from service.i18n import format_date, translate
-from service.namespaces import ORG, RDF, RDFS, SCHEMA, XSD, ZI
+from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
 from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
@@ -197,22 +197,31 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     return sentences
 
 
-def _counts(row: dict) -> list[int]:
-    """Return a stage's counts: one, or every value that sources dispute."""
-    return [int(c) for c in row["counts"].value.split()] if "counts" in row else []
+def _stages(iri: str, labels: Labels) -> list[dict]:
+    """Return the stages of the stage's pipeline in order, each with every count it has.
+
+    Counts the sources dispute (zi:claimedCount) are all kept: none is picked.
+    """
+    rows = _rows(
+        f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
+  ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
+}} ORDER BY ?order ?stage""",
+        labels,
+    )
+    stages: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        stage = stages.setdefault(
+            (row["pipeline"].value, row["stage"].value), {**row, "counts": set()}
+        )
+        if "count" in row and row["count"].value.isdigit():
+            stage["counts"].add(int(row["count"].value))
+    return list(stages.values())
 
 
 def _stage(iri: str, labels: Labels) -> list[Markup]:
-    # Counts the sources dispute (zi:claimedCount) are all shown: none is picked.
-    rows = _rows(
-        f"""SELECT ?pipeline ?stage ?order (GROUP_CONCAT(DISTINCT STR(?count)) AS ?counts) WHERE {{
-  ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
-  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count
-             FILTER (DATATYPE(?count) = <{XSD.integer}>) }}
-}} GROUP BY ?pipeline ?stage ?order ORDER BY ?order""",
-        labels,
-    )
+    rows = _stages(iri, labels)
     if not rows:
         return []
     stages = [row for row in rows if row["pipeline"] == rows[0]["pipeline"]]
@@ -222,7 +231,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
         f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
     )
     named = Markup(", ").join(_link(row["m"].value, labels, short=True) for row in members)
-    counts = _counts(here)
+    counts = sorted(here["counts"])
     if len(counts) > 1:
         how_many = translate("summary_members_disputed", counts=count_text(counts))
     else:
@@ -244,7 +253,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
                 _sentence(
                     key,
                     stage=_link(row["stage"].value, labels),
-                    count=count_text(_counts(row)) or "?",
+                    count=count_text(sorted(row["counts"])) or "?",
                 )
             )
     return sentences
