@@ -51,7 +51,6 @@ class FunnelBar:
 
     stage: TermView
     order: int
-    count: int  # the largest count, which sets the width
     count_text: str  # every count: sources that disagree are each shown, none picked
     disputed: bool
     x: float
@@ -125,13 +124,15 @@ def funnel(pipeline: str) -> Funnel:
         stage = stages.setdefault(
             row["stage"].value, {"members": set(), "counts": set(), "term": row["stage"]}
         )
-        try:
-            if "order" in row:
-                stage["order"] = int(row["order"].value)
-            if "count" in row:
-                stage["counts"].add(int(row["count"].value))
-        except ValueError:
-            pass
+        for key in ("order", "count"):
+            try:
+                number = int(row[key].value) if key in row else None
+            except ValueError:
+                number = None
+            if number is not None and key == "order":
+                stage["order"] = number
+            elif number is not None:
+                stage["counts"].add(number)
         if isinstance(row.get("member"), ox.NamedNode):
             stage["members"].add(row["member"].value)
     labels = Labels().fetch(
@@ -150,7 +151,6 @@ def funnel(pipeline: str) -> Funnel:
         bar = FunnelBar(
             stage=view,
             order=order,
-            count=max(stage_counts),
             count_text=text,
             disputed=len(stage_counts) > 1,
             x=(WIDTH - width) / 2,
