@@ -2,6 +2,8 @@
 
 new-source scaffolds the files, the curator writes facts and quotes, anchor adds prefixes,
 suffixes and offsets, validate accepts the folder, and the entity page shows each quote.
+Two of the made-up sources disagree on a count (11 or 12 proposed agencies): both values are
+kept, each with its source, and the stage's page shows the disagreement.
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from service import create_app, dataset, passages, resources
-from service.namespaces import ID_BASE, OA
-from service.store import embedded
+from service import dataset, passages, resources
+from service.namespaces import ID_BASE, OA, PROV, ZI
+from service.store import embedded, get_store
+from tests.conftest import application_over
+from tests.pagehtml import parse as parse_html
 
 MADE_UP = Path(__file__).resolve().parent / "data" / "add-a-source"
 ZIGRAPH = Path(sys.executable).with_name("zigraph")
 CONFERRAL = ID_BASE + "conferral/wbk-2023-dinas-perpustakaan-kota-contoh"
+PROPOSED = ID_BASE + "stage/kota-contoh-2023-1-diusulkan"
+DESIGNATED = ID_BASE + "stage/kota-contoh-2023-2-ditetapkan-wbk"
+SOURCES = (
+    "kabar-contoh-2023-12-wbk",
+    "kabar-lain-2023-12-wbk",
+    "warta-contoh-2023-12-usulan",
+    "suara-contoh-2023-12-usulan",
+)
 
 
 def zigraph(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -45,14 +57,28 @@ def add_source(folder: Path, name: str, title: str, publisher: str) -> Path:
     return article
 
 
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    """Return a data folder: the shipped data plus two made-up sources of the same fact."""
-    folder = tmp_path_factory.mktemp("curated") / "data"
+def curate(folder: Path) -> Path:
+    """Write a data folder: the shipped data plus made-up sources of the same facts, two of
+    them agreeing on a conferral and two disagreeing on a count."""
     shutil.copytree(resources.folder("graph_data"), folder)
     add_source(folder, "kabar-contoh-2023-12-wbk", "Berita rekaan: WBK 2023", "Kabar Contoh")
     add_source(folder, "kabar-lain-2023-12-wbk", "Berita rekaan lain: WBK 2023", "Kabar Lain")
+    add_source(folder, "warta-contoh-2023-12-usulan", "Berita rekaan: usulan 2023", "Warta Contoh")
+    add_source(folder, "suara-contoh-2023-12-usulan", "Berita rekaan: 12 OPD", "Suara Contoh")
     return folder
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> Path:
+    return curate(tmp_path_factory.mktemp("curated") / "data")
+
+
+@pytest.fixture(scope="module")
+def curated_app(curated: Path, tmp_path_factory):
+    """Return the service over the curated folder (its own store, closed afterwards)."""
+    store_dir = tmp_path_factory.mktemp("curated-store") / "store"
+    embedded.build_store_from_files(dataset.selected_files([curated]), store_dir)
+    yield from application_over(store_dir)
 
 
 def anchored_passages(article: Path) -> list[passages.Passage]:
@@ -60,7 +86,7 @@ def anchored_passages(article: Path) -> list[passages.Passage]:
 
 
 def test_anchor_writes_offsets_where_each_quote_is(curated: Path) -> None:
-    for name in ("kabar-contoh-2023-12-wbk", "kabar-lain-2023-12-wbk"):
+    for name in SOURCES:
         text = (curated / "sources" / f"{name}.txt").read_text(encoding="utf-8")
         found = anchored_passages(curated / "articles" / f"{name}.ttl")
         assert found
@@ -87,16 +113,9 @@ def test_the_curated_folder_validates(curated: Path) -> None:
     assert "conforms" in result.stdout
 
 
-def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(
-    curated: Path, tmp_path: Path
-) -> None:
-    embedded.build_store_from_files(dataset.selected_files([curated]), tmp_path / "store")
-    app = create_app({"TESTING": True, "STORE_DIR": str(tmp_path / "store")})
-    try:
-        page = app.test_client().get("/doc/conferral/wbk-2023-dinas-perpustakaan-kota-contoh")
-        text = app.test_client().get("/source/kabar-lain-2023-12-wbk.txt")
-    finally:
-        app.extensions["zigraph.store"].close()
+def test_a_fact_stated_by_two_sources_shows_both_quotes_and_texts(curated_app) -> None:
+    page = curated_app.test_client().get("/doc/conferral/wbk-2023-dinas-perpustakaan-kota-contoh")
+    text = curated_app.test_client().get("/source/kabar-lain-2023-12-wbk.txt")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "meraih predikat Wilayah Bebas dari Korupsi (WBK) Tahun 2023" in html
@@ -144,3 +163,91 @@ def test_an_ambiguous_quote_needs_a_prefix(tmp_path) -> None:
     starts = [q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(OA.start), None)]
     text = (tmp_path / "text.txt").read_text(encoding="utf-8")
     assert starts == [str(text.index("Kepala ") + len("Kepala "))]
+
+
+def claimed_counts(stage: str) -> set[tuple[int, str]]:
+    """Return each count claimed for a stage with the source document of each of its passages."""
+    rows = get_store().query(
+        f"""SELECT ?count ?document WHERE {{
+  <{stage}> <{ZI.claimedCount}> ?claim .
+  ?claim <{ZI.memberCount}> ?count ; <{PROV.wasDerivedFrom}>/<{OA.hasSource}> ?document .
+}}"""
+    )
+    return {(int(row["count"].value), row["document"].value) for row in rows.dicts()}
+
+
+def test_two_sources_that_disagree_on_a_count_are_both_kept(curated_app) -> None:
+    with curated_app.app_context():
+        assert claimed_counts(PROPOSED) == {
+            (11, ID_BASE + "article/warta-contoh-2023-12-usulan"),
+            (12, ID_BASE + "article/suara-contoh-2023-12-usulan"),
+        }
+        store = get_store()
+        direct = store.query(f"SELECT ?c WHERE {{ <{PROPOSED}> <{ZI.memberCount}> ?c }}")
+        assert list(direct.rows) == []  # no value picked beside the claims
+        agreed = store.query(f"SELECT ?c WHERE {{ <{DESIGNATED}> <{ZI.memberCount}> ?c }}")
+        assert [int(row[0].value) for row in agreed.rows] == [2]
+
+
+@pytest.mark.parametrize(
+    ("lang", "marker", "summary"),
+    [
+        ("id", "Sumber berbeda pendapat", "11 / 12 anggota (sumber berbeda)"),
+        ("en", "Sources disagree", "11 / 12 members (sources disagree)"),
+    ],
+)
+def test_the_stage_page_shows_the_disagreement_with_each_source(
+    curated_app, lang: str, marker: str, summary: str
+) -> None:
+    page = curated_app.test_client().get(f"/doc/stage/kota-contoh-2023-1-diusulkan?lang={lang}")
+    assert page.status_code == 200
+    html = parse_html(page.get_data(as_text=True))
+    disputed = html.find_all("dd", class_="disputed")
+    assert len(disputed) == 1
+    headline = disputed[0].find("p", class_="disagreement")
+    assert marker in headline.text()
+    assert [v.text() for v in headline.find_all("span", class_="claimed-value")] == [
+        "11 (Warta Contoh)",
+        "12 (Suara Contoh)",
+    ]
+    values = disputed[0].find("ul", class_="values").find_all("li")
+    assert len(values) == 2
+    assert [[m.text() for m in li.find_all("mark")] for li in values] == [
+        [
+            "Pemerintah Kota Contoh mengusulkan 11 OPD kepada Kementerian Contoh untuk meraih "
+            "predikat WBK."
+        ],
+        ["Sebanyak 12 OPD Kota Contoh diusulkan ke Kementerian Contoh tahun ini."],
+    ]
+    assert summary in html.find("div", class_="summary").text()
+    funnel = html.find("figure", class_="funnel")
+    assert "11 / 12" in funnel.find("desc").text()
+    assert funnel.find("rect", class_="disputed") is not None
+
+
+def test_a_count_both_sources_agree_on_shows_both_quotes(curated_app) -> None:
+    page = curated_app.test_client().get("/doc/stage/kota-contoh-2023-2-ditetapkan-wbk")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Dari usulan itu, 2 OPD ditetapkan meraih predikat WBK." in html
+    assert "Dua di antaranya kini berpredikat WBK." in html
+    assert parse_html(html).find_all("dd", class_="disputed") == []
+
+
+def test_the_stage_document_carries_every_claimed_count_with_its_passages(curated_app) -> None:
+    response = curated_app.test_client().get("/doc/stage/kota-contoh-2023-1-diusulkan.nt")
+    assert response.status_code == 200
+    store = ox.Store()
+    store.load(response.data, format=ox.RdfFormat.N_TRIPLES)
+    rows = store.query(
+        f"""SELECT ?count ?exact WHERE {{
+  <{PROPOSED}> <{ZI.claimedCount}> ?claim .
+  ?claim <{ZI.memberCount}> ?count ;
+      <{PROV.wasDerivedFrom}>/<{OA.hasSelector}>/<{OA.exact}> ?exact .
+}}"""
+    )
+    assert {(int(row["count"].value), row["exact"].value) for row in rows} == {
+        (11, "Pemerintah Kota Contoh mengusulkan 11 OPD kepada Kementerian Contoh untuk "
+         "meraih predikat WBK."),
+        (12, "Sebanyak 12 OPD Kota Contoh diusulkan ke Kementerian Contoh tahun ini."),
+    }  # fmt: skip

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
-from service import create_app
+from service import create_app, dataset
+from service.store import embedded
+from tests.test_add_a_source import curate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,9 +38,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def live_server(store_dir):
-    """Serve the application on a free local port for the module's tests, then stop it."""
+@contextmanager
+def serving(store_dir: Path):
+    """Serve the application over a store on a free local port, then stop it."""
     app = create_app({"STORE_DIR": str(store_dir)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -51,6 +54,23 @@ def live_server(store_dir):
         backend = app.extensions.get("zigraph.store")
         if backend is not None:
             backend.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(store_dir):
+    """Serve the shipped data for the module's tests."""
+    with serving(store_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def curated_server(tmp_path_factory):
+    """Serve the shipped data plus the made-up sources of the README's walk-through."""
+    folder = curate(tmp_path_factory.mktemp("curated") / "data")
+    store = tmp_path_factory.mktemp("curated-store") / "store"
+    embedded.build_store_from_files(dataset.selected_files([folder]), store)
+    with serving(store) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -318,3 +338,28 @@ def test_pages_have_no_accessibility_violations(live_server, page_factory, name,
         (v["id"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
     ]
     assert violations == [], f"{name}: {violations}"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["390", "1280"])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_count_sources_dispute_shows_every_value_with_its_source(
+    curated_server, page_factory, viewport, lang
+):
+    page = page_factory(viewport=viewport)
+    page.goto(curated_server + f"/doc/stage/kota-contoh-2023-1-diusulkan?lang={lang}")
+    headline = page.locator("dd.disputed p.disagreement")
+    assert headline.is_visible()
+    values = headline.locator("span.claimed-value")
+    assert values.all_inner_texts() == ["11 (Warta Contoh)", "12 (Suara Contoh)"]
+    quotes = page.locator("dd.disputed ul.values > li")
+    quotes.nth(1).locator("details.source summary").click()
+    assert quotes.nth(1).locator("mark", has_text="Sebanyak 12 OPD").is_visible()
+    assert page.locator("svg.funnel-svg rect.bar.disputed").count() == 1
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    assert page.evaluate(SPLIT_WORDS) == []
+    assert page.evaluate(SMALLEST_TEXT)[0][0] >= 12
+    shoot(page, f"disputed-count-{viewport['width']}-{lang}", full_page=True)
+    assert not page.problems, page.problems

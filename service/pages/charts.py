@@ -22,6 +22,11 @@ LABEL_CHARS = 44  # a stage label wraps at about this many characters
 LABEL_LINE = 18
 
 
+def count_text(counts: list[int]) -> str:
+    """Return a stage's counts as text: one count, or every value sources dispute ("11 / 12")."""
+    return "\u00a0/\u00a0".join(str(c) for c in sorted(set(counts)))  # no break inside
+
+
 def _short_label(iri: str, labels: Labels) -> str:
     """Return an acronym when the node has one, else its label."""
     alternatives = labels.alternatives(iri)
@@ -46,7 +51,8 @@ class FunnelBar:
 
     stage: TermView
     order: int
-    count: int
+    count_text: str  # every count: sources that disagree are each shown, none picked
+    disputed: bool
     x: float
     y: float
     width: float
@@ -95,7 +101,11 @@ def all_funnels() -> list[Funnel]:
 
 
 def funnel(pipeline: str) -> Funnel:
-    """Return the funnel of one pipeline: stages in order, bar widths by member count."""
+    """Return the funnel of one pipeline: stages in order, bar widths by member count.
+
+    A count that sources dispute (zi:claimedCount) shows every value; the bar is as wide as
+    the largest and drawn as disputed.
+    """
     node = sparql_iri(pipeline)
     rows = (
         get_store()
@@ -103,7 +113,7 @@ def funnel(pipeline: str) -> Funnel:
             f"""SELECT ?stage ?order ?count ?member WHERE {{
   {node} <{ZI.hasStage}> ?stage .
   OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-  OPTIONAL {{ ?stage <{ZI.memberCount}> ?count }}
+  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
   OPTIONAL {{ ?stage <{ZI.namedMember}> ?member }}
 }}"""
         )
@@ -111,31 +121,38 @@ def funnel(pipeline: str) -> Funnel:
     )
     stages: dict[str, dict] = {}
     for row in rows:
-        stage = stages.setdefault(row["stage"].value, {"members": set(), "term": row["stage"]})
+        stage = stages.setdefault(
+            row["stage"].value, {"members": set(), "counts": set(), "term": row["stage"]}
+        )
         for key in ("order", "count"):
-            if key in row:
-                try:
-                    stage[key] = int(row[key].value)
-                except ValueError:
-                    pass
+            try:
+                number = int(row[key].value) if key in row else None
+            except ValueError:
+                number = None
+            if number is not None and key == "order":
+                stage["order"] = number
+            elif number is not None:
+                stage["counts"].add(number)
         if isinstance(row.get("member"), ox.NamedNode):
             stage["members"].add(row["member"].value)
     labels = Labels().fetch(
         [pipeline, *stages, *(m for s in stages.values() for m in s["members"])]
     )
     ordered = sorted(stages.items(), key=lambda item: (item[1].get("order", 99), item[0]))
-    counts = [s.get("count", len(s["members"])) for _, s in ordered]
-    largest = max(counts, default=0) or 1
+    counts = [sorted(s["counts"]) or [len(s["members"])] for _, s in ordered]
+    largest = max((max(c) for c in counts), default=0) or 1
     bars, y = [], 10.0
-    for position, ((_, stage), count) in enumerate(zip(ordered, counts, strict=True), 1):
-        width = max(6.0, (WIDTH - 40) * count / largest)
+    for position, ((_, stage), stage_counts) in enumerate(zip(ordered, counts, strict=True), 1):
+        width = max(6.0, (WIDTH - 40) * max(stage_counts) / largest)
         view = term_view(stage["term"], labels)
         order = stage.get("order", position)
-        lines = textwrap.wrap(f"{order}. {view.text} — {count}", LABEL_CHARS)
+        text = count_text(stage_counts)
+        lines = textwrap.wrap(f"{order}. {view.text} — {text}", LABEL_CHARS)
         bar = FunnelBar(
             stage=view,
             order=order,
-            count=count,
+            count_text=text,
+            disputed=len(stage_counts) > 1,
             x=(WIDTH - width) / 2,
             y=y + 8 + LABEL_LINE * len(lines),
             width=width,
@@ -167,7 +184,10 @@ def funnel(pipeline: str) -> Funnel:
     parts = []
     for bar in bars:
         named = ", ".join(m.text for m in bar.members)
-        parts.append(f"{bar.stage.text}: {bar.count}" + (f" ({named})" if named else ""))
+        disputed = f" ({translate('sources_disagree')})" if bar.disputed else ""
+        parts.append(
+            f"{bar.stage.text}: {bar.count_text}{disputed}" + (f" ({named})" if named else "")
+        )
     return Funnel(
         pipeline=term_view(ox.NamedNode(pipeline), labels),
         bars=bars,

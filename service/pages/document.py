@@ -27,6 +27,7 @@ from service.namespaces import (
     SKOS,
     VOID,
     XSD,
+    ZI,
 )
 from service.pages.labels import sparql_iri
 from service.store import get_store
@@ -44,17 +45,25 @@ def _triples(query: str) -> list[ox.Triple]:
 
 
 def describe(iri: str) -> list[ox.Triple]:
-    """Return the IRI's outgoing triples, their blank nodes' and the provenance they cite."""
+    """Return the IRI's outgoing triples, their blank nodes' and the provenance they cite.
+
+    A count the sources dispute comes with every claimed value and the passages of each.
+    """
     node = sparql_iri(iri)
     blank = "FILTER(isBlank(?s))"
+    derived = f"<{PROV.wasDerivedFrom}>"
+    claimed = f"<{ZI.claimedCount}>/{derived}"
+    selectors = f"FILTER(isBlank(?s) || ?e = <{OA.hasSelector}>)"
     return _triples(
         f"""SELECT DISTINCT ?s ?p ?o WHERE {{
   {{ BIND({node} AS ?s) }}
   UNION {{ {node} ?a ?s {blank} }}
   UNION {{ {node} ?a ?b . FILTER(isBlank(?b)) ?b ?c ?s {blank} }}
-  UNION {{ {node} <{PROV.wasDerivedFrom}> ?s }}
-  UNION {{ {node} <{PROV.wasDerivedFrom}> ?d . ?d ?e ?s FILTER(isBlank(?s)
-           || ?e = <{OA.hasSelector}>) }}
+  UNION {{ {node} <{ZI.claimedCount}> ?s }}
+  UNION {{ {node} {derived} ?s }}
+  UNION {{ {node} {claimed} ?s }}
+  UNION {{ {node} {derived} ?d . ?d ?e ?s {selectors} }}
+  UNION {{ {node} {claimed} ?d . ?d ?e ?s {selectors} }}
   ?s ?p ?o
 }}"""
     )

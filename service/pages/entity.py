@@ -15,7 +15,7 @@ from markupsafe import Markup
 from service import resources
 from service.export import FORMATS, serialize_triples
 from service.i18n import format_date, get_language
-from service.namespaces import DCTERMS, OA, PROV, RDF, ZI
+from service.namespaces import DCTERMS, OA, PROV, RDF, SCHEMA, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
 from service.pages import charts, document, not_found, summary
 from service.pages.labels import (
@@ -288,6 +288,16 @@ def _date_mentions(value: str) -> list[str]:
 
 
 @dataclass
+class ClaimedCount:
+    """One value of a count that sources dispute, with the documents and passages stating it."""
+
+    node: TermView
+    count: str
+    documents: list[TermView]
+    sources: list[SourceRef] = field(default_factory=list)
+
+
+@dataclass
 class Statement:
     """One property of the entity and (a page of) its values, each with its sources."""
 
@@ -299,6 +309,7 @@ class Statement:
     first: int
     next_url: str | None = None
     previous_url: str | None = None
+    claims: list[ClaimedCount] = field(default_factory=list)  # a disputed count, every value
 
 
 @dataclass
@@ -354,9 +365,61 @@ def _statements(
         statements.append(statement)
     statements.sort(key=lambda s: (display_rank(s.prop.value), s.prop.text.casefold()))
     for statement in statements:
+        if statement.prop.value == str(ZI.claimedCount):
+            statement.claims = claimed_counts(iri, labels)
+            for claim in statement.claims:
+                claim.sources = citations.cite(citations.by_fact.get(claim.node.value, []))
+            continue
         for value in statement.values:
             statement.sources.append(citations.cite(_supporting(iri, statement, value, citations)))
     return statements
+
+
+def claimed_counts(iri: str, labels: Labels) -> list[ClaimedCount]:
+    """Return every value of a count the sources dispute, smallest first, each with its sources.
+
+    A source document is named by its publisher when the data knows it ("11 (Warta Contoh)").
+    """
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT ?claim ?count ?document ?publisher WHERE {{
+  {sparql_iri(iri)} <{ZI.claimedCount}> ?claim .
+  OPTIONAL {{ ?claim <{ZI.memberCount}> ?count }}
+  OPTIONAL {{ ?claim <{PROV.wasDerivedFrom}>/<{OA.hasSource}> ?document .
+             OPTIONAL {{ ?document <{SCHEMA.publisher}> ?publisher }} }}
+}}"""
+        )
+        .dicts()
+    )
+    labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
+    claims: dict[str, ClaimedCount] = {}
+    for row in rows:
+        claim = row["claim"]
+        found = claims.setdefault(
+            claim.value,
+            ClaimedCount(
+                term_view(claim, labels), row["count"].value if "count" in row else "?", []
+            ),
+        )
+        document = row.get("document")
+        if isinstance(document, ox.NamedNode) and all(
+            d.value != document.value for d in found.documents
+        ):
+            publisher = row.get("publisher")
+            name = labels(publisher.value) if isinstance(publisher, ox.NamedNode) else None
+            view = term_view(document, labels)
+            found.documents.append(
+                TermView("iri", view.value, name or view.text, view.href, title=view.text)
+            )
+    for claim in claims.values():
+        claim.documents.sort(key=lambda d: d.text.casefold())
+    return sorted(claims.values(), key=_count_order)
+
+
+def _count_order(claim: ClaimedCount) -> tuple:
+    number = claim.count.isdigit()
+    return (not number, int(claim.count) if number else 0, claim.node.value)
 
 
 def _supporting(iri: str, statement: Statement, value: TermView, citations: Citations):
@@ -494,7 +557,16 @@ def entity_context(iri: str, path: str) -> dict:
         if t.subject == subject and t.predicate.value == prop and isinstance(t.object, ox.Literal)
     ]
     incoming, incoming_total, incoming_page, incoming_pages = _incoming(iri, labels)
-    facts = [iri, *(s.value for group in incoming for s in group.subjects if s.kind == "iri")]
+    claims = [
+        t.object.value
+        for t in triples
+        if t.subject == subject and t.predicate.value == str(ZI.claimedCount)
+    ]
+    facts = [
+        iri,
+        *claims,
+        *(s.value for group in incoming for s in group.subjects if s.kind == "iri"),
+    ]
     citations = Citations(passages_of(facts, labels), labels)
     is_passage = any(t.value == str(ZI.Passage) for t in types)
     statements = _statements(iri, triples, labels, citations)

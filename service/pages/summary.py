@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from service.i18n import format_date, translate
 from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
+from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
 
@@ -196,15 +197,31 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     return sentences
 
 
-def _stage(iri: str, labels: Labels) -> list[Markup]:
+def _stages(iri: str, labels: Labels) -> list[dict]:
+    """Return the stages of the stage's pipeline in order, each with every count it has.
+
+    Counts the sources dispute (zi:claimedCount) are all kept: none is picked.
+    """
     rows = _rows(
         f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
   ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
   OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-  OPTIONAL {{ ?stage <{ZI.memberCount}> ?count }}
-}} ORDER BY ?order""",
+  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
+}} ORDER BY ?order ?stage""",
         labels,
     )
+    stages: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        stage = stages.setdefault(
+            (row["pipeline"].value, row["stage"].value), {**row, "counts": set()}
+        )
+        if "count" in row and row["count"].value.isdigit():
+            stage["counts"].add(int(row["count"].value))
+    return list(stages.values())
+
+
+def _stage(iri: str, labels: Labels) -> list[Markup]:
+    rows = _stages(iri, labels)
     if not rows:
         return []
     stages = [row for row in rows if row["pipeline"] == rows[0]["pipeline"]]
@@ -214,14 +231,18 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
         f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
     )
     named = Markup(", ").join(_link(row["m"].value, labels, short=True) for row in members)
-    count = here["count"].value if "count" in here else str(len(members))
+    counts = sorted(here["counts"])
+    if len(counts) > 1:
+        how_many = translate("summary_members_disputed", counts=count_text(counts))
+    else:
+        how_many = translate("summary_members", n=counts[0] if counts else len(members))
     sentences = [
         _sentence(
             "summary_stage",
             order=position + 1,
             total=len(stages),
             pipeline=_link(here["pipeline"].value, labels),
-            members=translate("summary_members", n=count),
+            members=how_many,
             named=_optional("summary_named", named),
         )
     ]
@@ -232,7 +253,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
                 _sentence(
                     key,
                     stage=_link(row["stage"].value, labels),
-                    count=row["count"].value if "count" in row else "?",
+                    count=count_text(sorted(row["counts"])) or "?",
                 )
             )
     return sentences

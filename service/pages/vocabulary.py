@@ -189,6 +189,7 @@ FIRST = tuple(
         SCHEMA.about,
         ZI.stageOrder,
         ZI.memberCount,
+        ZI.claimedCount,
         ZI.namedMember,
         ZI.decidedBy,
         ZI.forYear,
