@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import Counter
 from datetime import datetime
 
 import pyoxigraph as ox
@@ -45,7 +44,6 @@ DUMP_STEM = "zigraph"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 XSD_INTEGER = str(XSD.integer)
-EXAMPLE_RESOURCES = 3
 CACHED_ENTRIES = 2 * (len(FORMATS) + 2)  # dumps, quads and statistics of two versions
 _building = threading.RLock()
 
@@ -66,11 +64,6 @@ def _cached(key: tuple, build) -> object:
 def _version() -> tuple[str, str | None]:
     metadata = get_store().metadata()
     return metadata["version"], metadata.get("built")
-
-
-def _quads() -> list[ox.Quad]:
-    version, _ = _version()
-    return _cached(("quads", version), lambda: get_store().quads())
 
 
 def _conditional(response: Response, version: str, built: str | None, tag: str) -> Response:
@@ -98,29 +91,6 @@ def download(extension: str) -> Response:
     response = Response(body, mimetype=fmt.media_type)
     response.headers["Content-Disposition"] = f'inline; filename="{DUMP_STEM}.{fmt.extension}"'
     return _conditional(response, version, built, fmt.name)
-
-
-def _statistics(quads: list[ox.Quad]) -> dict:
-    triples = {q.triple for q in quads}
-    subjects = {t.subject for t in triples}
-    classes: Counter = Counter()
-    properties: Counter = Counter()
-    for triple in triples:
-        properties[triple.predicate.value] += 1
-        if triple.predicate.value == RDF_TYPE and isinstance(triple.object, ox.NamedNode):
-            classes[triple.object.value] += 1
-    entities = sorted(
-        s.value for s in subjects if isinstance(s, ox.NamedNode) and s.value.startswith(ID_BASE)
-    )
-    typed = {t.subject.value for t in triples if t.predicate.value == RDF_TYPE}
-    return {
-        "triples": len(triples),
-        "subjects": len(subjects),
-        "entities": len(entities),
-        "examples": [e for e in entities if e in typed][:EXAMPLE_RESOURCES],
-        "classes": classes,
-        "properties": properties,
-    }
 
 
 def _integer(value: int) -> ox.Literal:
@@ -177,7 +147,7 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
 
 def _void_statistics(dataset: ox.NamedNode) -> list[ox.Triple]:
     version, _ = _version()
-    stats = _cached(("statistics", version), lambda: _statistics(_quads()))
+    stats = _cached(("statistics", version), lambda: get_store().statistics())
     triples = [
         ox.Triple(dataset, ox.NamedNode(VOID.triples), _integer(stats["triples"])),
         ox.Triple(dataset, ox.NamedNode(VOID.distinctSubjects), _integer(stats["subjects"])),

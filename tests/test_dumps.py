@@ -208,3 +208,28 @@ def test_data_served_without_validation_is_said_to_be_unvalidated(tmp_path):
     finally:
         if app.extensions["zigraph.store"] is not None:
             app.extensions["zigraph.store"].close()
+
+
+def test_void_statistics_counted_in_the_store_equal_those_of_the_quads(shipped_dataset, tmp_path):
+    """The SPARQL aggregates give the figures a count over every quad gives, also for a triple
+    stated in two graphs, a blank-node subject and a literal rdf:type."""
+    import pyoxigraph as ox
+
+    from service import statistics
+
+    extra = ox.parse(
+        input=b"""
+        PREFIX id: <https://w3id.org/zigraph/id/>
+        PREFIX zi: <https://w3id.org/zigraph/ontology#>
+        <urn:g1> { id:x a zi:City . id:y a "not a class" . }
+        <urn:g2> { id:x a zi:City . _:b <http://example.org/p> "v" . }
+        """,
+        format=ox.RdfFormat.TRIG,
+    )
+    quads = [*shipped_dataset.quads, *extra]
+    store = ox.Store(str(tmp_path / "store"))
+    store.extend(quads)
+    counted = statistics.from_store(store)
+    assert counted == statistics.from_quads(quads)
+    assert counted["triples"] == len({q.triple for q in quads})
+    assert counted["classes"]["https://w3id.org/zigraph/ontology#City"] >= 1

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from service import dataset as datasets
-from service import export
+from service import export, statistics
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
 from service.store import QueryResult, request_deadline
@@ -263,6 +263,11 @@ class EmbeddedBackend:
         """
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
         return self.service_pool.run(all_quads, deadline)
+
+    def statistics(self) -> dict:
+        """Return the VoID statistics, counted by SPARQL aggregates in a service evaluator."""
+        deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
+        return self.service_pool.run(statistics.from_store, deadline)
 
     def dump(self, fmt: RdfSerialization) -> bytes:
         """Return the whole dataset in ``fmt``, the bytes `zigraph export` writes.

@@ -32,6 +32,7 @@ from cachetools import TTLCache
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
+from service import statistics
 from service.dataset import canonical_quads, dataset_version
 from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
 from service.export import RdfSerialization, serialize_dataset
@@ -173,7 +174,9 @@ class RemoteBackend:
         self._cache: TTLCache = TTLCache(maxsize=8, ttl=METADATA_SECONDS)
         self._cache_lock = threading.Lock()
         # One lock per entry: a whole-store read never holds up the graph list.
-        self._building = {key: threading.Lock() for key in ("graphs", "quads", "metadata", "count")}
+        self._building = {
+            key: threading.Lock() for key in ("graphs", "quads", "metadata", "count", "statistics")
+        }
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -385,6 +388,10 @@ class RemoteBackend:
     def quads(self) -> list[ox.Quad]:
         """Return every quad of zigraph's graphs, blank nodes named stably, sorted."""
         return self._cached("quads", self._read_quads)
+
+    def statistics(self) -> dict:
+        """Return the VoID statistics of zigraph's graphs, counted from their quads."""
+        return self._cached("statistics", lambda: statistics.from_quads(self.quads()))
 
     def dump(self, fmt: RdfSerialization) -> bytes:
         """Return every quad of zigraph's graphs in ``fmt``, the bytes `zigraph export` writes."""
