@@ -3,17 +3,25 @@
 Dumps live at stable URLs (``/download/zigraph.ttl`` …) and are byte-identical to
 ``zigraph export --format X``: the store writes them (``Backend.dump``) with the same
 writer, ``export.write_dataset``, which sorts the quads on disk and names their blank nodes
-(a store built from the files holds them under random names). A dump is built once per
-format and dataset version and kept in the web process's memory (least recently used out),
-never on disk. Dumps carry an ETag from the dataset version and a Last-Modified from the
-store's build time, so caches revalidate with a 304.
+(a store built from the files holds them under random names). A dump is written once per
+format and dataset version to a file (``dump_folder``: ``dumps/`` in the embedded store's
+folder), shared by every web process and sent from there, so no process holds a whole dump in
+memory; a file of another version is removed an hour after it was written. Dumps carry an
+ETag from the dataset version and a Last-Modified from the store's build time, so caches
+revalidate with a 304.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pyoxigraph as ox
 from cachetools import LRUCache
@@ -21,7 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from service.errors import ZigraphError
-from service.export import FORMATS, RDF_TYPE, serialize_triples
+from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
 from service.namespaces import (
     DATASET_IRI,
     DCAT,
@@ -35,8 +43,10 @@ from service.namespaces import (
 )
 from service.sparql import allow_cross_origin, negotiate
 from service.store import get_store
+from service.store.embedded import EmbeddedBackend
 from service.urls import public_url
 
+log = logging.getLogger(__name__)
 bp = Blueprint("dumps", __name__)
 bp.after_request(allow_cross_origin)
 
@@ -44,15 +54,16 @@ DUMP_STEM = "zigraph"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 XSD_INTEGER = str(XSD.integer)
-CACHED_ENTRIES = 2 * (len(FORMATS) + 2)  # dumps, quads and statistics of two versions
+CACHED_ENTRIES = 4  # the statistics of a few versions
+STALE_DUMP_SECONDS = 3600  # another version's dump file is removed this long after its writing
 _building = threading.RLock()
 
 
 def _cached(key: tuple, build) -> object:
     """Return a value cached for this process and dataset version, building it once.
 
-    The most recently used entries are kept (every format of about two versions), so a
-    remote store that changes does not fill the memory with its old versions.
+    The most recently used entries are kept (a few versions), so a remote store that
+    changes does not fill the memory with its old versions.
     """
     cache = current_app.extensions.setdefault("zigraph.dumps", LRUCache(maxsize=CACHED_ENTRIES))
     with _building:
@@ -76,6 +87,53 @@ def _conditional(response: Response, version: str, built: str | None, tag: str) 
     return response.make_conditional(request)
 
 
+def dump_folder() -> Path:
+    """Return the folder the dumps of the served data are written to.
+
+    ``dumps/`` inside the embedded store's folder (the store ignores it, and a rebuild removes
+    it with the store); for a remote store, or where that folder cannot be written, a folder
+    of this user's in the temporary directory, named after the store.
+    """
+    store = get_store()
+    if isinstance(store, EmbeddedBackend):
+        folder = Path(store.location) / "dumps"
+        try:
+            folder.mkdir(exist_ok=True)
+            return folder
+        except OSError as error:
+            log.warning("cannot write dumps beside the store (%s); using a temporary folder", error)
+    name = hashlib.sha256(store.location.encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"zigraph-dumps-{os.getuid()}-{name}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def dump_file(version: str, fmt: RdfSerialization) -> Path:
+    """Return the file of the dump of ``version`` in ``fmt``, writing it first if needed.
+
+    The dump is written under a temporary name and renamed, so a file with the final name is
+    always whole; two processes that write the same dump at once each rename a whole file.
+    """
+    folder = dump_folder()
+    path = folder / f"{DUMP_STEM}-{version}.{fmt.extension}"
+    with _building:
+        if path.exists():
+            return path
+        partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial"
+        try:
+            with partial.open("wb") as output:
+                get_store().dump(fmt, output)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        for old in folder.glob(f"{DUMP_STEM}-*"):
+            # Another version's, unchanged for an hour: no answer still about to open it.
+            current = old.name.startswith(f"{DUMP_STEM}-{version}.")
+            if not current and time.time() - old.stat().st_mtime > STALE_DUMP_SECONDS:
+                old.unlink(missing_ok=True)
+    return path
+
+
 @bp.route(f"/download/{DUMP_STEM}.<extension>")
 def download(extension: str) -> Response:
     """Answer the whole dataset in the format named by the file extension."""
@@ -87,10 +145,21 @@ def download(extension: str) -> Response:
             + ", ".join(f"{DUMP_STEM}.{e}" for e in by_extension)
         )
     version, built = _version()
-    body = _cached(("dump", version, fmt.name), lambda: get_store().dump(fmt))
-    response = Response(body, mimetype=fmt.media_type)
+    response = _conditional(Response(mimetype=fmt.media_type), version, built, fmt.name)
+    if response.status_code == 304:  # the client has it: no file is opened
+        return response
+    path = dump_file(version, fmt)
+    response.response = _chunks(path)
+    response.content_length = path.stat().st_size
     response.headers["Content-Disposition"] = f'inline; filename="{DUMP_STEM}.{fmt.extension}"'
-    return _conditional(response, version, built, fmt.name)
+    return response
+
+
+def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """Yield a file's bytes; it is opened when sending starts and closed when it ends."""
+    with path.open("rb") as file:
+        while chunk := file.read(size):
+            yield chunk
 
 
 def _integer(value: int) -> ox.Literal:

@@ -233,3 +233,37 @@ def test_void_statistics_counted_in_the_store_equal_those_of_the_quads(shipped_d
     assert counted == statistics.from_quads(quads)
     assert counted["triples"] == len({q.triple for q in quads})
     assert counted["classes"]["https://w3id.org/zigraph/ontology#City"] >= 1
+
+
+def test_a_dump_is_written_once_beside_the_store_and_sent_from_there(store_dir, tmp_path):
+    """Web processes share one file per format and version; other versions' files go."""
+    import os
+    import shutil
+    import time
+
+    from service import create_app
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
+    (copy / "dumps").mkdir()
+    stale = copy / "dumps" / "zigraph-0123456789abcdef.nq"
+    stale.write_bytes(b"an older version's dump, written two hours ago")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    recent = copy / "dumps" / "zigraph-fedcba9876543210.nq"
+    recent.write_bytes(b"another version's dump, just written: a client may be opening it")
+    app = create_app({"TESTING": True, "STORE_DIR": str(copy)})
+    try:
+        client = app.test_client()
+        first = client.get("/download/zigraph.nq")
+        assert first.status_code == 200
+        written = copy / "dumps" / f"zigraph-{read_metadata(copy)['version']}.nq"
+        assert written.read_bytes() == first.data
+        assert not stale.exists()
+        assert {p.name for p in (copy / "dumps").iterdir()} == {written.name, recent.name}
+        stamp = written.stat().st_mtime_ns
+        again = client.get("/download/zigraph.nq")
+        assert again.data == first.data
+        assert written.stat().st_mtime_ns == stamp  # sent from the file, not written again
+    finally:
+        if app.extensions["zigraph.store"] is not None:
+            app.extensions["zigraph.store"].close()

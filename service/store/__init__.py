@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 import pyoxigraph as ox
 from flask import Flask, current_app, g, has_app_context, has_request_context
@@ -66,7 +66,7 @@ class Backend(Protocol):
 
     def quads(self) -> list[ox.Quad]: ...
 
-    def dump(self, fmt: RdfSerialization) -> bytes: ...
+    def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None: ...
 
     def statistics(self) -> dict: ...
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -269,16 +268,18 @@ class EmbeddedBackend:
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
         return self.service_pool.run(statistics.from_store, deadline)
 
-    def dump(self, fmt: RdfSerialization) -> bytes:
-        """Return the whole dataset in ``fmt``, the bytes `zigraph export` writes.
+    def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
+        """Write the whole dataset in ``fmt`` to ``output``: the bytes `zigraph export` writes.
 
         The store is read here, not in an evaluator: no query is evaluated, and the writer
         sorts on disk in bounded memory, where a list of every quad sent back by an evaluator
         overran its heap at a million triples.
         """
-        output = io.BytesIO()
-        export.write_dataset(ox.Store.read_only(str(self.path)), fmt, output)
-        return output.getvalue()
+        store = ox.Store.read_only(str(self.path))
+        try:
+            export.write_dataset(store, fmt, output)
+        finally:
+            del store
 
     def health(self) -> dict:
         """Return the store's state: kind, triple count, dataset version and isolation."""

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import IO, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
@@ -35,7 +35,7 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from service import statistics
 from service.dataset import canonical_quads, dataset_version
 from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
-from service.export import RdfSerialization, serialize_dataset
+from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
 from service.querysafety import CheckedQuery
 from service.store import QueryResult
@@ -393,9 +393,9 @@ class RemoteBackend:
         """Return the VoID statistics of zigraph's graphs, counted from their quads."""
         return self._cached("statistics", lambda: statistics.from_quads(self.quads()))
 
-    def dump(self, fmt: RdfSerialization) -> bytes:
-        """Return every quad of zigraph's graphs in ``fmt``, the bytes `zigraph export` writes."""
-        return serialize_dataset(self.quads(), fmt)
+    def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
+        """Write every quad of zigraph's graphs in ``fmt``: the bytes `zigraph export` writes."""
+        write_dataset(self.quads(), fmt, output)
 
     def _read_quads(self) -> list[ox.Quad]:
         graphs = self.graphs()
