@@ -267,3 +267,13 @@ def test_a_dump_is_written_once_beside_the_store_and_sent_from_there(store_dir, 
     finally:
         if app.extensions["zigraph.store"] is not None:
             app.extensions["zigraph.store"].close()
+
+
+def test_the_bulk_load_in_batches_keeps_every_quad_and_blank_node(shipped_dataset, tmp_path):
+    """Batches of 7 quads (hundreds of bulk loader calls) hold what one call holds."""
+    from service.store.embedded import bulk_load
+
+    store = ox.Store(str(tmp_path / "store"))
+    bulk_load(store, shipped_dataset.quads, batch=7)
+    assert any(isinstance(q.subject, ox.BlankNode) for q in shipped_dataset.quads)
+    assert set(store) == set(shipped_dataset.quads)
