@@ -7,6 +7,7 @@ class (``rdf:type``) and each property.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 
@@ -75,3 +76,16 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         "classes": classes,
         "properties": properties,
     }
+
+
+def dumps(figures: dict) -> str:
+    """Return the statistics as JSON, to be saved."""
+    return json.dumps(figures, indent=1, sort_keys=True)
+
+
+def loads(text: str) -> dict:
+    """Return statistics saved by ``dumps``, the counts as Counters again."""
+    figures = json.loads(text)
+    for key in ("classes", "properties"):
+        figures[key] = Counter(figures[key])
+    return figures

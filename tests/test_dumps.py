@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from service import create_app
 from service.cli import cli
 from service.export import FORMATS
-from service.namespaces import DATASET_IRI, DCAT, DCTERMS, VOID
+from service.namespaces import DATASET_IRI, DCAT, DCTERMS, VOID, XSD
 from service.store.embedded import read_metadata
 
 RDF_FORMATS = {
@@ -18,6 +18,7 @@ RDF_FORMATS = {
     "application/ld+json": ox.RdfFormat.JSON_LD,
 }
 DATASET = ox.NamedNode(DATASET_IRI)
+INTEGER = ox.NamedNode(str(XSD.integer))
 
 
 def graph(response) -> set[tuple]:
@@ -277,3 +278,32 @@ def test_the_bulk_load_in_batches_keeps_every_quad_and_blank_node(shipped_datase
     bulk_load(store, shipped_dataset.quads, batch=7)
     assert any(isinstance(q.subject, ox.BlankNode) for q in shipped_dataset.quads)
     assert set(store) == set(shipped_dataset.quads)
+
+
+def test_void_statistics_are_counted_once_per_store_and_saved_beside_it(store_dir, tmp_path):
+    """Every web process (here: a second application) reads the figures the first saved."""
+    import json
+    import shutil
+
+    from service import create_app
+    from service.store.embedded import STATISTICS_FILE
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns(STATISTICS_FILE, "dumps"))
+    objects_of_void = None
+    for round_ in (1, 2):
+        app = create_app({"TESTING": True, "STORE_DIR": str(copy)})
+        try:
+            response = app.test_client().get("/.well-known/void", headers={"Accept": "text/turtle"})
+            assert response.status_code == 200
+            objects_of_void = objects(graph(response), DATASET, VOID.triples)
+        finally:
+            if app.extensions["zigraph.store"] is not None:
+                app.extensions["zigraph.store"].close()
+        if round_ == 1:
+            saved = json.loads((copy / STATISTICS_FILE).read_text())
+            triples = saved["triples"]
+            assert objects_of_void == {ox.Literal(str(triples), datatype=INTEGER)}
+            saved["triples"] = 4242  # a mark only the saved figures carry
+            (copy / STATISTICS_FILE).write_text(json.dumps(saved))
+    assert objects_of_void == {ox.Literal("4242", datatype=INTEGER)}

@@ -6,7 +6,9 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
+STATISTICS_FILE = "zigraph-void-statistics.json"
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 # Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
@@ -280,9 +283,27 @@ class EmbeddedBackend:
         return self.service_pool.run(all_quads, deadline)
 
     def statistics(self) -> dict:
-        """Return the VoID statistics, counted by SPARQL aggregates in a service evaluator."""
+        """Return the VoID statistics, counted by SPARQL aggregates in a service evaluator.
+
+        A built store never changes: the figures are saved beside it (``STATISTICS_FILE``),
+        so every web process and every restart over the same store reads them (a million
+        triples take some seconds to count).
+        """
+        saved = self.path / STATISTICS_FILE
+        try:
+            return statistics.loads(saved.read_text())
+        except (OSError, ValueError, KeyError):
+            pass
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
-        return self.service_pool.run(statistics.from_store, deadline)
+        counted = self.service_pool.run(statistics.from_store, deadline)
+        partial = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            partial.write_text(statistics.dumps(counted))
+            os.replace(partial, saved)
+        except OSError as error:  # a read-only folder: counted again by the next process
+            log.warning("cannot save the VoID statistics beside the store: %s", error)
+            partial.unlink(missing_ok=True)
+        return counted
 
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
         """Write the whole dataset in ``fmt`` to ``output``: the bytes `zigraph export` writes.
