@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -105,6 +106,13 @@ def dump_folder() -> Path:
     name = hashlib.sha256(store.location.encode()).hexdigest()[:12]
     folder = Path(tempfile.gettempdir()) / f"zigraph-dumps-{os.getuid()}-{name}"
     folder.mkdir(mode=0o700, exist_ok=True)
+    found = folder.lstat()
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        # Someone else's, or open to others, in a shared folder: never write dumps there.
+        if "zigraph.dump_folder" not in current_app.extensions:
+            log.warning("%s is not this user's private folder; dumps go to a new one", folder)
+            current_app.extensions["zigraph.dump_folder"] = tempfile.mkdtemp(prefix="zigraph-")
+        folder = Path(current_app.extensions["zigraph.dump_folder"])
     return folder
 
 

@@ -307,3 +307,23 @@ def test_void_statistics_are_counted_once_per_store_and_saved_beside_it(store_di
             saved["triples"] = 4242  # a mark only the saved figures carry
             (copy / STATISTICS_FILE).write_text(json.dumps(saved))
     assert objects_of_void == {ox.Literal("4242", datatype=INTEGER)}
+
+
+def test_dumps_never_go_to_a_shared_folder_open_to_others(sample_app, monkeypatch, tmp_path):
+    """A folder of the expected name that others may write is not used, and one private
+    folder is used instead for the process's life."""
+    import os
+    import stat
+
+    from service import dumps
+
+    monkeypatch.setattr(dumps.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(dumps, "EmbeddedBackend", type("NoEmbedded", (), {}))  # as if remote
+    with sample_app.app_context():
+        name = dumps.hashlib.sha256(dumps.get_store().location.encode()).hexdigest()[:12]
+        shared = tmp_path / f"zigraph-dumps-{os.getuid()}-{name}"
+        shared.mkdir()
+        shared.chmod(0o777)
+        chosen = dumps.dump_folder()
+        assert chosen != shared and chosen == dumps.dump_folder()
+        assert stat.S_IMODE(chosen.stat().st_mode) & 0o077 == 0
