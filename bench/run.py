@@ -123,18 +123,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def parent_of(pid: int) -> int | None:
+    """Return the parent of a process, None when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def process_tree(root: int) -> list[int]:
     """Return ``root`` and every process descending from it."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        if entry.isdigit() and (parent := parent_of(int(entry))) is not None:
+            children.setdefault(parent, []).append(int(entry))
     tree, todo = [], [root]
     while todo:
         pid = todo.pop()

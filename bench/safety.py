@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
+
+from run import free_port, parent_of, process_tree  # bench/run.py, beside this file
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -48,35 +49,6 @@ ZIGRAPH = [sys.executable, "-c", "import sys; from service.cli import main; sys.
 
 
 # --- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def descendants(root: int) -> list[int]:
-    """Return the process ids below ``root`` (children, grandchildren, …)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            parent = parent_of(int(entry.name))
-            if parent is not None:
-                children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def alive(pid: int) -> bool:
@@ -116,7 +88,7 @@ class Server:
 
     def stop(self) -> list[int]:
         """Stop the server and return the ids of its processes still running 10 s later."""
-        tree = descendants(self.process.pid)
+        tree = process_tree(self.process.pid)[1:]
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(30)
@@ -374,7 +346,7 @@ def load_with_kills(server: Server, paths: list[str], seconds: float) -> dict:
 def processes_by_depth(root: int) -> dict[int, list[int]]:
     """Return the processes below ``root`` grouped by how many levels below it they are."""
     depths: dict[int, list[int]] = {}
-    for pid in descendants(root):
+    for pid in process_tree(root)[1:]:
         depth, current = 0, pid
         while current not in (None, root, 0, 1):
             current = parent_of(current)

@@ -174,9 +174,7 @@ class RemoteBackend:
         self._cache: TTLCache = TTLCache(maxsize=8, ttl=METADATA_SECONDS)
         self._cache_lock = threading.Lock()
         # One lock per entry: a whole-store read never holds up the graph list.
-        self._building = {
-            key: threading.Lock() for key in ("graphs", "quads", "metadata", "count", "statistics")
-        }
+        self._building = {key: threading.Lock() for key in ("graphs", "quads", "metadata", "count")}
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -390,8 +388,9 @@ class RemoteBackend:
         return self._cached("quads", self._read_quads)
 
     def statistics(self) -> dict:
-        """Return the VoID statistics of zigraph's graphs, counted from their quads."""
-        return self._cached("statistics", lambda: statistics.from_quads(self.quads()))
+        """Return the VoID statistics of zigraph's graphs, counted from their quads (the VoID
+        route keeps them per dataset version)."""
+        return statistics.from_quads(self.quads())
 
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
         """Write every quad of zigraph's graphs in ``fmt``: the bytes `zigraph export` writes."""
