@@ -442,8 +442,9 @@ class ParsedQuery:
 class _Parser:
     """Read the tokens of one query by the grammar, writing the canonical text as it goes."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, check: bool = True) -> None:
         self.text = text
+        self.check = check
         self.source = tokens_of(text)
         self.token = next(self.source)  # the current token
         self.following: Token | None = None  # the token after it, once peeked at
@@ -954,7 +955,7 @@ class _Parser:
                 self.group_graph_pattern()
             return
         word = token.value
-        if word == "SERVICE":
+        if word == "SERVICE" and self.check:
             line, column = _place(self.text, token.start)
             raise QueryRefused(
                 f"SERVICE at line {line}, column {column} is refused: this endpoint does not "
@@ -966,7 +967,9 @@ class _Parser:
         self.out.append(word)
         if word in ("OPTIONAL", "MINUS", "LATERAL"):
             self.group_graph_pattern()
-        elif word == "GRAPH":
+        elif word in ("GRAPH", "SERVICE"):
+            if word == "SERVICE" and self.is_word("SILENT"):
+                self.out.append(self.advance().value)
             self.var_or_iri()
             self.group_graph_pattern()
         elif word == "FILTER":
@@ -1363,7 +1366,7 @@ class _Parser:
             if not (self.token.kind == "nil" or self.is_punct("(")):
                 self.write_iri(iri)  # a plain IRI in an expression
                 return False
-            if not iri.startswith(XSD):
+            if self.check and not iri.startswith(XSD):
                 line, column = _place(self.text, token.start)
                 shown = self.text[token.start : token.end][:SHOWN]
                 raise QueryRefused(
@@ -1460,13 +1463,16 @@ class _Parser:
         )
 
 
-def parse_query(text: str) -> ParsedQuery:
+def parse_query(text: str, check: bool = True) -> ParsedQuery:
     """Read a SPARQL query, refuse what the endpoint does not do, and return its canonical text.
 
     Raises QuerySyntaxError (with line and column), QueryRefused (SERVICE, a function that is
     not SPARQL's or an XSD cast, nesting deeper than MAX_DEPTH) or UpdateRefused.
+
+    :param check: refuse SERVICE and extension functions; False reads the service's own
+        queries, which are trusted, for their form and variables only.
     """
-    parser = _Parser(text)
+    parser = _Parser(text, check)
     parser.query()
     return parser.result()
 

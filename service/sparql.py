@@ -27,9 +27,11 @@ from service.errors import MissingQuery, NotAcceptable, QuerySyntaxError, Update
 from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
 from service.namespaces import DATASET_IRI, SD
 from service.negotiation import best_type, names_html_first
-from service.querysafety import CheckedQuery, check_request
+from service.queryparser import ParsedQuery
+from service.querysafety import check_request
 from service.results import RESULT_FORMATS, ResultsSerialization, serialize_results
 from service.store import get_store
+from service.store.reading import read_client_query
 from service.urls import public_url
 
 bp = Blueprint("sparql", __name__)
@@ -38,6 +40,7 @@ W3C_FORMATS = "http://www.w3.org/ns/formats/"
 TRUNCATED_HEADER = "X-Zigraph-Result-Truncated"
 LIMIT_HEADER = "X-Zigraph-Result-Limit"
 CACHE_HEADER = "X-Zigraph-Cache"
+SPARQL_VERSIONS = ("1.1", "1.2")  # values of the protocol's version parameter
 
 # Media types offered for each kind of answer, in order of preference on a tie.
 RESULT_TYPES: dict[str, str] = {
@@ -174,6 +177,14 @@ def read_query() -> str | None:
             )
     if "update" in request.values:
         raise UpdateRefused("SPARQL updates are refused: this endpoint is read-only.")
+    versions = request.values.getlist("version")
+    if len(versions) > 1:
+        raise QuerySyntaxError("The request gives the version parameter more than once.")
+    if versions and versions[0] not in SPARQL_VERSIONS:
+        raise QuerySyntaxError(
+            f"version={versions[0][:20]!r} is not a version of SPARQL this endpoint reads; "
+            f"give one of {', '.join(SPARQL_VERSIONS)}."
+        )
     queries = request.values.getlist("query")
     if len(queries) > 1:
         raise QuerySyntaxError("The request holds more than one query; send exactly one.")
@@ -206,11 +217,12 @@ def query() -> Response:
         return service_description()
     default_graphs = _dataset_graphs("default-graph-uri")
     named_graphs = _dataset_graphs("named-graph-uri")
-    checked, _ = check_request(sparql, default_graphs, named_graphs, get_store().graphs)
+    checked = read_client_query(sparql, request.remote_addr)
+    check_request(checked, default_graphs, named_graphs, get_store().graphs)
     negotiated = negotiate(checked.returns_graph, boolean=checked.form == "ASK")
     version = get_store().fixed_version()
     if version is None:  # a remote store: evaluate every time, revalidate by the bytes
-        answer = evaluate(sparql, checked, negotiated, default_graphs, named_graphs)
+        answer = evaluate(checked, negotiated, default_graphs, named_graphs)
         response = answer_response(answer, "miss")
         response.set_etag(hashlib.sha256(answer.body).hexdigest()[:32])
         response.cache_control.public = True
@@ -235,7 +247,7 @@ def query() -> Response:
         if answer is not None:
             response = answer_response(answer, "hit")
         else:
-            answer = evaluate(sparql, checked, negotiated, default_graphs, named_graphs)
+            answer = evaluate(checked, negotiated, default_graphs, named_graphs)
             cache.put(key, answer)
             response = answer_response(answer, "miss")
     response.set_etag(etag)
@@ -245,18 +257,16 @@ def query() -> Response:
 
 
 def evaluate(
-    sparql: str,
-    checked: CheckedQuery,
+    checked: ParsedQuery,
     negotiated: Negotiated,
     default_graphs: list[str],
     named_graphs: list[str],
 ) -> Answer:
     """Evaluate a client's checked query and serialize its answer in the negotiated format."""
     result = get_store().query(
-        sparql,
+        checked,
         default_graph_uris=default_graphs,
         named_graph_uris=named_graphs,
-        checked=checked,
         client=request.remote_addr,
     )
     fmt = negotiated.serialization

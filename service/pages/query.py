@@ -28,6 +28,7 @@ from service.i18n import get_language
 from service.pages.labels import Labels, term_view
 from service.querysafety import check_request
 from service.store import get_store
+from service.store.reading import read_client_query
 
 bp = Blueprint("query", __name__)
 
@@ -152,8 +153,9 @@ def page():
     started = time.perf_counter()
     try:
         store = get_store()
-        checked, _ = check_request(sparql, None, None, store.graphs)
-        result = store.query(sparql, checked=checked, client=request.remote_addr)
+        checked = read_client_query(sparql, request.remote_addr)
+        check_request(checked, None, None, store.graphs)
+        result = store.query(checked, client=request.remote_addr)
     except tuple(QUERY_ERRORS) as error:
         heading = next(v for k, v in QUERY_ERRORS.items() if isinstance(error, k))
         message = getattr(error, "message", None) or str(error)

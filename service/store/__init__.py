@@ -20,6 +20,8 @@ from service.errors import BackendUnavailable
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
+    from service.queryparser import ParsedQuery
+    from service.store.evaluator import EvaluatorPool
 
 log = logging.getLogger(__name__)
 _opening = threading.Lock()  # threads of one web process share one backend
@@ -51,18 +53,27 @@ class QueryResult:
 
 
 class Backend(Protocol):
-    """What every store backend offers the routes."""
+    """What every store backend offers the routes.
+
+    ``query`` takes either a client's query, read and checked (a ``ParsedQuery``: its
+    canonical text is what the store is sent, in the clients' lane with the per-client
+    bound), or the service's own query text (the service's lane, never waiting behind
+    clients).
+    """
 
     name: str  # "embedded" or "remote"
     location: str  # the store folder or the endpoint URL
 
     def query(
         self,
-        sparql: str,
+        query: ParsedQuery | str,
         *,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
+        client: str | None = None,
     ) -> QueryResult: ...
+
+    def reading_pool(self) -> EvaluatorPool: ...
 
     def quads(self) -> list[ox.Quad]: ...
 
@@ -119,6 +130,9 @@ def request_deadline() -> float:
 
 def open_backend(app: Flask) -> Backend:
     """Open the backend the configuration names: a remote endpoint, or the embedded store."""
+    mode = evaluator_isolation(
+        app.config["EVALUATOR_ISOLATION"], bool(app.config["ALLOW_NETWORKED_EVALUATORS"])
+    )
     if app.config.get("ENDPOINT"):
         from service.store import remote
 
@@ -127,12 +141,13 @@ def open_backend(app: Flask) -> Backend:
             result_limit=app.config["RESULT_LIMIT"],
             timeout=float(app.config["QUERY_TIMEOUT"]),
             user=app.config.get("STORE_USER"),
+            isolation=mode,
+            readers=int(app.config["EVALUATORS"]),
+            queries_per_client=int(app.config["QUERIES_PER_CLIENT"]) or None,
+            memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
         )
     from service.store import embedded
 
-    mode = evaluator_isolation(
-        app.config["EVALUATOR_ISOLATION"], bool(app.config["ALLOW_NETWORKED_EVALUATORS"])
-    )
     store_dir = app.config.get("STORE_DIR")
     if not store_dir:
         store_dir = embedded.temporary_store()

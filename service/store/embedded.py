@@ -20,12 +20,12 @@ from service import dataset as datasets
 from service import export, statistics
 from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable
+from service.queryparser import ParsedQuery
 from service.store import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
-    from service.querysafety import CheckedQuery
 
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
@@ -246,33 +246,36 @@ class EmbeddedBackend:
 
     def query(
         self,
-        sparql: str,
+        query: ParsedQuery | str,
         *,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
-        checked: CheckedQuery | None = None,
         client: str | None = None,
     ) -> QueryResult:
         """Evaluate a query in an evaluator process, by the request's deadline.
 
-        :param checked: the pre-check's reading of a client's query; a query with one runs in
-            the clients' evaluators, one without (the service's own) in the service's.
-        :param client: the client's address, for the per-client bound.
+        A client's query (read and checked) runs its canonical text in the clients'
+        evaluators, bound per ``client`` address; the service's own text in the service's.
         """
+        from_client = isinstance(query, ParsedQuery)
         names_dataset = bool(default_graph_uris or named_graph_uris) or (
-            checked is not None and checked.names_dataset
+            from_client and query.names_dataset
         )
-        pool = self.service_pool if checked is None else self.client_pool
+        pool = self.client_pool if from_client else self.service_pool
         return pool.run(
             run_query,
             request_deadline(),
-            client=client if checked is not None else None,
-            sparql=sparql,
+            client=client if from_client else None,
+            sparql=query.text if from_client else query,
             default_graph_uris=default_graph_uris,
             named_graph_uris=named_graph_uris,
             limit=self.result_limit,
             union_default_graph=not names_dataset,
         )
+
+    def reading_pool(self) -> EvaluatorPool:
+        """Return the evaluators that read long client queries: the clients' own."""
+        return self.client_pool
 
     def quads(self) -> list[ox.Quad]:
         """Return every quad of the store, as loaded, sorted by graph then quad.

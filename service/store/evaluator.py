@@ -110,7 +110,7 @@ def limit_memory(megabytes: int | None) -> None:
 
 def evaluator_main(
     connection: Connection,
-    store_dir: str,
+    store_dir: str | None,
     isolation: str,
     niceness: int = 0,
     memory_mb: int | None = None,
@@ -135,8 +135,8 @@ def evaluator_main(
         os.nice(niceness)
     limit_memory(memory_mb)
     raise_stack_limit(STACK_MB)
-    try:
-        store = ox.Store.read_only(store_dir)
+    try:  # a pool without a store reads queries only
+        store = ox.Store.read_only(store_dir) if store_dir else None
     except OSError as error:
         connection.send(("unavailable", str(error)))
         return
@@ -226,7 +226,7 @@ class EvaluatorPool:
 
     def __init__(
         self,
-        store_dir: Path,
+        store_dir: Path | None,
         *,
         size: int = 2,
         isolation: str = "netns",
@@ -235,7 +235,7 @@ class EvaluatorPool:
         waiting: int | None = None,
         per_client: int | None = None,
     ) -> None:
-        self.store_dir = str(store_dir)
+        self.store_dir = str(store_dir) if store_dir else None
         self.size = max(1, size)
         self.isolation = isolation
         self.niceness = niceness

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
 import requests
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
@@ -37,9 +37,9 @@ from service.dataset import canonical_quads, dataset_version
 from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
 from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
-from service.querysafety import CheckedQuery
+from service.queryparser import ParsedQuery, parse_query
 from service.store import QueryResult
-from service.store.query_text import read_query
+from service.store.evaluator import EvaluatorPool
 
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
@@ -162,6 +162,10 @@ class RemoteBackend:
         result_limit: int | None = None,
         timeout: float = 10.0,
         user: str | None = None,
+        isolation: str = "none",
+        readers: int = 2,
+        queries_per_client: int | None = None,
+        memory_mb: int | None = None,
     ):
         self.endpoint = shown_url(endpoint)
         self.location = self.endpoint
@@ -175,6 +179,33 @@ class RemoteBackend:
         self._cache_lock = threading.Lock()
         # One lock per entry: a whole-store read never holds up the graph list.
         self._building = {key: threading.Lock() for key in ("graphs", "quads", "metadata", "count")}
+        # Processes that read long client queries (no store, no network), started on first use.
+        self._readers = EvaluatorPool(
+            None,
+            size=readers,
+            isolation=isolation,
+            memory_mb=memory_mb,
+            waiting=2 * readers,
+            per_client=queries_per_client,
+        )
+        self._service_readings: LRUCache = LRUCache(maxsize=512)
+        self._service_readings_lock = threading.Lock()
+
+    def reading_pool(self) -> EvaluatorPool:
+        """Return the processes that read long client queries."""
+        return self._readers
+
+    def _reading(self, query: ParsedQuery | str) -> ParsedQuery:
+        """Return a query as read: a client's already is; the service's own is read here."""
+        if isinstance(query, ParsedQuery):
+            return query
+        with self._service_readings_lock:
+            reading = self._service_readings.get(query)
+        if reading is None:
+            reading = parse_query(query, check=False)
+            with self._service_readings_lock:
+                self._service_readings[query] = reading
+        return reading
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -265,20 +296,19 @@ class RemoteBackend:
 
     def query(
         self,
-        sparql: str,
+        query: ParsedQuery | str,
         *,
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
-        checked: CheckedQuery | None = None,
         client: str | None = None,
     ) -> QueryResult:
         """Ask the remote store and return its capped answer.
 
-        :param checked: the pre-check's decision on a client's query (the routes check clients'
-            queries before they get here); the service's own queries come without one. The
-            form, FROM graphs and boolean variables are read from the text either way.
+        A client's query is sent as its canonical text; the service's own as written. Either
+        is read for its form, FROM graphs and boolean variables.
         """
-        text = read_query(sparql)
+        text = self._reading(query)
+        sparql = text.text if isinstance(query, ParsedQuery) else query
         default, named = self._dataset(
             (text.from_graphs, text.from_named_graphs),
             default_graph_uris or [],
@@ -471,7 +501,8 @@ class RemoteBackend:
         """Do nothing: connections to the store are opened as queries need them."""
 
     def close(self) -> None:
-        """Forget the cached store contents and close the connections."""
+        """Forget the cached store contents, close the connections, stop the readers."""
+        self._readers.close()
         with self._cache_lock:
             self._cache.clear()
         self._session.close()
