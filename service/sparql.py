@@ -210,7 +210,9 @@ def query() -> Response:
     """Answer a SPARQL query, or describe the service when there is none."""
     sparql = read_query()
     if prefers_html() and "query.page" in current_app.view_functions:
-        return current_app.make_response(current_app.view_functions["query.page"]())
+        response = current_app.make_response(current_app.view_functions["query.page"]())
+        response.vary.add("Accept")  # other clients get SPARQL results from the same URL
+        return response
     if sparql is None:
         if request.method == "POST":
             raise MissingQuery("The request holds no query.")

@@ -121,6 +121,15 @@ def test_sparql_endpoint_shows_the_query_page_to_browsers(client):
     assert parse(response.data).find("p", class_="boolean-answer") is not None
 
 
+@pytest.mark.parametrize("query_string", [{"query": "ASK { ?s ?p ?o }"}, {}])
+def test_sparql_endpoint_page_varies_on_accept(client, query_string):
+    """Guards the HTML answer of /sparql, which a cache could give to a SPARQL client."""
+    response = client.get("/sparql", query_string=query_string, headers=HTML)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "accept" in response.vary
+
+
 def test_long_results_show_a_page_of_rows_and_say_how_many_are_hidden(client, monkeypatch):
     from service.pages import query
 

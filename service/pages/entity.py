@@ -34,6 +34,7 @@ from service.pages.labels import (
 from service.pages.ontology import conformance
 from service.pages.vocabulary import display_rank
 from service.store import get_store
+from service.urls import public_url
 
 bp = Blueprint("entity", __name__)
 
@@ -76,7 +77,7 @@ def doc(path: str):
     else:
         fmt = html_or_rdf()
     if fmt is not None:
-        triples = document.entity_document(iri, url_for("entity.doc", path=path, _external=True))
+        triples = document.entity_document(iri, public_url("entity.doc", path=path))
         return rdf_response(triples, fmt, document.used_prefixes(triples))
     context = entity_context(iri, path)
     response = Response(render_template("pages/entity.html", **context))

@@ -4,13 +4,31 @@ Two ways, tried in order, each enforced by the kernel whatever the query engine 
 
 - ``netns``: the process enters a new user namespace (where it holds no privilege on the
   host) and a new, empty network namespace. It has no interface but a loopback that is
-  down: every connection, to another host or to this one, fails with "network unreachable".
-- ``seccomp``: where the kernel refuses namespaces (some container runtimes), a seccomp
-  filter makes ``socket()`` fail with EACCES for the AF_INET and AF_INET6 families (and
-  ``io_uring_setup``, through which sockets can be opened too).
+  down: every connection over IP, to another host or to this one, fails with "network
+  unreachable". A namespace does not hide Unix sockets bound to a path, so a local resolver
+  daemon (nscd, systemd-resolved) could still look a name up for the process: where
+  libseccomp is installed, the filter below is added as well.
+- ``seccomp``: where the kernel refuses namespaces (some container runtimes), the filter
+  alone.
+
+The filter is compiled by libseccomp (through ``pyseccomp``), which checks the architecture
+of every system call:
+
+- ``socket()`` and ``socketpair()`` fail with EACCES for every address family (IP, Unix,
+  netlink, packet...), and so do ``io_uring_setup()`` (io_uring opens sockets of its own),
+  ``pidfd_getfd()`` (which copies a socket out of another process), ``ptrace()`` and
+  ``process_vm_writev()`` (which make another process, such as the parent, act for this one);
+- a system call of another ABI than the native one (i386's on x86_64, or an x32 number, with
+  ``__X32_SYSCALL_BIT`` set) kills the process.
+
+What is left: the sockets the process already holds when the filter is loaded (an
+evaluator's pipe to its parent), and files. A name lookup therefore reads ``/etc/hosts`` (a
+name found there still resolves) and stops there: every way on to DNS goes through a new
+socket, so no lookup leaves the process.
 
 Both must be applied while the process has one thread (before the store is opened).
-``probe()`` tells, from a throw-away child process, which way works on this machine.
+``probe()`` tells, from a throw-away child process, which way works on this machine; without
+libseccomp (the ``libseccomp2`` package) ``seccomp`` is reported unavailable.
 """
 
 from __future__ import annotations
@@ -18,28 +36,26 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
-import struct
+
+try:
+    import pyseccomp
+except (ImportError, OSError, RuntimeError):  # RuntimeError: libseccomp.so.2 is not installed
+    pyseccomp = None
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_SECCOMP = 22
-SECCOMP_MODE_FILTER = 2
 PR_SET_PDEATHSIG = 1
 MODES = ("netns", "seccomp")
 
-# seccomp filter: allow everything but socket(AF_INET | AF_INET6, …).
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-_SOCKET_SYSCALL = {"x86_64": 41, "aarch64": 198}
-_IO_URING_SETUP = 425  # the same number on both
-_BPF_LD_W_ABS = 0x20
-_BPF_JEQ_K = 0x15
-_BPF_RET_K = 0x06
-_SECCOMP_RET_ALLOW = 0x7FFF0000
-_SECCOMP_RET_ERRNO = 0x00050000
-_SECCOMP_RET_KILL_PROCESS = 0x80000000
-AF_INET, AF_INET6 = 2, 10
+# Every way to a socket the process does not already hold, or to one held by another process.
+DENIED_CALLS = (
+    "socket",
+    "socketpair",
+    "io_uring_setup",
+    "pidfd_getfd",
+    "ptrace",
+    "process_vm_writev",
+)
 
 
 class IsolationError(OSError):
@@ -62,54 +78,28 @@ def enter_empty_network_namespace() -> None:
         raise _fail("unshare(CLONE_NEWUSER | CLONE_NEWNET)")
 
 
-def _filter_program() -> bytes:
-    machine = platform.machine()
-    if machine not in _AUDIT_ARCH:
-        raise IsolationError(errno.ENOSYS, f"no seccomp filter written for {machine}")
-
-    def statement(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-        return struct.pack("HBBI", code, jt, jf, k)
-
-    refuse = _SECCOMP_RET_ERRNO | errno.EACCES
-    return b"".join(
-        [
-            statement(_BPF_LD_W_ABS, 4),  # 0: seccomp_data.arch
-            statement(_BPF_JEQ_K, _AUDIT_ARCH[machine], 1, 0),  # 1: same arch: go to 3
-            statement(_BPF_RET_K, _SECCOMP_RET_KILL_PROCESS),  # 2
-            statement(_BPF_LD_W_ABS, 0),  # 3: seccomp_data.nr
-            statement(_BPF_JEQ_K, _IO_URING_SETUP, 5, 0),  # 4: io_uring can open sockets: 10
-            statement(_BPF_JEQ_K, _SOCKET_SYSCALL[machine], 0, 3),  # 5: other calls: 9
-            statement(_BPF_LD_W_ABS, 16),  # 6: seccomp_data.args[0], low half: the family
-            statement(_BPF_JEQ_K, AF_INET, 2, 0),  # 7: go to 10
-            statement(_BPF_JEQ_K, AF_INET6, 1, 0),  # 8: go to 10
-            statement(_BPF_RET_K, _SECCOMP_RET_ALLOW),  # 9
-            statement(_BPF_RET_K, refuse),  # 10
-        ]
-    )
-
-
-def deny_inet_sockets() -> None:
-    """Install a seccomp filter that makes every AF_INET/AF_INET6 socket() call fail."""
-    libc = _libc()
-    program = _filter_program()
-    buffer = ctypes.create_string_buffer(program)
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise _fail("prctl(PR_SET_NO_NEW_PRIVS)")
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        raise _fail("prctl(PR_SET_SECCOMP)")
+def deny_sockets() -> None:
+    """Load a seccomp filter that refuses every new socket and kills foreign system calls."""
+    if pyseccomp is None:
+        raise IsolationError(errno.ENOSYS, "libseccomp (package libseccomp2) is not installed")
+    try:
+        program = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        program.set_attr(pyseccomp.Attr.ACT_BADARCH, pyseccomp.KILL_PROCESS)
+        for call in DENIED_CALLS:
+            program.add_rule(pyseccomp.ERRNO(errno.EACCES), call)
+        program.load()  # sets no_new_privs first, as the kernel requires
+    except OSError as error:
+        raise IsolationError(error.errno, f"seccomp filter: {error.strerror}") from error
 
 
 def isolate(mode: str) -> None:
     """Apply one way of isolation (``netns``, ``seccomp`` or ``none``) to this process."""
     if mode == "netns":
         enter_empty_network_namespace()
+        if pyseccomp is not None:
+            deny_sockets()
     elif mode == "seccomp":
-        deny_inet_sockets()
+        deny_sockets()
     elif mode != "none":
         raise ValueError(f"unknown isolation {mode!r}")
 
