@@ -55,9 +55,9 @@ def test_malformed_query_names_line_and_column(client):
     assert response.status_code == 400
     body = error_of(response)
     assert body["error"] == "query-syntax"
-    # Oxigraph reports where its parser gave up: just past the closing brace.
-    assert (body["line"], body["column"]) == (3, 2)
-    assert "line 3, column 2" in body["message"]
+    # The parser names the token where the object is missing: the closing brace.
+    assert (body["line"], body["column"]) == (3, 1)
+    assert "line 3, column 1" in body["message"]
     still_answers(client)
 
 
