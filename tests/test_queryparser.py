@@ -28,7 +28,9 @@ VALID = {
     "version": 'VERSION "1.2" SELECT * WHERE {}',
     "lateral": "SELECT * WHERE { ?s ?p ?o LATERAL { SELECT ?x WHERE { ?s ?p ?x } LIMIT 1 } }",
     "exists-in-bind": "SELECT ?e WHERE { BIND(EXISTS { ?s ?p ?o } AS ?e) }",
-    "xsd-cast": 'PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (xsd:integer("7") AS ?n) {}',
+    "xsd-cast": (
+        'PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT (xsd:integer("7") AS ?n) WHERE {}'
+    ),
     "group-concat": 'SELECT (GROUP_CONCAT(DISTINCT ?o ; SEPARATOR = ", ") AS ?all) { ?s ?p ?o }',
     "negated-property-set": EX + "SELECT * WHERE { ?s !(ex:p|^ex:q) ?o }",
     "values-two-variables": "SELECT * WHERE { VALUES (?a ?b) { (1 UNDEF) (2 3) } }",
