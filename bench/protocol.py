@@ -9,10 +9,10 @@ The tests name their graphs ``http://kasei.us/2009/09/sparql/data/dataN.rdf`` an
 triples of data1–3 in ``dataN.nt``. zigraph names the graph of a file of triples after the file,
 but keeps the graphs of a file of quads, so the runner writes the three files as one N-Quads
 file, each in the graph the manifest's ``ut:graphData`` label names, and serves that
-(``--no-validate``: the data is not zigraph's domain). Five tests name ``data0.rdf`` as their
+(``--no-validate``: the data is not zigraph's domain). Seven tests name ``data0.rdf`` as their
 default graph, whose data the suite does not ship; zigraph answers only over graphs it holds
 (it never fetches one), so the runner serves it too, holding the one triple that data1–3 state
-of themselves (``<data0.rdf> a foaf:Document``); none of those five tests reads it.
+of themselves (``<data0.rdf> a foaf:Document``); none of those seven tests reads it.
 
 Updates are refused by design (the endpoint is read-only): a test that needs an update to
 succeed is reported as refused by design when zigraph answers its update with a 4xx.
@@ -209,7 +209,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"**{len(results)} tests: {totals}.**",
         "",
         "The graphs data1–3 are served under the IRIs the manifest names; data0.rdf, named by "
-        "five tests and shipped by none, is served with one triple (see `bench/protocol.py`).",
+        "seven tests and shipped by none, is served with one triple (see `bench/protocol.py`).",
         "",
         "| test | what it asks | result | detail |",
         "| --- | --- | --- | --- |",
