@@ -442,7 +442,7 @@ class ParsedQuery:
 class _Parser:
     """Read the tokens of one query by the grammar, writing the canonical text as it goes."""
 
-    def __init__(self, text: str, check: bool = True) -> None:
+    def __init__(self, text: str, check: bool = True, base: str = "") -> None:
         self.text = text
         self.check = check
         self.source = tokens_of(text)
@@ -450,7 +450,7 @@ class _Parser:
         self.following: Token | None = None  # the token after it, once peeked at
         self.out: list[str] = []
         self.depth = 0
-        self.base = ""
+        self.base = base
         self.prefixes: dict[str, str] = {}
         self.form = ""
         self.from_graphs: list[str] = []
@@ -1463,7 +1463,7 @@ class _Parser:
         )
 
 
-def parse_query(text: str, check: bool = True) -> ParsedQuery:
+def parse_query(text: str, check: bool = True, base: str = "") -> ParsedQuery:
     """Read a SPARQL query, refuse what the endpoint does not do, and return its canonical text.
 
     Raises QuerySyntaxError (with line and column), QueryRefused (SERVICE, a function that is
@@ -1471,8 +1471,10 @@ def parse_query(text: str, check: bool = True) -> ParsedQuery:
 
     :param check: refuse SERVICE and extension functions; False reads the service's own
         queries, which are trusted, for their form and variables only.
+    :param base: the IRI relative IRIs resolve against when the query declares no BASE (the
+        protocol lets it be the endpoint's URL).
     """
-    parser = _Parser(text, check)
+    parser = _Parser(text, check, base)
     parser.query()
     return parser.result()
 

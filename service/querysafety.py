@@ -44,9 +44,11 @@ _decisions: LRUCache = LRUCache(maxsize=DECISION_CACHE_BYTES, getsizeof=_decisio
 _decisions_lock = threading.Lock()
 
 
-def decision_key(sparql: str) -> bytes:
-    """Return the key a query's decision is cached under: a digest of its text."""
-    return hashlib.blake2b(sparql.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+def decision_key(sparql: str, base: str = "") -> bytes:
+    """Return the key a query's decision is cached under: a digest of its text and base."""
+    digest = hashlib.blake2b(base.encode("utf-8", "surrogatepass"), digest_size=32)
+    digest.update(b"\0" + sparql.encode("utf-8", "surrogatepass"))
+    return digest.digest()
 
 
 def _raise_or_return(decision: ParsedQuery | tuple) -> ParsedQuery:
@@ -56,28 +58,31 @@ def _raise_or_return(decision: ParsedQuery | tuple) -> ParsedQuery:
     return decision
 
 
-def decided(sparql: str) -> ParsedQuery | tuple | None:
+def decided(sparql: str, base: str = "") -> ParsedQuery | tuple | None:
     """Return the decision kept for a query (a refusal as data), or None if there is none."""
     with _decisions_lock:
-        return _decisions.get(decision_key(sparql))
+        return _decisions.get(decision_key(sparql, base))
 
 
-def remember(sparql: str, decision: ParsedQuery | ZigraphError) -> None:
+def remember(sparql: str, decision: ParsedQuery | ZigraphError, base: str = "") -> None:
     """Keep a decision made elsewhere (in an evaluator process) for this query's text."""
     if isinstance(decision, ZigraphError):
         kept: ParsedQuery | tuple = (type(decision), decision.message, decision.details)
     else:
         kept = decision
     with _decisions_lock:
-        _decisions[decision_key(sparql)] = kept
+        _decisions[decision_key(sparql, base)] = kept
 
 
-def check_query(sparql: str) -> ParsedQuery:
-    """Return a client query as read and checked, or raise why the endpoint refuses it."""
-    decision = decided(sparql)
+def check_query(sparql: str, base: str = "") -> ParsedQuery:
+    """Return a client query as read and checked, or raise why the endpoint refuses it.
+
+    :param base: the IRI relative IRIs resolve against when the query has no BASE.
+    """
+    decision = decided(sparql, base)
     if decision is None:
         try:
-            decision = parse_query(sparql)
+            decision = parse_query(sparql, base=base)
             if not decision.form:
                 raise QuerySyntaxError(
                     "The request holds no SELECT, CONSTRUCT, DESCRIBE or ASK query.",
@@ -85,9 +90,9 @@ def check_query(sparql: str) -> ParsedQuery:
                     column=1,
                 )
         except ZigraphError as refusal:  # kept as data: each request raises its own error
-            remember(sparql, refusal)
+            remember(sparql, refusal, base)
             raise
-        remember(sparql, decision)
+        remember(sparql, decision, base)
     return _raise_or_return(decision)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from service import create_app
 from service.store import embedded, request_deadline
+from service.urls import public_url
 from tests.stores import Listener
 
 JSON = {"Accept": "application/sparql-results+json, application/json;q=0.9"}
@@ -191,5 +192,6 @@ def test_refusals_are_decided_once(client):
     for _ in range(2):
         response = client.get("/sparql", query_string={"query": sparql}, headers=JSON)
         assert response.status_code == 400
-    key = querysafety.decision_key(sparql)
-    assert isinstance(querysafety._decisions[key], tuple)  # the refusal, kept as data
+    with client.application.test_request_context():
+        base = public_url("sparql.query")
+    assert isinstance(querysafety.decided(sparql, base), tuple)  # the refusal, kept as data

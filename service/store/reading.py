@@ -12,23 +12,31 @@ from service import querysafety
 from service.errors import ZigraphError
 from service.queryparser import ParsedQuery
 from service.store import get_store, request_deadline
+from service.urls import public_url
 
 
-def read_in_evaluator(store: object, sparql: str) -> ParsedQuery:
+def read_in_evaluator(store: object, sparql: str, base: str) -> ParsedQuery:
     """Read and check a query in an evaluator process (``store`` is not used)."""
-    return querysafety.check_query(sparql)
+    return querysafety.check_query(sparql, base)
 
 
 def read_client_query(sparql: str, client: str | None) -> ParsedQuery:
-    """Return a client's query, read and checked, or raise why the endpoint refuses it."""
-    if len(sparql) <= querysafety.INLINE_BYTES or querysafety.decided(sparql) is not None:
-        return querysafety.check_query(sparql)
+    """Return a client's query, read and checked, or raise why the endpoint refuses it.
+
+    Relative IRIs of a query without BASE resolve against the endpoint's public URL, as the
+    SPARQL protocol allows.
+    """
+    base = public_url("sparql.query")
+    if len(sparql) <= querysafety.INLINE_BYTES or querysafety.decided(sparql, base):
+        return querysafety.check_query(sparql, base)
     pool = get_store().reading_pool()
     try:
-        parsed = pool.run(read_in_evaluator, request_deadline(), client=client, sparql=sparql)
+        parsed = pool.run(
+            read_in_evaluator, request_deadline(), client=client, sparql=sparql, base=base
+        )
     except ZigraphError as error:
         if error.status < 500:  # a refusal of the query, not a failure of the evaluator
-            querysafety.remember(sparql, error)
+            querysafety.remember(sparql, error, base)
         raise
-    querysafety.remember(sparql, parsed)
+    querysafety.remember(sparql, parsed, base)
     return parsed
