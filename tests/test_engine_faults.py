@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 
+import pyoxigraph as ox
 import pytest
+
+from service.store.ordering import order_rows, term_key
+
+IRI = "https://w3id.org/zigraph/id/designation/wbk"
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 # Three values whose comparisons form a cycle in Oxigraph's ORDER BY: 39 < 1000 by value,
 # "1000" < "2" and "2" < "39" by lexical form (a number and a string have no `<`). Rust's
@@ -50,3 +57,112 @@ def test_oxigraph_orders_numbers_and_strings_without_aborting():
     assert len(lines) == len(SORT_FAULT_VALUES)
     numbers = [int(line.split('"')[1]) for line in lines if "XMLSchema#integer" in line]
     assert numbers == sorted(numbers)  # `<` is defined between numbers: ORDER BY must follow it
+
+
+# Literals of every family, with the values that break Oxigraph's sort: numbers of every
+# type against strings, the shipped data's kinds, date-times with and without time zone.
+LITERALS = [
+    *SORT_FAULT_VALUES[:4],
+    "-7",
+    "0",
+    "2.5",
+    "1.0",
+    '"1"^^xsd:int',
+    '"-1E0"^^xsd:double',
+    '"0.1"^^xsd:float',
+    "0.1",
+    '"INF"^^xsd:double',
+    '"-INF"^^xsd:float',
+    '"NaN"^^xsd:double',
+    '"abc"^^xsd:integer',
+    '""',
+    '"Zona"',
+    '"zona"',
+    '"19 OPD Kota Pekalongan"@id',
+    '"Pekalongan"@en',
+    '"Pekalongan"@id',
+    '"apple"@en',
+    "true",
+    "false",
+    '"2020"^^xsd:gYear',
+    '"2021"^^xsd:gYear',
+    '"2020-12"^^xsd:gYearMonth',
+    '"2020-12-21"^^xsd:date',
+    '"2020-12-21+07:00"^^xsd:date',
+    '"2000-01-01T01:00:00Z"^^xsd:dateTime',
+    '"2000-01-01T00:00:00-05:00"^^xsd:dateTime',
+    '"2000-01-01T00:30:00"^^xsd:dateTime',
+    '"2000-01-02T00:00:00"^^xsd:dateTime',
+    '"1999-12-31T23:00:00+14:00"^^xsd:dateTime',
+    '"-0044-03-15T12:00:00Z"^^xsd:dateTime',
+    '"12:00:00Z"^^xsd:time',
+    '"08:00:00"^^xsd:time',
+    '"--12"^^xsd:gMonth',
+    '"--11"^^xsd:gMonth',
+    '"P1M"^^xsd:yearMonthDuration',
+    '"P40D"^^xsd:dayTimeDuration',
+    '"P1Y"^^xsd:duration',
+    '"P1M400D"^^xsd:duration',
+    '"x"^^<https://w3id.org/zigraph/ontology#code>',
+]
+XSD_PREFIX = "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
+
+
+def literals_and_less_than() -> tuple[list[ox.Literal], set[tuple[ox.Literal, ox.Literal]]]:
+    """Return the literals as terms and every pair (a, b) for which pyoxigraph finds a < b."""
+    store = ox.Store()
+    values = " ".join(LITERALS)
+    terms = [
+        row["a"] for row in store.query(f"{XSD_PREFIX}SELECT ?a {{ VALUES ?a {{ {values} }} }}")
+    ]
+    less = store.query(
+        f"{XSD_PREFIX}SELECT ?a ?b {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
+        "FILTER(?a < ?b) }"
+    )
+    return terms, {(row["a"], row["b"]) for row in less}
+
+
+def test_order_agrees_with_the_engines_less_than_wherever_it_is_defined():
+    terms, less = literals_and_less_than()
+    assert len(less) > 100  # the engine compared numbers, strings, dates and durations
+    for a, b in less:
+        assert term_key(a) < term_key(b), (a, b)
+
+
+def test_order_is_total_and_independent_of_the_input_order():
+    terms, _ = literals_and_less_than()
+    rows = [(term,) for term in terms] + [(None,), (ox.BlankNode("b1"),), (ox.NamedNode(IRI),)]
+    first = order_rows(rows, ["o"], [("o", False)])
+    for seed in range(20):
+        shuffled = rows[:]
+        random.Random(seed).shuffle(shuffled)
+        assert order_rows(shuffled, ["o"], [("o", False)]) == first
+    keys = [term_key(row[0]) for row in first]
+    assert len(set(keys)) == len(keys)  # two different terms never tie
+
+
+def test_reproducer_values_are_ordered_numbers_by_value():
+    store = ox.Store()
+    values = " ".join(SORT_FAULT_VALUES)
+    rows = [(row["o"],) for row in store.query(f"SELECT ?o {{ VALUES ?o {{ {values} }} }}")]
+    ordered = [row[0].value for row in order_rows(rows, ["o"], [("o", False)])]
+    assert ordered == ["39", *[str(n) for n in range(1000, 1019)], "2"]
+
+
+def test_unbound_before_blank_nodes_before_iris_before_literals_and_desc_reverses():
+    rows = [(ox.Literal("a"),), (ox.NamedNode(IRI),), (None,), (ox.BlankNode("b1"),)]
+    ascending = order_rows(rows, ["x"], [("x", False)])
+    assert ascending == [(None,), (ox.BlankNode("b1"),), (ox.NamedNode(IRI),), (ox.Literal("a"),)]
+    assert order_rows(rows, ["x"], [("x", True)]) == ascending[::-1]
+
+
+def test_later_keys_order_ties_of_earlier_ones():
+    one, two = ox.Literal("1", datatype=XSD_INTEGER), ox.Literal("2", datatype=XSD_INTEGER)
+    rows = [(one, ox.Literal("b")), (two, ox.Literal("a")), (one, ox.Literal("c"))]
+    ordered = order_rows(rows, ["n", "s"], [("n", True), ("s", False)])
+    assert [(n.value, s.value) for n, s in ordered] == [("2", "a"), ("1", "b"), ("1", "c")]
+
+
+def test_ordering_by_a_variable_the_rows_lack_is_an_error():
+    with pytest.raises(KeyError):
+        order_rows([(None,)], ["x"], [("y", False)])
