@@ -7,10 +7,14 @@ import random
 import signal
 import subprocess
 import sys
+import time
 
 import pyoxigraph as ox
 import pytest
 
+from service.errors import EngineFailed, EvaluatorCrashed
+from service.store import evaluator_isolation
+from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows, term_key
 
 IRI = "https://w3id.org/zigraph/id/designation/wbk"
@@ -166,3 +170,46 @@ def test_later_keys_order_ties_of_earlier_ones():
 def test_ordering_by_a_variable_the_rows_lack_is_an_error():
     with pytest.raises(KeyError):
         order_rows([(None,)], ["x"], [("y", False)])
+
+
+def end_own_process(store: ox.Store, how: str) -> None:
+    """Die as an engine fault does (an abort), or as a kill from outside does."""
+    if how == "abort":
+        os.abort()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def count_quads(store: ox.Store) -> int:
+    return len(store)
+
+
+@pytest.fixture
+def pool(sample_store_dir):
+    pool = EvaluatorPool(sample_store_dir, size=1, isolation=evaluator_isolation())
+    pool.start()
+    yield pool
+    pool.close()
+
+
+def test_call_that_aborted_its_evaluator_is_refused_at_once_without_a_new_crash(pool):
+    with pytest.raises(EngineFailed) as first:
+        pool.run(end_own_process, time.monotonic() + 60, how="abort")
+    assert "the engine failed on this query" in first.value.message
+    assert "SIGABRT" in first.value.message
+    assert "too large" not in first.value.message + first.value.hint
+    replacement = pool.pids()
+    with pytest.raises(EngineFailed) as again:
+        pool.run(end_own_process, time.monotonic() + 60, how="abort")
+    assert "not run again" in again.value.message and "SIGABRT" in again.value.message
+    assert pool.pids() == replacement
+    assert pool.run(count_quads, time.monotonic() + 60) > 0  # the replacement is alive
+
+
+def test_evaluator_killed_from_outside_is_not_held_against_the_call(pool):
+    for _ in range(2):  # run, and killed, twice: a kill says nothing about the call
+        before = pool.pids()
+        with pytest.raises(EvaluatorCrashed) as crash:
+            pool.run(end_own_process, time.monotonic() + 60, how="kill")
+        assert not isinstance(crash.value, EngineFailed)
+        assert "SIGKILL" in crash.value.message
+        assert pool.pids() != before
