@@ -12,6 +12,7 @@ import time
 import pyoxigraph as ox
 import pytest
 
+from service import create_app
 from service.errors import EngineFailed, EvaluatorCrashed
 from service.store import evaluator_isolation
 from service.store.evaluator import EvaluatorPool
@@ -213,3 +214,33 @@ def test_evaluator_killed_from_outside_is_not_held_against_the_call(pool):
         assert not isinstance(crash.value, EngineFailed)
         assert "SIGKILL" in crash.value.message
         assert pool.pids() != before
+
+
+# About 1 kB that builds a string of 2^30 characters by doubling: such a query took each
+# evaluator to its memory cap (2 GB then), and a memory-capped Oxigraph server down.
+CONCAT_DOUBLINGS = (
+    'SELECT (STRLEN(?b30) AS ?n) WHERE { BIND("x" AS ?b0) '
+    + " ".join(f"BIND(CONCAT(?b{i}, ?b{i}) AS ?b{i + 1})" for i in range(30))
+    + " }"
+)
+
+
+def test_concat_doublings_get_a_clear_500_and_a_repeat_is_refused_from_memory(store_dir):
+    # A small cap, so the query reaches it in a fraction of a second whatever the machine.
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir), "EVALUATOR_MEMORY_MB": 256})
+    try:
+        client = app.test_client()
+        response = client.post("/sparql", data={"query": CONCAT_DOUBLINGS})
+        assert response.status_code == 500
+        body = response.get_json()
+        assert body["error"] == "engine-failed"
+        assert "the engine failed on this query" in body["message"]
+        assert "SIGABRT" in body["message"]
+        pids = app.extensions["zigraph.store"].pids()
+        repeat = client.post("/sparql", data={"query": CONCAT_DOUBLINGS})
+        assert repeat.status_code == 500
+        assert "not run again" in repeat.get_json()["message"]
+        assert app.extensions["zigraph.store"].pids() == pids  # no evaluator ran it, or died
+        assert client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+    finally:
+        app.extensions["zigraph.store"].close()
