@@ -123,6 +123,21 @@ class EvaluatorCrashed(ZigraphError):
     hint = "The query may be too large for the server; try a narrower query."
 
 
+class EngineFailed(EvaluatorCrashed):
+    """The query engine died on this query; the same query is refused at once from then on.
+
+    A 500: the query is valid and the fault is the server's (its engine, or the memory an
+    evaluator may use), not the client's, which a 4xx such as 422 would claim.
+    """
+
+    code = "engine-failed"
+    hint = (
+        "The query engine cannot evaluate this query on this data, and will fail the same way "
+        "again. The same question asked another way may work: for example without ORDER BY, "
+        "or building smaller values."
+    )
+
+
 class BackendUnavailable(ZigraphError):
     """The store cannot be reached."""
 
