@@ -18,6 +18,8 @@ from service.store import evaluator_isolation
 from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows, term_key
 
+JSON = {"Accept": "application/sparql-results+json"}
+
 IRI = "https://w3id.org/zigraph/id/designation/wbk"
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
@@ -244,3 +246,33 @@ def test_concat_doublings_get_a_clear_500_and_a_repeat_is_refused_from_memory(st
         assert client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200
     finally:
         app.extensions["zigraph.store"].close()
+
+
+# --- the endpoint orders what the engine's sort cannot -------------------------------------
+
+ABORTING_VALUES = " ".join(["39", '"2"', *[str(n) for n in range(1000, 1019)]])
+
+
+def test_order_by_that_kills_the_engine_is_answered_in_order(client):
+    query = f"SELECT ?o WHERE {{ VALUES ?o {{ {ABORTING_VALUES} }} }} ORDER BY ?o LIMIT 4 OFFSET 1"
+    for _ in range(2):  # the second time the engine is not asked again (crash memory)
+        response = client.post("/sparql", data={"query": query}, headers=JSON)
+        assert response.status_code == 200, response.data
+        values = [b["o"]["value"] for b in response.get_json()["results"]["bindings"]]
+        assert values == ["1000", "1001", "1002", "1003"]
+
+
+def test_order_by_descending_that_kills_the_engine_is_answered_in_order(client):
+    query = f"SELECT ?o WHERE {{ VALUES ?o {{ {ABORTING_VALUES} }} }} ORDER BY DESC(?o) LIMIT 2"
+    response = client.post("/sparql", data={"query": query}, headers=JSON)
+    assert response.status_code == 200, response.data
+    values = [b["o"]["value"] for b in response.get_json()["results"]["bindings"]]
+    assert values == ["2", "1018"]
+
+
+def test_order_by_an_expression_that_kills_the_engine_says_the_engine_failed(client):
+    # A bracketed condition is an expression: the solutions cannot be ordered apart.
+    query = f"SELECT ?o WHERE {{ VALUES ?o {{ {ABORTING_VALUES} }} }} ORDER BY (?o)"
+    response = client.post("/sparql", data={"query": query}, headers=JSON)
+    assert response.status_code == 500
+    assert response.get_json()["error"] == "engine-failed"

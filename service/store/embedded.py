@@ -19,10 +19,11 @@ import pyoxigraph as ox
 from service import dataset as datasets
 from service import export, statistics
 from service.dataset import LoadedDataset
-from service.errors import BackendUnavailable
+from service.errors import BackendUnavailable, EngineFailed
 from service.queryparser import ParsedQuery
 from service.store import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
+from service.store.ordering import order_rows
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
@@ -262,16 +263,41 @@ class EmbeddedBackend:
             from_client and query.names_dataset
         )
         pool = self.client_pool if from_client else self.service_pool
-        return pool.run(
-            run_query,
-            request_deadline(),
-            client=client if from_client else None,
-            sparql=query.text if from_client else query,
-            default_graph_uris=default_graph_uris,
-            named_graph_uris=named_graph_uris,
-            limit=self.result_limit,
-            union_default_graph=not names_dataset,
+        arguments = {
+            "default_graph_uris": default_graph_uris,
+            "named_graph_uris": named_graph_uris,
+            "limit": self.result_limit,
+            "union_default_graph": not names_dataset,
+        }
+        client = client if from_client else None
+        text = query.text if from_client else query
+        try:
+            return pool.run(run_query, request_deadline(), client=client, sparql=text, **arguments)
+        except EngineFailed:
+            if not from_client or query.unordered is None:
+                raise
+            # The engine's sort is not a total order on some data (docs/upstream/): order the
+            # solutions here, by SPARQL 1.1 section 15.1, then apply OFFSET and LIMIT.
+            return self._ordered_apart(query, pool, client, arguments)
+
+    def _ordered_apart(
+        self, query: ParsedQuery, pool: EvaluatorPool, client: str | None, arguments: dict
+    ) -> QueryResult:
+        """Answer a query whose ORDER BY killed the engine: unordered, then ordered here."""
+        unordered = pool.run(
+            run_query, request_deadline(), client=client, sparql=query.unordered, **arguments
         )
+        keys = [(key.variable, key.descending) for key in query.order_keys]
+        if unordered.truncated or any(v not in unordered.variables for v, _ in keys):
+            raise EngineFailed(
+                "the engine failed on this query's ORDER BY, and its solutions cannot be "
+                "ordered apart from it (they pass the result limit, or it orders by a "
+                "variable the query does not return)"
+            )
+        rows = order_rows(unordered.rows, unordered.variables, keys)
+        end = None if query.limit is None else query.offset + query.limit
+        unordered.rows = rows[query.offset : end]
+        return unordered
 
     def reading_pool(self) -> EvaluatorPool:
         """Return the evaluators that read long client queries: the clients' own."""
