@@ -120,7 +120,10 @@ class EvaluatorCrashed(ZigraphError):
 
     status = 500
     code = "evaluator-crashed"
-    hint = "The query may be too large for the server; try a narrower query."
+    hint = (
+        "The process evaluating the query was stopped (from outside, or while it started); "
+        "try again shortly."
+    )
 
 
 class EngineFailed(EvaluatorCrashed):
