@@ -275,7 +275,7 @@ def test_a_full_client_queue_is_refused_at_once_with_retry_after(one_evaluator_a
     slow = [Background(one_evaluator_app, SLOW_QUERY) for _ in range(3)]
     busy_evaluator(one_evaluator_app)
     backend = one_evaluator_app.extensions["zigraph.store"]
-    assert wait_for(lambda: backend.client_pool._admitted == 3)
+    assert wait_for(lambda: backend.client_pool.admission.admitted == 3)
     started = time.monotonic()
     refused = one_evaluator_app.test_client().get(
         "/sparql", query_string={"query": QUICK_QUERY}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
@@ -292,7 +292,7 @@ def test_a_full_client_queue_is_refused_at_once_with_retry_after(one_evaluator_a
 
 def test_one_address_gets_a_429_past_its_share(one_evaluator_app):
     backend = backend_of(one_evaluator_app)
-    backend.client_pool.per_client = 1
+    backend.client_pool.admission.per_client = 1
     slow = Background(one_evaluator_app, SLOW_QUERY)
     busy_evaluator(one_evaluator_app)
     refused = one_evaluator_app.test_client().get("/sparql", query_string={"query": QUICK_QUERY})

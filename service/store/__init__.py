@@ -145,6 +145,7 @@ def open_backend(app: Flask) -> Backend:
             readers=int(app.config["EVALUATORS"]),
             queries_per_client=int(app.config["QUERIES_PER_CLIENT"]) or None,
             memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
+            client_requests=int(app.config["EVALUATORS"]),
         )
     from service.store import embedded
 

@@ -41,7 +41,6 @@ import pickle
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -51,14 +50,13 @@ from cachetools import LRUCache
 from service import errors
 from service.errors import (
     BackendUnavailable,
-    EndpointBusy,
     EngineFailed,
     EvaluatorCrashed,
     QuerySyntaxError,
     QueryTimeout,
-    TooManyQueries,
     ZigraphError,
 )
+from service.store.admission import Admission
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0  # seconds an evaluator may take to open the store
@@ -270,15 +268,11 @@ class EvaluatorPool:
         self.isolation = isolation
         self.niceness = niceness
         self.memory_mb = memory_mb
-        self.waiting = waiting
-        self.per_client = per_client
+        self.admission = Admission(self.size, waiting=waiting, per_client=per_client)
         self._context = _context()
-        self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
         self._idle: list[Evaluator] = []
         self._busy: set[Evaluator] = set()
-        self._admitted = 0
-        self._by_client: Counter[str] = Counter()
         # digest of a call -> how its evaluator died
         self._failed: LRUCache[bytes, str] | None = (
             LRUCache(maxsize=crash_memory) if crash_memory > 0 else None
@@ -320,21 +314,14 @@ class EvaluatorPool:
             raise BackendUnavailable("the store has been closed")
         call = self._digest(function, arguments)
         self._refuse_if_failed_before(call)
-        self._admit(client)
         try:
-            if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise EndpointBusy("every query evaluator stayed busy until the time limit")
-            try:
+            with self.admission.slot(deadline, client):
                 status, detail = self._run_in_evaluator(function, arguments, deadline)
-            finally:
-                self._slots.release()
         except EngineFailed as failure:
             if call is not None:
                 with self._lock:
                     self._failed[call] = failure.details["cause"]
             raise
-        finally:
-            self._leave(client)
         if status == "ok":
             return detail
         if status == "syntax":
@@ -364,29 +351,6 @@ class EvaluatorPool:
                 "so it was not run again",
                 cause=cause,
             )
-
-    def _admit(self, client: str | None) -> None:
-        with self._lock:
-            if self.waiting is not None and self._admitted >= self.size + self.waiting:
-                raise EndpointBusy(
-                    "every query evaluator is busy and the queue is full; try again shortly"
-                )
-            if client is not None and self.per_client is not None:
-                if self._by_client[client] >= self.per_client:
-                    raise TooManyQueries(
-                        f"this address already has {self.per_client} queries running or "
-                        "waiting here; wait for their answers before sending more"
-                    )
-                self._by_client[client] += 1
-            self._admitted += 1
-
-    def _leave(self, client: str | None) -> None:
-        with self._lock:
-            self._admitted -= 1
-            if client is not None and self.per_client is not None:
-                self._by_client[client] -= 1
-                if self._by_client[client] <= 0:
-                    del self._by_client[client]
 
     def _run_in_evaluator(
         self, function: Callable, arguments: dict, deadline: float

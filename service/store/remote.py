@@ -11,12 +11,21 @@ engines spell differently is read back as the embedded store spells it (Virtuoso
 table, its ``nodeID://`` blank nodes, its 0/1 booleans). The time limit is passed to the
 store (Virtuoso's ``timeout`` parameter; the Oxigraph server has its own ``--timeout-s``),
 and a store that stops a query at its limit answers 503, with the store's own words.
+
+Clients' queries get the limits the embedded store's evaluators have (``Admission``): a few
+requests to the store at a time, a short queue (503 past it) and a bound per client address
+(429). The service's own queries (pages, health, dumps) take no client slot, so they never
+wait behind a client's; the web threads that make them bound them.
+
+What a client is told of a failure names "the SPARQL store", never its address, and never
+quotes the query text the store echoes; the log has the address and the store's whole answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import netrc
 import os
 import re
@@ -38,8 +47,11 @@ from service.errors import BackendError, BackendUnavailable, QueryTimeout, Zigra
 from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
 from service.queryparser import ParsedQuery, parse_query
-from service.store import QueryResult
+from service.store import QueryResult, request_deadline
+from service.store.admission import Admission
 from service.store.evaluator import EvaluatorPool
+
+log = logging.getLogger(__name__)
 
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
@@ -166,7 +178,14 @@ class RemoteBackend:
         readers: int = 2,
         queries_per_client: int | None = None,
         memory_mb: int | None = None,
+        client_requests: int = 3,
     ):
+        """Open a backend over ``endpoint``.
+
+        :param client_requests: clients' queries the store is asked at once; as many again,
+            twice, may wait for one of them (503 past that).
+        :param queries_per_client: queries one client address may have running or waiting.
+        """
         self.endpoint = shown_url(endpoint)
         self.location = self.endpoint
         self.name = "remote"
@@ -175,6 +194,12 @@ class RemoteBackend:
         self.timeout = timeout
         self._url = self.endpoint
         self._session = store_session(endpoint, user)
+        self.client_lane = Admission(
+            client_requests,
+            waiting=2 * client_requests,
+            per_client=queries_per_client,
+            slot_name="place for clients' queries at the SPARQL store",
+        )
         self._cache: TTLCache = TTLCache(maxsize=8, ttl=METADATA_SECONDS)
         self._cache_lock = threading.Lock()
         # One lock per entry: a whole-store read never holds up the graph list.
@@ -251,35 +276,39 @@ class RemoteBackend:
                         raise requests.Timeout()
                 body = b"".join(chunks)
         except requests.Timeout:
-            raise QueryTimeout(
-                f"the SPARQL store at {self.endpoint} gave no answer within {timeout:g} s"
-            ) from None
+            log.warning(
+                "the SPARQL store at %s gave no answer within %.3g s", self.endpoint, timeout
+            )
+            raise QueryTimeout(f"the SPARQL store gave no answer within {timeout:.3g} s") from None
         except requests.RequestException as error:
+            log.warning("the SPARQL store at %s cannot be reached: %s", self.endpoint, error)
             raise BackendUnavailable(
-                f"the SPARQL store at {self.endpoint} cannot be reached ({_reason(error)})"
+                f"the SPARQL store cannot be reached ({_reason(error)})"
             ) from None
         self.engine = response.headers.get("Server", self.engine).strip()
         if response.headers.get("X-SQL-State") == "S1TAT":  # Virtuoso's "anytime" partial answer
             raise self._timeout(response.headers.get("X-SQL-Message", "S1TAT"))
         if response.status_code >= 400:
-            message = body[:500].decode("utf-8", "replace").strip()
+            message = body[:2000].decode("utf-8", "replace").strip()
+            status = f"{response.status_code} {response.reason}"
+            log.warning("the SPARQL store at %s answered %s: %s", self.endpoint, status, message)
             if TIMEOUT_WORDS.search(message):
                 raise self._timeout(message)
             if response.status_code in (401, 403):
                 raise BackendUnavailable(
-                    f"the SPARQL store at {self.endpoint} refused zigraph's credentials "
-                    f"({response.status_code}); see ZIGRAPH_STORE_USER and {PASSWORD_VARIABLE}"
+                    f"the SPARQL store refused zigraph's credentials ({response.status_code}); "
+                    f"see ZIGRAPH_STORE_USER and {PASSWORD_VARIABLE}"
                 )
-            raise BackendError(
-                f"the SPARQL store at {self.endpoint} answered {response.status_code} "
-                f"{response.reason}: {message}"
-            )
+            raise BackendError(f"the SPARQL store answered {status}: {_store_words(message)}")
         return StoreAnswer(body, response.headers, cut)
+
+    def send_service_query(self, sparql: str, timeout: float | None = None) -> StoreAnswer:
+        """Send one of the service's own queries as written, with no dataset; return the answer."""
+        return self._post(sparql, RESULTS_JSON, timeout or self.timeout)
 
     def _timeout(self, message: str) -> QueryTimeout:
         return QueryTimeout(
-            f"the SPARQL store at {self.endpoint} stopped the query at its time limit "
-            f"({' '.join(message.split())[:300]})"
+            f"the SPARQL store stopped the query at its time limit ({_store_words(message)})"
         )
 
     def _dataset(
@@ -304,8 +333,9 @@ class RemoteBackend:
     ) -> QueryResult:
         """Ask the remote store and return its capped answer.
 
-        A client's query is sent as its canonical text; the service's own as written. Either
-        is read for its form, FROM graphs and boolean variables.
+        A client's query is sent as its canonical text, in the clients' lane (bound per
+        ``client`` address); the service's own as written, at once. Either is read for its
+        form, FROM graphs and boolean variables.
         """
         text = self._reading(query)
         sparql = text.text if isinstance(query, ParsedQuery) else query
@@ -315,9 +345,19 @@ class RemoteBackend:
             named_graph_uris or [],
         )
         accept = N_TRIPLES if text.returns_graph else RESULTS_JSON
-        answer = self._post(
-            sparql, accept, self.timeout, default, named, max_bytes=MAX_ANSWER_BYTES
-        )
+        if not isinstance(query, ParsedQuery):  # the service's own: no client slot to wait for
+            answer = self._post(
+                sparql, accept, self.timeout, default, named, max_bytes=MAX_ANSWER_BYTES
+            )
+        else:
+            deadline = request_deadline()
+            with self.client_lane.slot(deadline, client):
+                seconds = min(self.timeout, deadline - time.monotonic())
+                if seconds <= 0:
+                    raise QueryTimeout("the time limit was reached before the query could start")
+                answer = self._post(
+                    sparql, accept, seconds, default, named, max_bytes=MAX_ANSWER_BYTES
+                )
         body = answer.body
         if answer.cut:  # keep what was read whole: the complete lines or bindings
             body = body[: body.rfind(b"\n") + 1] if text.returns_graph else _complete(body)
@@ -337,9 +377,10 @@ class RemoteBackend:
         tail = body[-200:].decode("utf-8", "replace")
         if TIMEOUT_WORDS.search(tail):  # the Oxigraph server ends a cancelled answer so
             return self._timeout(tail)
-        return BackendError(
-            f"the SPARQL store at {self.endpoint} sent {what} that cannot be read: {error}"
+        log.warning(
+            "the SPARQL store at %s sent %s that cannot be read: %s", self.endpoint, what, error
         )
+        return BackendError(f"the SPARQL store sent {what} that cannot be read")
 
     def _read_triples(self, body: bytes) -> QueryResult:
         limit = self.result_limit
@@ -440,7 +481,7 @@ class RemoteBackend:
             body = answer.body
             if "X-SPARQL-MaxRows" in answer.headers:
                 raise BackendError(
-                    f"the SPARQL store at {self.endpoint} answers fewer than {PAGE_ROWS} rows "
+                    f"the SPARQL store answers fewer than {PAGE_ROWS} rows "
                     "at a time, so the dataset cannot be read whole; raise its row limit "
                     "(Virtuoso: ResultSetMaxRows)"
                 )
@@ -476,14 +517,13 @@ class RemoteBackend:
         self._post("ASK {}", RESULTS_JSON, self.timeout)  # reachable now, whatever is cached
         if not self.graphs():
             raise BackendUnavailable(
-                f"the SPARQL store at {self.endpoint} holds none of zigraph's graphs "
+                "the SPARQL store holds none of zigraph's graphs "
                 f"(named {GRAPH_BASE}…); load them with zigraph push"
             )
         with self._cache_lock:
             metadata = self._cache.get("metadata")
         return {
             "store": self.name,
-            "endpoint": self.endpoint,
             "engine": self.engine,
             "triples": self._cached("count", self._count),
             # The version costs a read of the whole store: shown once the dumps, VoID or
@@ -561,6 +601,17 @@ def _complete(body: bytes) -> bytes:
         bindings.append(binding)
     document = {"head": head, "results": {"bindings": bindings}}
     return json.dumps(document).encode()
+
+
+def _store_words(message: str) -> str:
+    """Return what a store says about an error, without the query text it may echo after it.
+
+    Virtuoso follows its one-line reason with "SPARQL query:" and the whole query; Oxigraph's
+    reason is one line too. The first line is kept, cut short.
+    """
+    first = message.strip().split("\n", 1)[0]
+    first = first.split("SPARQL query:", 1)[0].strip()
+    return first[:200] + ("…" if len(first) > 200 else "")
 
 
 def _reason(error: requests.RequestException) -> str:
