@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CLIENT_NICENESS=10,  # how much lower the CPU priority of clients' evaluators is
         EVALUATOR_ISOLATION="auto",  # netns, seccomp, or auto: the first the kernel allows
         ALLOW_NETWORKED_EVALUATORS=False,  # serve even where evaluators keep the network
+        ALLOW_NETWORKED_STORE=False,  # serve a remote store that can make requests of its own
         PUBLIC_URL=None,  # the base of absolute URLs in descriptions (default: the listen address)
         PROXY_HOPS=0,  # trusted reverse proxies whose X-Forwarded-* headers are believed
         EVALUATOR_MEMORY_MB=1024,  # heap cap of one evaluator (0: none); past it, a 500

@@ -239,6 +239,42 @@ def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> No
     click.echo(f"zigraph: {len(graphs)} graphs in the store ({backend.engine})", err=True)
 
 
+def refuse_networked_store(endpoint: str, user: str | None, timeout: float, allow: bool) -> None:
+    """Ask the store to fetch a URL of zigraph's; if it does, exit 2 (or warn, when allowed)."""
+    from service.errors import ZigraphError
+    from service.store.outbound_probe import WAYS, outbound_ways
+    from service.store.remote import RemoteBackend
+
+    advice = (
+        "cut the store's network (docs/remote-stores.md says how), or set "
+        "ZIGRAPH_ALLOW_NETWORKED_STORE=1 to serve it anyway"
+    )
+    try:
+        backend = RemoteBackend(endpoint, timeout=timeout, user=user)
+        try:
+            reached = outbound_ways(backend)
+        finally:
+            backend.close()
+    except ZigraphError as error:
+        problem = f"cannot tell whether the store can make requests of its own: {error.message}"
+    else:
+        if not reached:
+            ways = ", ".join(WAYS)
+            click.echo(f"zigraph: the store made no request when asked to ({ways})", err=True)
+            return
+        problem = (
+            f"the store fetched a URL of zigraph's when asked to ({', '.join(reached)}): "
+            "a query that reaches it could make it send requests wherever its network goes"
+        )
+    if allow:
+        click.echo(
+            f"zigraph: warning: {problem}; serving it (ZIGRAPH_ALLOW_NETWORKED_STORE)", err=True
+        )
+        return
+    click.echo(f"zigraph: {problem}; {advice}.", err=True)
+    sys.exit(2)
+
+
 def dataset_options(command):
     """Add --data, --ontology and --shapes, the dataset options every command shares."""
     paths = click.Path(path_type=Path)
@@ -370,6 +406,7 @@ def serve(
             os.environ["ZIGRAPH_STORE_USER"] = user
         click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
         describe_remote_store(endpoint, user, timeout)
+        refuse_networked_store(endpoint, user, timeout, bool(config["ALLOW_NETWORKED_STORE"]))
         run_gunicorn(options)
         return
     try:

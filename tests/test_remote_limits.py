@@ -3,18 +3,34 @@ the store is asked whether it can reach out, and failures never name the store's
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from service import create_app
+from service.cli import cli
+from service.store.outbound_probe import outbound_ways
+from service.store.remote import RemoteBackend
+from tests.stores import free_port, oxigraph_binary, wait_for_port
 
 HTML = {"Accept": "text/html"}
 # A cross product of three copies of every triple: runs until the store's own time limit.
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 QUICK_QUERY = "ASK { ?s ?p ?o }"
 ENTITY_PAGE = "/doc/stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional"
+ALLOW = "ZIGRAPH_ALLOW_NETWORKED_STORE"
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1  # from <linux/sockios.h>, <net/if.h>
 
 
 def remote_app(endpoint: str, **config):
@@ -102,3 +118,173 @@ def test_a_full_client_queue_at_a_remote_store_is_refused_at_once(one_lane_app):
     assert refused.headers["Retry-After"]
     assert any(background.running for background in slow)
     assert {background.result().status_code for background in slow} == {503}
+
+
+# --- what a client is told when the store fails -----------------------------------------------
+
+
+def test_store_errors_name_neither_the_store_address_nor_the_query(virtuoso_server, caplog):
+    """Guard: Virtuoso's errors echo the query sent; a 502 gives the store's reason only."""
+    marker = "zigraph-marker-5d1c"
+    query = f'SELECT ?s WHERE {{ ?s ?p "{marker}" . FILTER(REGEX(STR(?s), "(")) }}'
+    for app in remote_app(virtuoso_server.endpoint):
+        response = app.test_client().get("/sparql", query_string={"query": query})
+        assert response.status_code == 502
+        body = response.get_data(as_text=True)
+        assert "regexp error" in response.get_json()["message"]  # the store's own words
+        assert "the SPARQL store" in response.get_json()["message"]
+        assert marker not in body
+        assert virtuoso_server.base not in body
+        assert str(virtuoso_server.port) not in body
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert virtuoso_server.endpoint in logged and marker in logged  # the operator sees both
+
+
+def test_an_unreachable_store_is_not_named_to_clients(tmp_path):
+    endpoint = f"http://127.0.0.1:{free_port()}/sparql"
+    for app in remote_app(endpoint):
+        response = app.test_client().get("/sparql", query_string={"query": QUICK_QUERY})
+        assert response.status_code == 503
+        assert endpoint.split("/sparql")[0] not in response.get_data(as_text=True)
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 503
+        assert endpoint.split("/sparql")[0] not in health.get_data(as_text=True)
+
+
+# --- whether the store can reach out -------------------------------------------------------------
+
+
+def test_probe_sees_virtuoso_fetch_a_url_through_bif_http_get(virtuoso_server):
+    """Guard: Virtuoso 7.2 lets its anonymous SPARQL user call bif:http_get; no grant stops it."""
+    backend = RemoteBackend(virtuoso_server.endpoint)
+    try:
+        assert "bif:http_get" in outbound_ways(backend)
+    finally:
+        backend.close()
+
+
+def test_probe_sees_the_oxigraph_server_fetch_a_url_through_service(oxigraph_server):
+    backend = RemoteBackend(oxigraph_server.endpoint)
+    try:
+        assert outbound_ways(backend) == ["SERVICE"]
+    finally:
+        backend.close()
+
+
+def test_serve_refuses_a_store_that_fetches_urls(virtuoso_server):
+    result = CliRunner().invoke(
+        cli, ["serve", "--endpoint", virtuoso_server.endpoint], env={ALLOW: None}
+    )
+    assert result.exit_code == 2, result.output
+    assert "fetched a URL of zigraph's when asked to (bif:http_get)" in result.output
+    assert ALLOW in result.output
+
+
+def test_serve_refuses_a_store_it_cannot_ask():
+    endpoint = f"http://127.0.0.1:{free_port()}/query"
+    result = CliRunner().invoke(cli, ["serve", "--endpoint", endpoint], env={ALLOW: None})
+    assert result.exit_code == 2, result.output
+    assert "cannot tell whether the store can make requests of its own" in result.output
+
+
+def serve_in_empty_network(socket_path: str, store_port: int) -> None:
+    """Run ``oxigraph serve`` here, in an empty network namespace, reached by a Unix socket.
+
+    The network namespace has a loopback of its own and nothing else: the store can reach
+    itself, and nothing outside, zigraph's listener included.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # bring the loopback up
+        ifreq = fcntl.ioctl(sock, SIOCGIFFLAGS, struct.pack("16sh14x", b"lo", 0))
+        flags = struct.unpack("16sh14x", ifreq)[1] | IFF_UP
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags))
+    command = [oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{store_port}"]
+    store = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(store_port, store, "oxigraph serve")
+    Relay(
+        socket_path, lambda: socket.create_connection(("127.0.0.1", store_port)), socket.AF_UNIX
+    ).serve()
+
+
+def pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes from ``source`` to ``target`` until ``source`` ends."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+class Relay:
+    """Accept connections at an address and pipe each to a new connection from ``connect()``."""
+
+    def __init__(self, address, connect, family: int = socket.AF_INET) -> None:
+        self.server = socket.socket(family, socket.SOCK_STREAM)
+        self.server.bind(address)
+        self.server.listen(16)
+        self.connect = connect
+
+    def serve(self) -> None:
+        while True:
+            try:
+                accepted, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._carry, args=(accepted,), daemon=True).start()
+
+    def _carry(self, accepted: socket.socket) -> None:
+        with accepted, self.connect() as upstream:
+            back = threading.Thread(target=pipe, args=(upstream, accepted))
+            back.start()
+            pipe(accepted, upstream)
+            back.join()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() of serve()
+        self.server.close()
+
+
+@pytest.fixture
+def oxigraph_without_network(tmp_path):
+    """Run the Oxigraph server in a network namespace of its own; yield a local endpoint URL."""
+    if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+        pytest.skip("this kernel does not let an unprivileged user make a network namespace")
+    socket_path = str(tmp_path / "oxigraph.sock")
+    inside = (
+        "from tests.test_remote_limits import serve_in_empty_network; "
+        f"serve_in_empty_network({socket_path!r}, 7878)"
+    )
+    process = subprocess.Popen(
+        ["unshare", "-rn", sys.executable, "-c", inside],
+        cwd=Path(__file__).resolve().parent.parent,
+        start_new_session=True,  # the store runs in the same group: stopped with it
+    )
+    try:
+        assert wait_for(lambda: Path(socket_path).exists() or process.poll() is not None, 60)
+        port = free_port()
+
+        def through_the_socket() -> socket.socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(socket_path)
+            return sock
+
+        relay = Relay(("127.0.0.1", port), through_the_socket)
+        threading.Thread(target=relay.serve, daemon=True).start()
+        try:
+            wait_for_port(port, process, "the relay to the store")
+            yield f"http://127.0.0.1:{port}/query"
+        finally:
+            relay.close()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def test_probe_passes_a_store_without_network(oxigraph_without_network):
+    backend = RemoteBackend(oxigraph_without_network)
+    try:
+        assert backend.probe("ASK {}").body  # the store answers through the relays
+        assert outbound_ways(backend) == []
+    finally:
+        backend.close()

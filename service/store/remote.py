@@ -242,12 +242,15 @@ class RemoteBackend:
         default_graph_uris: list[str] | None = None,
         named_graph_uris: list[str] | None = None,
         max_bytes: int | None = None,
+        refusal_expected: bool = False,
     ) -> StoreAnswer:
         """Send a query and return the store's answer, or raise a domain error.
 
         :param max_bytes: read no more of the answer; the connection is closed, so a store
             that streams its answer stops there.
+        :param refusal_expected: log a failure at debug level only, not as a warning.
         """
+        level = logging.DEBUG if refusal_expected else logging.WARNING
         form = {
             "query": sparql,
             "default-graph-uri": default_graph_uris or [],
@@ -276,12 +279,12 @@ class RemoteBackend:
                         raise requests.Timeout()
                 body = b"".join(chunks)
         except requests.Timeout:
-            log.warning(
-                "the SPARQL store at %s gave no answer within %.3g s", self.endpoint, timeout
+            log.log(
+                level, "the SPARQL store at %s gave no answer in %.3g s", self.endpoint, timeout
             )
             raise QueryTimeout(f"the SPARQL store gave no answer within {timeout:.3g} s") from None
         except requests.RequestException as error:
-            log.warning("the SPARQL store at %s cannot be reached: %s", self.endpoint, error)
+            log.log(level, "the SPARQL store at %s cannot be reached: %s", self.endpoint, error)
             raise BackendUnavailable(
                 f"the SPARQL store cannot be reached ({_reason(error)})"
             ) from None
@@ -291,7 +294,7 @@ class RemoteBackend:
         if response.status_code >= 400:
             message = body[:2000].decode("utf-8", "replace").strip()
             status = f"{response.status_code} {response.reason}"
-            log.warning("the SPARQL store at %s answered %s: %s", self.endpoint, status, message)
+            log.log(level, "the SPARQL store at %s answered %s: %s", self.endpoint, status, message)
             if TIMEOUT_WORDS.search(message):
                 raise self._timeout(message)
             if response.status_code in (401, 403):
@@ -302,9 +305,12 @@ class RemoteBackend:
             raise BackendError(f"the SPARQL store answered {status}: {_store_words(message)}")
         return StoreAnswer(body, response.headers, cut)
 
-    def send_service_query(self, sparql: str, timeout: float | None = None) -> StoreAnswer:
-        """Send one of the service's own queries as written, with no dataset; return the answer."""
-        return self._post(sparql, RESULTS_JSON, timeout or self.timeout)
+    def probe(self, sparql: str, timeout: float | None = None) -> StoreAnswer:
+        """Send one of the service's own probes as written, with no dataset; return the answer.
+
+        A refusal is expected (a store refuses what it does not do): it is logged at debug level.
+        """
+        return self._post(sparql, RESULTS_JSON, timeout or self.timeout, refusal_expected=True)
 
     def _timeout(self, message: str) -> QueryTimeout:
         return QueryTimeout(
