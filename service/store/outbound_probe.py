@@ -35,6 +35,7 @@ WAYS = {
     "FROM": "SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}",
     "FROM NAMED": "SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     "bif:http_get": "SELECT (bif:http_get('{url}') AS ?body) WHERE {{ }}",
+    "bif:http_client": "SELECT (bif:http_client('{url}') AS ?body) WHERE {{ }}",
     "sponger": 'DEFINE get:soft "replace" SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}',
 }
 
