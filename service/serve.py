@@ -400,13 +400,13 @@ def serve(
     timeout = float(config["QUERY_TIMEOUT"])
     options = gunicorn_options(host, port, workers, threads, timeout)
     if endpoint:
+        click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
+        describe_remote_store(endpoint, user, timeout)
+        refuse_networked_store(endpoint, user, timeout, bool(config["ALLOW_NETWORKED_STORE"]))
         os.environ["ZIGRAPH_ENDPOINT"] = endpoint
         os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
         if user:
             os.environ["ZIGRAPH_STORE_USER"] = user
-        click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
-        describe_remote_store(endpoint, user, timeout)
-        refuse_networked_store(endpoint, user, timeout, bool(config["ALLOW_NETWORKED_STORE"]))
         run_gunicorn(options)
         return
     try:
