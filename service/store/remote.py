@@ -182,8 +182,8 @@ class RemoteBackend:
     ):
         """Open a backend over ``endpoint``.
 
-        :param client_requests: clients' queries the store is asked at once; as many again,
-            twice, may wait for one of them (503 past that).
+        :param client_requests: clients' queries sent to the store at once; twice as many
+            more may wait for a place (503 past them).
         :param queries_per_client: queries one client address may have running or waiting.
         """
         self.endpoint = shown_url(endpoint)
