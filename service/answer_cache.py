@@ -117,13 +117,13 @@ class AnswerCache:
 
 
 def get_answer_cache() -> AnswerCache:
-    """Return this process's answer cache, sized by ``RESULT_CACHE_MB`` on first use."""
+    """Return this process's answer cache, sized by the setting ``result_cache_mb``."""
     app = current_app._get_current_object()
     cache = app.extensions.get("zigraph.answers")
     if cache is None:
         with _creating:
             cache = app.extensions.get("zigraph.answers")
             if cache is None:
-                megabytes = float(app.config["RESULT_CACHE_MB"] or 0)
+                megabytes = app.extensions["zigraph.settings"].result_cache_mb
                 cache = app.extensions["zigraph.answers"] = AnswerCache(int(megabytes * 2**20))
     return cache

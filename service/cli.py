@@ -11,9 +11,10 @@ import click
 import pyoxigraph as ox
 
 from service import dataset, export, passages, scaffold, validation
+from service.cli_options import dataset_options, files_or_exit, settings_or_exit
 from service.namespaces import compact
 from service.push import push
-from service.serve import dataset_options, files_or_exit, serve
+from service.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,14 +116,13 @@ def _export_or_exit(
         reading.close()  # the writing has a bar of its own
 
     try:
-        return export.write_dataset(read(), fmt, target, progress=None)
+        run_lines = settings_or_exit().export_run_lines
+        return export.write_dataset(read(), fmt, target, run_lines=run_lines, progress=None)
     except dataset.DatasetError as error:
         reading.close()
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
-    except ValueError as error:  # ZIGRAPH_EXPORT_RUN_LINES is no number
-        click.echo(f"zigraph: {error}", err=True)
-        sys.exit(2)
+
     except OSError as error:
         reading.close()
         _cannot_write(error, name)

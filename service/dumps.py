@@ -42,6 +42,7 @@ from service.namespaces import (
     XSD,
     ZI,
 )
+from service.settings import get_settings
 from service.sparql import allow_cross_origin, negotiate
 from service.store import get_store
 from service.store.embedded import EmbeddedBackend
@@ -83,7 +84,7 @@ def _conditional(response: Response, version: str, built: str | None, tag: str) 
     if built:
         response.last_modified = datetime.fromisoformat(built.replace("Z", "+00:00"))
     response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["DUMP_MAX_AGE"]
+    response.cache_control.max_age = get_settings().dump_max_age
     response.vary.add("Accept")
     return response.make_conditional(request)
 

@@ -94,7 +94,7 @@ def write_dataset(
 
     The same quads give the same bytes, whatever their order and however they are sorted.
 
-    :param run_lines: lines sorted in memory at a time (default: ZIGRAPH_EXPORT_RUN_LINES).
+    :param run_lines: lines sorted in memory at a time (the setting ``export_run_lines``).
     :param progress: show a bar of the writing on standard error; None: when it is a terminal.
     """
     line_of, write = _WRITERS[fmt.name]

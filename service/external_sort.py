@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import heapq
-import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-RUN_LINES_VARIABLE = "ZIGRAPH_EXPORT_RUN_LINES"  # lines held in memory before a run is written
 DEFAULT_RUN_LINES = 200_000  # about 60 MB of N-Quads lines as Python strings
 FAN_IN = 64  # runs merged at once, well under the usual limit of open files
-
-
-def run_lines_setting() -> int:
-    """Return the lines per sorted run: ZIGRAPH_EXPORT_RUN_LINES, or the default."""
-    value = os.environ.get(RUN_LINES_VARIABLE, "").strip()
-    if not value:
-        return DEFAULT_RUN_LINES
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{RUN_LINES_VARIABLE} must be a positive whole number, not {value!r}")
-    return int(value)
 
 
 class ExternalSort:
@@ -31,11 +19,12 @@ class ExternalSort:
     as Python's ``sorted`` does, so the order is the same as sorting every line in memory.
     Use it as a context manager: the temporary files are removed on leaving.
 
-    :param run_lines: lines per run (default: :func:`run_lines_setting`).
+    :param run_lines: lines per run (default: ``DEFAULT_RUN_LINES``; the setting
+        ``export_run_lines`` is passed by the callers).
     """
 
     def __init__(self, run_lines: int | None = None) -> None:
-        self.run_lines = run_lines or run_lines_setting()
+        self.run_lines = run_lines or DEFAULT_RUN_LINES
         self.characters = 0  # of every line added, duplicates too: a measure of the work
         self.runs_written = 0
         self._batch: list[str] = []

@@ -8,9 +8,9 @@ import time
 import click
 import requests
 
+from service.cli_options import dataset_options, files_or_exit, load_or_exit, settings_or_exit
 from service.errors import BackendUnavailable
 from service.export import FORMATS, serialize_triples
-from service.serve import dataset_options, files_or_exit, load_or_exit
 from service.store.remote import PASSWORD_VARIABLE, shown_url, store_session
 
 
@@ -56,7 +56,7 @@ def push(
     """
     shown = shown_url(graph_store)
     try:
-        session = store_session(graph_store, user)
+        session = store_session(graph_store, user, settings_or_exit().store_password)
     except BackendUnavailable as error:
         click.echo(f"zigraph: {error.message}", err=True)
         sys.exit(1)

@@ -2,117 +2,18 @@
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
-import os
+import dataclasses
 import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import click
 
 from service import dataset
-from service.store import embedded
+from service.cli_options import dataset_options, files_or_exit, settings_or_exit
+from service.server import gunicorn_options, run_gunicorn
+from service.store.building import StoreFolderInUse, prepare_store
 from service.store.remote import shown_url
-
-
-def load_or_exit(files: list[dataset.SourceFile] | None = None) -> dataset.LoadedDataset:
-    """Load the dataset (the shipped files by default), or name the bad file and line, exit 2."""
-    try:
-        return dataset.load(files)
-    except dataset.DatasetError as error:
-        click.echo(f"zigraph: cannot read {error}", err=True)
-        sys.exit(2)
-
-
-def files_or_exit(
-    data: tuple[Path, ...] = (), ontology: tuple[Path, ...] = (), shapes: tuple[Path, ...] = ()
-) -> list[dataset.SourceFile]:
-    """Return the dataset's files (the shipped ones unless paths are given), or exit 2."""
-    try:
-        files = dataset.selected_files(data, ontology, shapes)
-        dataset.fingerprint(files)  # every file exists and can be read
-    except dataset.DatasetError as error:
-        click.echo(f"zigraph: cannot read {error}", err=True)
-        sys.exit(2)
-    return files
-
-
-def build_timed(files: list[dataset.SourceFile], path: Path) -> dict:
-    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
-    started = time.monotonic()
-    metadata = embedded.build_store_from_files(files, path)
-    metadata["load_seconds"] = round(time.monotonic() - started, 1)
-    return metadata
-
-
-def validate_timed(files: list[dataset.SourceFile]):
-    """Validate the files; return the report and the seconds it took."""
-    from service.validation import validate_files
-
-    started = time.monotonic()
-    report = validate_files(files)
-    return report, round(time.monotonic() - started, 1)
-
-
-def build_isolated(files: list[dataset.SourceFile], path: Path, validate: bool) -> dict:
-    """Build the store and validate the files, side by side in two child processes.
-
-    The report is saved beside the store, for the pages, and the outcome (conformance, the
-    seconds it took, the engine) goes into the store's metadata, so that a restart over
-    unchanged files needs neither step again. The storage engine leaves threads behind in
-    the process that writes a store; gunicorn workers forked from such a master hang when
-    they exit. So the master never opens one.
-    """
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
-        built = executor.submit(build_timed, files, path)
-        checked = executor.submit(validate_timed, files) if validate else None
-        metadata = built.result()
-        if checked is not None:
-            report, seconds = checked.result()
-            report.save(path)
-            metadata["validation"] = {
-                "conforms": report.conforms,
-                "violations": len(report.results),
-                "seconds": seconds,
-                "engine": report.engine,
-            }
-            embedded.write_metadata(path, metadata)
-    return metadata
-
-
-def prepare_store(
-    files: list[dataset.SourceFile], store_dir: Path | None, validate: bool = True
-) -> tuple[Path, dict, bool]:
-    """Return a built store of the files, its metadata and whether it is temporary.
-
-    A ``store_dir`` whose store was built from the same files (same paths, sizes and
-    modification times) is reused without reading them; one built from other files is
-    rebuilt; any other non-empty folder is refused, so no user file is ever deleted.
-    """
-    try:
-        key = dataset.fingerprint(files)
-        if store_dir is None:
-            path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
-            return path, build_isolated(files, path, validate), True
-        metadata = embedded.read_metadata(store_dir)
-        reusable = metadata is not None and metadata.get("fingerprint") == key
-        if reusable and (metadata.get("validation") or not validate):
-            click.echo(f"zigraph: reusing the store in {store_dir} (data unchanged)", err=True)
-            return store_dir, {**metadata, "reused": True}, False
-        if metadata is not None:
-            click.echo(f"zigraph: rebuilding the store in {store_dir} (data changed)", err=True)
-            shutil.rmtree(store_dir)
-        return store_dir, build_isolated(files, store_dir, validate), False
-    except dataset.DatasetError as error:
-        click.echo(f"zigraph: cannot read {error}", err=True)
-        sys.exit(2)
-    except FileExistsError as error:
-        click.echo(f"zigraph: {error}", err=True)
-        sys.exit(2)
 
 
 def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
@@ -141,87 +42,15 @@ def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
     click.echo("zigraph: warning: serving data that does not conform to the shapes.", err=True)
 
 
-LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
-SECURITY_HEADERS_OF_SERVER_ERRORS = (
-    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "X-Frame-Options: DENY\r\n"
-    "Referrer-Policy: strict-origin-when-cross-origin\r\n"
-    "Cache-Control: no-store\r\n"
-)
-
-
-def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: float) -> dict:
-    """Return the gunicorn settings: threaded workers, so a slow query blocks no one else."""
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return {
-        "bind": bind,
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": int(max(30, timeout * 3)),
-        "graceful_timeout": 10,
-        # A request line past this is refused by gunicorn itself, before a thread reads it all;
-        # below it, the application answers over-long query strings with a 414 that says why.
-        "limit_request_line": LIMIT_REQUEST_LINE,
-        "limit_request_fields": 100,
-        "limit_request_field_size": 8190,
-        # gunicorn's control socket is one path per user shared by every instance on a host:
-        # a second zigraph would take over the first's. zigraph does not use it.
-        "control_socket_disable": True,
-        "accesslog": "-",
-        "errorlog": "-",
-    }
-
-
-def write_server_error(sock, status_int: int, reason: str, mesg: str) -> None:
-    """Answer a request gunicorn refused before the application saw it, with our headers."""
-    from gunicorn.util import write_nonblock
-
-    body = f"{status_int} {reason}: {mesg}\n".encode("utf-8", "replace")
-    head = (
-        f"HTTP/1.1 {status_int} {reason}\r\n"
-        "Connection: close\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"{SECURITY_HEADERS_OF_SERVER_ERRORS}\r\n"
-    )
-    write_nonblock(sock, head.encode("latin-1") + body)
-
-
-def run_gunicorn(options: dict) -> None:
-    """Serve ``create_app()`` under gunicorn until it is stopped."""
-    import gunicorn.util
-    from gunicorn.app.base import BaseApplication
-
-    # gunicorn writes its own error answers (400, 414, 431) through this one function; ours
-    # carries the same security headers as every page. Set before the workers fork.
-    gunicorn.util.write_error = write_server_error
-
-    class ZigraphApplication(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            from service import create_app
-            from service.store import get_store
-
-            app = create_app()
-            with app.app_context():  # in the worker: open the store, boot its evaluators
-                get_store().start()
-            return app
-
-    ZigraphApplication().run()
-
-
-def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> None:
+def describe_remote_store(
+    endpoint: str, user: str | None, password: str | None, timeout: float
+) -> None:
     """Say what the remote store holds, or warn why it cannot be served as it is."""
     from service.errors import ZigraphError
     from service.store.remote import RemoteBackend
 
     try:
-        backend = RemoteBackend(endpoint, timeout=timeout, user=user)
+        backend = RemoteBackend(endpoint, timeout=timeout, user=user, password=password)
         try:
             graphs = backend.graphs()
         finally:
@@ -239,7 +68,9 @@ def describe_remote_store(endpoint: str, user: str | None, timeout: float) -> No
     click.echo(f"zigraph: {len(graphs)} graphs in the store ({backend.engine})", err=True)
 
 
-def refuse_networked_store(endpoint: str, user: str | None, timeout: float, allow: bool) -> None:
+def refuse_networked_store(
+    endpoint: str, user: str | None, password: str | None, timeout: float, allow: bool
+) -> None:
     """Ask the store to fetch a URL of zigraph's; if it does, exit 2 (or warn, when allowed)."""
     from service.errors import ZigraphError
     from service.store.outbound_probe import WAYS, outbound_ways
@@ -250,7 +81,7 @@ def refuse_networked_store(endpoint: str, user: str | None, timeout: float, allo
         "ZIGRAPH_ALLOW_NETWORKED_STORE=1 to serve it anyway"
     )
     try:
-        backend = RemoteBackend(endpoint, timeout=timeout, user=user)
+        backend = RemoteBackend(endpoint, timeout=timeout, user=user, password=password)
         try:
             reached = outbound_ways(backend)
         finally:
@@ -273,37 +104,6 @@ def refuse_networked_store(endpoint: str, user: str | None, timeout: float, allo
         return
     click.echo(f"zigraph: {problem}; {advice}.", err=True)
     sys.exit(2)
-
-
-def dataset_options(command):
-    """Add --data, --ontology and --shapes, the dataset options every command shares."""
-    paths = click.Path(path_type=Path)
-    command = click.option(
-        "--shapes",
-        "shapes_paths",
-        multiple=True,
-        type=paths,
-        help="Shapes file or folder, instead of the shipped shapes (add the word "
-        "'shipped' to keep them too). Repeatable.",
-    )(command)
-    command = click.option(
-        "--ontology",
-        "ontology_paths",
-        multiple=True,
-        type=paths,
-        help="Ontology file or folder, instead of the shipped ontology (add the word "
-        "'shipped' to keep it too). Repeatable.",
-    )(command)
-    return click.option(
-        "--data",
-        "data_paths",
-        multiple=True,
-        type=paths,
-        envvar="ZIGRAPH_DATA",
-        show_envvar=True,
-        help="RDF file or folder to serve instead of the shipped data (any format pyoxigraph "
-        "reads, gzip too). Repeatable; in ZIGRAPH_DATA, separate paths with ':'.",
-    )(command)
 
 
 @click.command()
@@ -387,41 +187,47 @@ def serve(
     before anything starts: a file that cannot be read stops with status 2, data that
     breaks the shapes with status 1.
     """
-    from service import create_app
     from service.errors import BackendUnavailable
     from service.store import evaluator_isolation
 
+    settings = settings_or_exit()
     if query_timeout is not None:
-        os.environ["ZIGRAPH_QUERY_TIMEOUT"] = str(query_timeout)  # read by every worker's app
+        settings = dataclasses.replace(settings, query_timeout=query_timeout)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # an address to open
     shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
-    public_url = os.environ.get("ZIGRAPH_PUBLIC_URL") or f"http://{shown_host}:{port}"
-    config = create_app().config
-    timeout = float(config["QUERY_TIMEOUT"])
+    public_url = settings.public_url or f"http://{shown_host}:{port}"
+    timeout = settings.query_timeout
     options = gunicorn_options(host, port, workers, threads, timeout)
+    # What every worker's application takes over the environment (the workers are forked).
+    config = {"QUERY_TIMEOUT": timeout, "PUBLIC_URL": public_url}
     if endpoint:
         click.echo(f"zigraph: serving the remote store at {shown_url(endpoint)}", err=True)
-        describe_remote_store(endpoint, user, timeout)
-        refuse_networked_store(endpoint, user, timeout, bool(config["ALLOW_NETWORKED_STORE"]))
-        os.environ["ZIGRAPH_ENDPOINT"] = endpoint
-        os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
-        if user:
-            os.environ["ZIGRAPH_STORE_USER"] = user
-        run_gunicorn(options)
+        password = settings.store_password
+        describe_remote_store(endpoint, user, password, timeout)
+        refuse_networked_store(endpoint, user, password, timeout, settings.allow_networked_store)
+        run_gunicorn(options, {**config, "ENDPOINT": endpoint, "STORE_USER": user or ""})
         return
     try:
         isolation = evaluator_isolation(
-            config["EVALUATOR_ISOLATION"], bool(config["ALLOW_NETWORKED_EVALUATORS"])
+            settings.evaluator_isolation, settings.allow_networked_evaluators
         )
     except BackendUnavailable as error:
         click.echo(f"zigraph: {error.message}", err=True)
         sys.exit(2)
     files = files_or_exit(data_paths, ontology_paths, shapes_paths)
-    path, metadata, temporary = prepare_store(files, store_dir, validate=not no_validate)
+    try:
+        path, metadata, temporary = prepare_store(
+            files,
+            store_dir,
+            validate=not no_validate,
+            say=lambda text: click.echo(f"zigraph: {text}", err=True),
+        )
+    except (dataset.DatasetError, StoreFolderInUse) as error:
+        what = "cannot read " if isinstance(error, dataset.DatasetError) else ""
+        click.echo(f"zigraph: {what}{error}", err=True)
+        sys.exit(2)
     try:
         report_validation(metadata, path, enforce=not no_validate)
-        os.environ["ZIGRAPH_STORE_DIR"] = str(path)
-        os.environ["ZIGRAPH_PUBLIC_URL"] = public_url  # read by every worker's app
         network = f"without network ({isolation})" if isolation != "none" else "WITH network"
         click.echo(
             f"zigraph: serving {metadata['triples']:,} triples in {len(metadata['graphs'])} "
@@ -429,7 +235,7 @@ def serve(
             f"open {public_url}/",
             err=True,
         )
-        run_gunicorn(options)
+        run_gunicorn(options, {**config, "STORE_DIR": str(path)})
     finally:
         if temporary:
             shutil.rmtree(path, ignore_errors=True)

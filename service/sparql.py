@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.exceptions import RequestURITooLarge, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from service.answer_cache import Answer, AnswerKey, get_answer_cache
 from service.errors import MissingQuery, NotAcceptable, QuerySyntaxError, UpdateRefused
@@ -30,6 +30,7 @@ from service.negotiation import best_type, names_html_first
 from service.queryparser import ParsedQuery
 from service.querysafety import check_request
 from service.results import RESULT_FORMATS, ResultsSerialization, serialize_results
+from service.settings import get_settings
 from service.store import get_store
 from service.store.reading import read_client_query
 from service.urls import public_url
@@ -103,16 +104,6 @@ def allow_cross_origin(response: Response) -> Response:
 
 
 bp.after_request(allow_cross_origin)
-
-
-@bp.before_app_request
-def refuse_long_urls() -> None:
-    """Answer 414 to any URL whose query string is over ``MAX_URL_LENGTH`` (every route)."""
-    if len(request.query_string) > current_app.config["MAX_URL_LENGTH"]:
-        raise RequestURITooLarge(
-            f"The URL's query string is longer than {current_app.config['MAX_URL_LENGTH']} "
-            "bytes; send long queries with POST."
-        )
 
 
 def _offered(kinds: dict[str, str], boolean: bool) -> dict[str, str]:
@@ -232,7 +223,7 @@ def query() -> Response:
         return response.make_conditional(request)
     key = AnswerKey(
         version,
-        current_app.config["RESULT_LIMIT"],
+        get_settings().result_limit,
         sparql,
         tuple(default_graphs),
         tuple(named_graphs),
@@ -254,7 +245,7 @@ def query() -> Response:
             response = answer_response(answer, "miss")
     response.set_etag(etag)
     response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["DUMP_MAX_AGE"]
+    response.cache_control.max_age = get_settings().answer_max_age
     return response
 
 
@@ -283,7 +274,7 @@ def evaluate(
         f'<{dump}>; rel="alternate"; type="{FORMATS["nq"].media_type}"; '
         'title="the answer was cut at the result limit; the whole dataset is here"'
     )
-    limit = str(current_app.config["RESULT_LIMIT"])
+    limit = str(get_settings().result_limit)
     headers = ((TRUNCATED_HEADER, "true"), (LIMIT_HEADER, limit), ("Link", link))
     return Answer(body, negotiated.media_type, headers)
 

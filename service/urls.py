@@ -7,12 +7,14 @@ a cache advertise someone else's endpoint.
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
+
+from service.settings import get_settings
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"  # where `zigraph serve` listens by default
 
 
 def public_url(endpoint: str, **values: object) -> str:
     """Return the absolute URL of a route under ``PUBLIC_URL``."""
-    base = (current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    base = (get_settings().public_url or DEFAULT_PUBLIC_URL).rstrip("/")
     return base + url_for(endpoint, **values)

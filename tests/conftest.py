@@ -8,7 +8,7 @@ import pytest
 from rdflib import Graph
 
 from service import create_app, dataset
-from service.store import embedded
+from service.store import building
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -30,10 +30,10 @@ def shipped_dataset() -> dataset.LoadedDataset:
 
 
 @pytest.fixture(scope="session")
-def store_dir(tmp_path_factory: pytest.TempPathFactory, shipped_dataset) -> Path:
-    """Return a store built once from the shipped dataset."""
-    path = tmp_path_factory.mktemp("store")
-    embedded.build_store(shipped_dataset, path)
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a store built once from the shipped files and validated, as `zigraph serve` does."""
+    path = tmp_path_factory.mktemp("store") / "store"
+    building.prepare_store(dataset.shipped_files(), path)
     return path
 
 
@@ -65,9 +65,8 @@ def runner(app):
 @pytest.fixture(scope="session")
 def sample_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a store built from the small SPARQL test dataset (tests/data/sparql)."""
-    path = tmp_path_factory.mktemp("sample-store")
-    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")
-    embedded.build_store(dataset.load(files), path)
+    path = tmp_path_factory.mktemp("sample-store") / "store"
+    building.prepare_store(dataset.selected_files([TEST_DATA / "sparql"]), path, validate=False)
     return path
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from service import dataset, passages, resources
 from service.namespaces import ID_BASE, OA, PROV, ZI
-from service.store import embedded, get_store
+from service.store import building, get_store
 from tests.conftest import application_over
 from tests.pagehtml import parse as parse_html
 
@@ -77,7 +77,7 @@ def curated(tmp_path_factory) -> Path:
 def curated_app(curated: Path, tmp_path_factory):
     """Return the service over the curated folder (its own store, closed afterwards)."""
     store_dir = tmp_path_factory.mktemp("curated-store") / "store"
-    embedded.build_store_from_files(dataset.selected_files([curated]), store_dir)
+    building.build_store(dataset.selected_files([curated]), store_dir)
     yield from application_over(store_dir)
 
 

@@ -13,7 +13,7 @@ from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
 from service import create_app, dataset
-from service.store import embedded
+from service.store import building
 from tests.test_add_a_source import curate
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,7 +68,7 @@ def curated_server(tmp_path_factory):
     """Serve the shipped data plus the made-up sources of the README's walk-through."""
     folder = curate(tmp_path_factory.mktemp("curated") / "data")
     store = tmp_path_factory.mktemp("curated-store") / "store"
-    embedded.build_store_from_files(dataset.selected_files([folder]), store)
+    building.build_store(dataset.selected_files([folder]), store)
     with serving(store) as url:
         yield url
 

@@ -188,10 +188,10 @@ def test_data_served_without_validation_is_said_to_be_unvalidated(tmp_path):
     """A store `zigraph serve --no-validate` built from files has no report: the pages say
     so, and never show the report of other files (the shipped ones)."""
     from service import create_app, dataset
-    from service.store.embedded import build_store_from_files
+    from service.store.building import build_store
 
     store = tmp_path / "store"
-    build_store_from_files(dataset.shipped_files(), store)
+    build_store(dataset.shipped_files(), store)
     app = create_app({"TESTING": True, "STORE_DIR": str(store)})
     try:
         client = app.test_client()

@@ -14,11 +14,13 @@ import pyoxigraph as ox
 import pytest
 
 from service import dataset, export
-from service.external_sort import FAN_IN, RUN_LINES_VARIABLE, ExternalSort
+from service.external_sort import FAN_IN, ExternalSort
+from service.settings import variable
 from service.namespaces import PREFIXES
-from service.store import embedded
+from service.store import building
 from tests.conftest import application_over
 
+RUN_LINES_VARIABLE = variable("export_run_lines")
 ZIGRAPH = Path(sys.executable).with_name("zigraph")
 FEW_LINES = 7  # the shipped dataset then sorts in hundreds of runs, merged in several passes
 ALL_IN_ONE_RUN = 10**9
@@ -199,7 +201,7 @@ def test_progress_bar_goes_to_a_terminal_and_never_into_the_data():
 def test_dumps_of_a_store_built_from_files_equal_the_export(tmp_path):
     """`zigraph serve` builds its store from the files, blank nodes under random names."""
     store = tmp_path / "store"
-    embedded.build_store_from_files(dataset.shipped_files(), store)
+    building.build_store(dataset.shipped_files(), store)
     exported = run_console("export", "--format", "nq")
     assert exported.returncode == 0
     for application in application_over(store):

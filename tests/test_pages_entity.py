@@ -7,6 +7,7 @@ import json
 import pyoxigraph as ox
 import pytest
 
+from service import create_app
 from service.namespaces import ID_BASE, OA, PROV, SKOS, ZI
 from tests.pagehtml import parse
 
@@ -121,12 +122,17 @@ def test_unacceptable_type_is_refused(client):
     assert client.get(f"/doc/{AGENCY}", headers={"Accept": "image/png"}).status_code == 406
 
 
-def test_base_iri_is_configurable(app, client):
-    app.config["BASE_IRI"] = "https://w3id.org/zigraph/"
-    response = client.get(f"/doc/id/{AGENCY}.ttl")
-    assert response.status_code == 200
-    page = parse(client.get(f"/doc/id/{AGENCY}", headers=HTML).data)
-    assert page.find("a", href=f"/doc/id/{CONFERRAL}") is not None
+def test_base_iri_is_configurable(store_dir):
+    config = {"TESTING": True, "STORE_DIR": str(store_dir), "BASE_IRI": "https://w3id.org/zigraph/"}
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        response = client.get(f"/doc/id/{AGENCY}.ttl")
+        assert response.status_code == 200
+        page = parse(client.get(f"/doc/id/{AGENCY}", headers=HTML).data)
+        assert page.find("a", href=f"/doc/id/{CONFERRAL}") is not None
+    finally:
+        app.extensions["zigraph.store"].close()
 
 
 @pytest.fixture
@@ -395,13 +401,13 @@ conferral:two a zi:DesignationConferral ; zi:recipient organisation:agency ;
 @pytest.fixture
 def two_designations_client(tmp_path):
     from service import dataset
-    from service.store import embedded
+    from service.store import building
     from tests.conftest import application_over
 
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "agency.ttl").write_text(TWO_DESIGNATIONS, encoding="utf-8")
-    embedded.build_store(dataset.load(dataset.files_for([folder], "graph_data")), tmp_path / "s")
+    building.build_store(dataset.selected_files([folder]), tmp_path / "s")
     for application in application_over(tmp_path / "s"):
         yield application.test_client()
 

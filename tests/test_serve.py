@@ -22,8 +22,11 @@ import pytest
 from click.testing import CliRunner
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from service import dataset, serve
+from service import dataset
 from service.cli import cli
+from service.security import SECURITY_HEADERS
+from service.serve import report_validation, serve
+from service.store import building
 from tests.stores import free_port, stop
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -245,31 +248,36 @@ def test_serve_names_the_file_and_line_that_cannot_be_read(shipped_plus, tmp_pat
     assert "line 4" in result.output
 
 
-def test_store_dir_is_reused_while_the_data_is_unchanged(tmp_path, capsys):
+def test_store_dir_is_reused_while_the_data_is_unchanged(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(TEST_DATA / "sparql", data)
     files = dataset.selected_files([data])
-    path, metadata, temporary = serve.prepare_store(files, tmp_path / "store")
+    said: list[str] = []
+    path, metadata, temporary = building.prepare_store(files, tmp_path / "store", say=said.append)
     assert not temporary
     built = metadata["built"]
     time.sleep(1.1)
-    again, reused, _ = serve.prepare_store(files, tmp_path / "store")
+    again, reused, _ = building.prepare_store(files, tmp_path / "store", say=said.append)
     assert reused["built"] == built
-    assert "reusing" in capsys.readouterr().err
+    assert "reusing" in said[-1]
     (data / "extra.ttl").write_text((data / "extra.ttl").read_text() + "\n# changed\n")
-    rebuilt = serve.prepare_store(files, tmp_path / "store")[1]
+    rebuilt = building.prepare_store(files, tmp_path / "store", say=said.append)[1]
     assert rebuilt["built"] != built
     assert rebuilt["version"] != metadata["version"]
-    assert "rebuilding" in capsys.readouterr().err
+    assert "rebuilding" in said[-1]
 
 
 def test_store_dir_with_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     files = dataset.selected_files([TEST_DATA / "sparql"])
-    with pytest.raises(SystemExit) as stopped:
-        serve.prepare_store(files, tmp_path)
-    assert stopped.value.code == 2
+    with pytest.raises(building.StoreFolderInUse):
+        building.prepare_store(files, tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+    result = CliRunner().invoke(
+        serve, ["--data", str(TEST_DATA / "sparql"), "--store-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "not empty" in result.output
 
 
 def raw_request(base: str, request: bytes) -> tuple[int, dict[str, str]]:
@@ -293,7 +301,7 @@ def test_overlong_request_line_is_refused_by_the_server_with_security_headers(se
     line = b"GET /sparql?query=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
     status, headers = raw_request(server, line)
     assert status in (400, 414)
-    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Type"].startswith("text/plain")
 
@@ -330,7 +338,7 @@ def test_data_in_any_format_keeps_file_graphs_and_the_graphs_a_quad_file_names(t
         '{"@id": "https://example.org/d", "https://example.org/p": "d"}'
     )
     files = dataset.selected_files([folder])
-    path, metadata, _ = serve.prepare_store(files, tmp_path / "store", validate=False)
+    path, metadata, _ = building.prepare_store(files, tmp_path / "store", validate=False)
     data_graphs = {f.graph for f in files if f.role == "graph_data"}
     assert data_graphs == {
         dataset.GRAPH_BASE + f"graph_data/data/{name}" for name in ("cities", "named", "more")
@@ -372,8 +380,8 @@ def test_serve_data_from_zigraph_data_logs_what_it_serves_and_where(tmp_path):
 
 def test_serve_says_the_data_was_validated(tmp_path, capsys):
     files = dataset.selected_files()
-    path, metadata, _ = serve.prepare_store(files, tmp_path / "store")
-    serve.report_validation(metadata, path, enforce=True)
+    path, metadata, _ = building.prepare_store(files, tmp_path / "store")
+    report_validation(metadata, path, enforce=True)
     assert "the data conforms to the shapes (validated in" in capsys.readouterr().err
 
 

@@ -8,11 +8,10 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from service import create_app
+from service import create_app, dataset
 from service.answer_cache import Answer, AnswerCache, AnswerKey
 from service.cli import cli
-from service.dataset import LoadedDataset, SourceFile, canonical_quads
-from service.store import embedded
+from service.store import building
 
 SELECT_ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
 ASK = "ASK { ?s ?p ?o }"
@@ -131,8 +130,9 @@ def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(3000)
     ]
     path = tmp_path_factory.mktemp("slow")
-    source = SourceFile(path / "many.ttl", "graph_data", graph)
-    embedded.build_store(LoadedDataset([source], canonical_quads(quads)), path / "store")
+    (path / "data").mkdir()
+    ox.serialize(quads, str(path / "data" / "many.nq"), format=ox.RdfFormat.N_QUADS)
+    building.build_store(dataset.selected_files([path / "data"]), path / "store")
     return path / "store"
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from service import create_app
-from service.dataset import LoadedDataset, SourceFile, canonical_quads
-from service.store import embedded
+from service import create_app, dataset
+from service.store import building, embedded
 
 TIMEOUT = 2.0
 GRAPH = "https://w3id.org/zigraph/graph/test/many"
@@ -36,8 +35,9 @@ def many_triples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(3000)
     ]
     path = tmp_path_factory.mktemp("many")
-    source = SourceFile(path / "many.ttl", "graph_data", GRAPH)
-    embedded.build_store(LoadedDataset([source], canonical_quads(quads)), path / "store")
+    (path / "data").mkdir()
+    ox.serialize(quads, str(path / "data" / "many.nq"), format=ox.RdfFormat.N_QUADS)
+    building.build_store(dataset.selected_files([path / "data"]), path / "store")
     return path / "store"
 
 

@@ -10,24 +10,6 @@ from service import i18n
 from service.errors import error_response
 from service.negotiation import error_format
 
-# Every HTML page forbids inline scripts and styles, framing and off-site resources.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-}
-
-
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        if name == "X-Content-Type-Options" or response.mimetype == "text/html":
-            response.headers.setdefault(name, value)
-    return response
-
 
 def url_with(**changes: object) -> str:
     """Return the current page's URL with some query parameters replaced (None drops one)."""
@@ -54,11 +36,10 @@ def not_found(what: str, machine: bool = False) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the page blueprints, the interface languages and the security headers."""
+    """Register the page blueprints and the interface languages."""
     from service.pages import browse, entity, ontology, query
 
     i18n.init_app(app)
     for module in (entity, browse, ontology, query):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(url_with=url_with)
-    app.after_request(_secure)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import current_app, url_for
+from flask import url_for
 
 from service.i18n import format_date, get_language
 from service.namespaces import (
@@ -29,6 +29,7 @@ from service.namespaces import (
     compact,
 )
 from service.pages import vocabulary
+from service.settings import get_settings
 from service.store import get_store
 
 SHAPES_NS = str(ZSH)
@@ -63,7 +64,7 @@ def local_name(iri: str) -> str:
 
 def base_iri() -> str:
     """Return the entity IRI base this deployment answers for."""
-    return current_app.config.get("BASE_IRI") or ID_BASE
+    return get_settings().base_iri or ID_BASE
 
 
 def is_linkable(iri: str) -> bool:

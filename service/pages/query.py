@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from service import resources
 from service.errors import (
@@ -27,6 +27,7 @@ from service.export import FORMATS, serialize_triples
 from service.i18n import get_language
 from service.pages.labels import Labels, term_view
 from service.querysafety import check_request
+from service.settings import get_settings
 from service.store import get_store
 from service.store.reading import read_client_query
 
@@ -170,7 +171,7 @@ def page():
     context["elapsed_ms"] = round((time.perf_counter() - started) * 1000)
     context["raw"] = request.args.get("raw") == "1"
     context["downloads"] = download_links(sparql, result.kind)
-    context["limit"] = current_app.config.get("RESULT_LIMIT")
+    context["limit"] = get_settings().result_limit
     if result.kind == "bindings":
         rows = result.rows[:MOST_ROWS_SHOWN]
         labels = Labels().fetch(t.value for row in rows for t in row if isinstance(t, ox.NamedNode))

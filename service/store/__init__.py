@@ -6,6 +6,7 @@ endpoint). Both answer :class:`QueryResult` objects holding pyoxigraph terms.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ import pyoxigraph as ox
 from flask import Flask, current_app, g, has_app_context, has_request_context
 
 from service.errors import BackendUnavailable
+from service.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
@@ -124,45 +126,47 @@ def request_deadline() -> float:
     """Return the ``time.monotonic()`` by which the current request's queries must end."""
     if has_request_context() and "zigraph_deadline" in g:
         return g.zigraph_deadline
-    timeout = current_app.config["QUERY_TIMEOUT"] if has_app_context() else DEFAULT_TIMEOUT
-    return time.monotonic() + float(timeout)
+    timeout = get_settings().query_timeout if has_app_context() else DEFAULT_TIMEOUT
+    return time.monotonic() + timeout
 
 
 def open_backend(app: Flask) -> Backend:
-    """Open the backend the configuration names: a remote endpoint, or the embedded store."""
-    mode = evaluator_isolation(
-        app.config["EVALUATOR_ISOLATION"], bool(app.config["ALLOW_NETWORKED_EVALUATORS"])
-    )
-    if app.config.get("ENDPOINT"):
+    """Open the backend the settings name: a remote endpoint, or the embedded store."""
+    settings: Settings = app.extensions["zigraph.settings"]
+    mode = evaluator_isolation(settings.evaluator_isolation, settings.allow_networked_evaluators)
+    memory_mb = settings.evaluator_memory_mb or None
+    if settings.endpoint:
         from service.store import remote
 
         return remote.RemoteBackend(
-            app.config["ENDPOINT"],
-            result_limit=app.config["RESULT_LIMIT"],
-            timeout=float(app.config["QUERY_TIMEOUT"]),
-            user=app.config.get("STORE_USER"),
+            settings.endpoint,
+            result_limit=settings.result_limit,
+            timeout=settings.query_timeout,
+            user=settings.store_user or None,
+            password=settings.store_password,
             isolation=mode,
-            readers=int(app.config["EVALUATORS"]),
-            queries_per_client=int(app.config["QUERIES_PER_CLIENT"]) or None,
-            memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
-            client_requests=int(app.config["EVALUATORS"]),
+            readers=settings.evaluators,
+            queries_per_client=settings.queries_per_client or None,
+            memory_mb=memory_mb,
+            client_requests=settings.evaluators,
         )
     from service.store import embedded
 
-    store_dir = app.config.get("STORE_DIR")
-    if not store_dir:
+    store_dir = settings.store_dir
+    if store_dir is None:
         store_dir = embedded.temporary_store()
-        app.config["STORE_DIR"] = str(store_dir)
+        app.extensions["zigraph.settings"] = dataclasses.replace(settings, store_dir=store_dir)
+        app.config["STORE_DIR"] = store_dir
     return embedded.EmbeddedBackend(
         Path(store_dir),
         isolation=mode,
-        result_limit=app.config["RESULT_LIMIT"],
-        timeout=float(app.config["QUERY_TIMEOUT"]),
-        evaluators=int(app.config["EVALUATORS"]),
-        service_evaluators=int(app.config["SERVICE_EVALUATORS"]),
-        queries_per_client=int(app.config["QUERIES_PER_CLIENT"]) or None,
-        client_niceness=int(app.config["CLIENT_NICENESS"]),
-        memory_mb=int(app.config["EVALUATOR_MEMORY_MB"] or 0) or None,
+        result_limit=settings.result_limit,
+        timeout=settings.query_timeout,
+        evaluators=settings.evaluators,
+        service_evaluators=settings.service_evaluators,
+        queries_per_client=settings.queries_per_client or None,
+        client_niceness=settings.client_niceness,
+        memory_mb=memory_mb,
     )
 
 
@@ -181,7 +185,7 @@ def get_store() -> Backend:
 
 def start_deadline() -> None:
     """Start the clock of the current request: one deadline covers all of its queries."""
-    g.zigraph_deadline = time.monotonic() + float(current_app.config["QUERY_TIMEOUT"])
+    g.zigraph_deadline = time.monotonic() + get_settings().query_timeout
 
 
 def init_app(app: Flask) -> None:

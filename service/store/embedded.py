@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from service import dataset as datasets
 from service import export, statistics
-from service.dataset import LoadedDataset
 from service.errors import BackendUnavailable, EngineFailed
 from service.queryparser import ParsedQuery
 from service.store import QueryResult, request_deadline
@@ -36,78 +31,6 @@ BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
 # store's files are compacted by optimize() afterwards either way.
 LOAD_BATCH = 200_000
-
-
-def bulk_load(store: ox.Store, quads: Iterable[ox.Quad], batch: int = LOAD_BATCH) -> None:
-    """Add the quads to a new store with its bulk loader, ``batch`` quads at a time."""
-    quads = iter(quads)
-    while True:
-        first = next(quads, None)
-        if first is None:
-            return
-        store.bulk_extend(itertools.chain([first], itertools.islice(quads, batch - 1)))
-
-
-def build_store(dataset: LoadedDataset, path: Path) -> dict:
-    """Write the dataset into a new Oxigraph store at ``path`` and return its metadata.
-
-    The store is filled completely before its metadata file is written, so a store folder
-    with metadata is never half-built.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    if any(path.iterdir()):
-        raise FileExistsError(f"{path} is not empty; remove it or choose another --store-dir")
-    store = ox.Store(str(path))
-    bulk_load(store, dataset.quads)
-    store.flush()
-    store.optimize()
-    del store
-    metadata = {
-        "version": dataset.version,
-        "triples": len(dataset.quads),
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "graphs": [f.graph for f in dataset.files],
-    }
-    (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-    return metadata
-
-
-def build_store_from_files(files: list[datasets.SourceFile], path: Path) -> dict:
-    """Stream the files into a new Oxigraph store at ``path`` and return its metadata.
-
-    Quads go from the parser to the store one at a time (no list of them is ever made), with
-    a progress bar on a terminal. The metadata keeps the files' fingerprint, so that a later
-    start over the same files reuses the store; a file that cannot be parsed leaves no store.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    if any(path.iterdir()):
-        raise FileExistsError(f"{path} is not empty; remove it or choose another --store-dir")
-    digest = hashlib.sha256()
-    progress = datasets.Progress(datasets.total_size(files))
-    store = ox.Store(str(path))
-    try:
-        bulk_load(store, datasets.stream_quads(files, digest, progress))
-        store.flush()
-        store.optimize()
-    except BaseException:
-        del store
-        shutil.rmtree(path, ignore_errors=True)
-        raise
-    finally:
-        progress.close()
-    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    metadata = {
-        "version": digest.hexdigest()[:16],
-        "fingerprint": datasets.fingerprint(files),
-        "triples": len(store),
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "graphs": graphs,
-        "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
-        "source_folders": datasets.source_folders(files),
-    }
-    del store
-    write_metadata(path, metadata)
-    return metadata
 
 
 def write_metadata(path: Path, metadata: dict) -> None:
@@ -370,14 +293,14 @@ class EmbeddedBackend:
 
 
 def temporary_store() -> Path:
-    """Build the shipped dataset into a temporary store, removed when the process exits."""
+    """Build the shipped data into a temporary store, removed when the process exits."""
     import atexit
-    import shutil
     import tempfile
 
     from service import dataset
+    from service.store.building import build_store
 
     path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
-    build_store(dataset.load(), path)
+    build_store(dataset.shipped_files(), path)
     return path

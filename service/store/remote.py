@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import netrc
-import os
 import re
 import threading
 import time
@@ -115,15 +114,15 @@ class StoreAuth(AuthBase):
         return answer
 
 
-def credentials(url: str, user: str | None) -> tuple[str, str] | None:
-    """Return the user and password for a store: the password from the environment or netrc.
+def credentials(url: str, user: str | None, password: str | None = None) -> tuple[str, str] | None:
+    """Return the user and password for a store: the password given (the setting
+    ``store_password``) or from netrc.
 
     A ``user:password@`` in the URL is honoured too, and never shown (see :func:`shown_url`).
     """
     parts = urlsplit(url)
     if parts.username and not user:
-        return parts.username, parts.password or os.environ.get(PASSWORD_VARIABLE, "")
-    password = os.environ.get(PASSWORD_VARIABLE)
+        return parts.username, parts.password or password or ""
     if user and password is not None:
         return user, password
     try:
@@ -152,14 +151,16 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def store_session(url: str, user: str | None = None) -> requests.Session:
+def store_session(
+    url: str, user: str | None = None, password: str | None = None
+) -> requests.Session:
     """Return an HTTP session for a store: kept-alive connections and its credentials."""
     session = requests.Session()
     session.trust_env = False  # no proxy variables, no netrc Basic auth behind our back
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=CONNECTIONS)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    found = credentials(url, user)
+    found = credentials(url, user, password)
     if found is not None:
         session.auth = StoreAuth(*found)
     return session
@@ -174,6 +175,7 @@ class RemoteBackend:
         result_limit: int | None = None,
         timeout: float = 10.0,
         user: str | None = None,
+        password: str | None = None,
         isolation: str = "none",
         readers: int = 2,
         queries_per_client: int | None = None,
@@ -193,7 +195,7 @@ class RemoteBackend:
         self.result_limit = result_limit
         self.timeout = timeout
         self._url = self.endpoint
-        self._session = store_session(endpoint, user)
+        self._session = store_session(endpoint, user, password)
         self.client_lane = Admission(
             client_requests,
             waiting=2 * client_requests,

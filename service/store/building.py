@@ -1,0 +1,153 @@
+"""Build the embedded store from RDF files: the one builder, used by serve and by the tests.
+
+``prepare_store`` builds a store from the files and validates them, side by side, or reuses
+a store built from the same files; ``build_store`` streams the files into a new store.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import itertools
+import multiprocessing
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from service import dataset as datasets
+from service.store.embedded import read_metadata, write_metadata
+
+# Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
+# 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
+# store's files are compacted by optimize() afterwards either way.
+LOAD_BATCH = 200_000
+
+
+class StoreFolderInUse(Exception):
+    """The store folder holds something that is not a store zigraph built."""
+
+
+def bulk_load(store: ox.Store, quads: Iterable[ox.Quad], batch: int = LOAD_BATCH) -> None:
+    """Add the quads to a new store with its bulk loader, ``batch`` quads at a time."""
+    quads = iter(quads)
+    while True:
+        first = next(quads, None)
+        if first is None:
+            return
+        store.bulk_extend(itertools.chain([first], itertools.islice(quads, batch - 1)))
+
+
+def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
+    """Stream the files into a new Oxigraph store at ``path`` and return its metadata.
+
+    Quads go from the parser to the store one at a time (no list of them is ever made), with
+    a progress bar on a terminal. The metadata keeps the files' fingerprint, so that a later
+    start over the same files reuses the store; a file that cannot be parsed leaves no store.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise StoreFolderInUse(f"{path} is not empty; remove it or choose another --store-dir")
+    digest = hashlib.sha256()
+    progress = datasets.Progress(datasets.total_size(files))
+    store = ox.Store(str(path))
+    try:
+        bulk_load(store, datasets.stream_quads(files, digest, progress))
+        store.flush()
+        store.optimize()
+    except BaseException:
+        del store
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    finally:
+        progress.close()
+    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+    metadata = {
+        "version": digest.hexdigest()[:16],
+        "fingerprint": datasets.fingerprint(files),
+        "triples": len(store),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "graphs": graphs,
+        "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
+        "source_folders": datasets.source_folders(files),
+    }
+    del store
+    write_metadata(path, metadata)
+    return metadata
+
+
+def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
+    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
+    started = time.monotonic()
+    metadata = build_store(files, path)
+    metadata["load_seconds"] = round(time.monotonic() - started, 1)
+    return metadata
+
+
+def validate_timed(files: list[datasets.SourceFile]):
+    """Validate the files; return the report and the seconds it took."""
+    from service.validation import validate_files
+
+    started = time.monotonic()
+    report = validate_files(files)
+    return report, round(time.monotonic() - started, 1)
+
+
+def build_isolated(files: list[datasets.SourceFile], path: Path, validate: bool) -> dict:
+    """Build the store and validate the files, side by side in two child processes.
+
+    The report is saved beside the store, for the pages, and the outcome (conformance, the
+    seconds it took, the engine) goes into the store's metadata, so that a restart over
+    unchanged files needs neither step again. The storage engine leaves threads behind in
+    the process that writes a store; gunicorn workers forked from such a master hang when
+    they exit. So the master never opens one.
+    """
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+        built = executor.submit(build_timed, files, path)
+        checked = executor.submit(validate_timed, files) if validate else None
+        metadata = built.result()
+        if checked is not None:
+            report, seconds = checked.result()
+            report.save(path)
+            metadata["validation"] = {
+                "conforms": report.conforms,
+                "violations": len(report.results),
+                "seconds": seconds,
+                "engine": report.engine,
+            }
+            write_metadata(path, metadata)
+    return metadata
+
+
+def prepare_store(
+    files: list[datasets.SourceFile],
+    store_dir: Path | None,
+    validate: bool = True,
+    say: Callable[[str], object] = print,
+) -> tuple[Path, dict, bool]:
+    """Return a built store of the files, its metadata and whether it is temporary.
+
+    A ``store_dir`` whose store was built from the same files (same paths, sizes and
+    modification times) is reused without reading them; one built from other files is
+    rebuilt; any other non-empty folder is refused (StoreFolderInUse), so no user file is
+    ever deleted. A file that cannot be read raises DatasetError.
+
+    :param say: what to tell the user (a reused or rebuilt store).
+    """
+    key = datasets.fingerprint(files)
+    if store_dir is None:
+        path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
+        return path, build_isolated(files, path, validate), True
+    metadata = read_metadata(store_dir)
+    reusable = metadata is not None and metadata.get("fingerprint") == key
+    if reusable and (metadata.get("validation") or not validate):
+        say(f"reusing the store in {store_dir} (data unchanged)")
+        return store_dir, {**metadata, "reused": True}, False
+    if metadata is not None:
+        say(f"rebuilding the store in {store_dir} (data changed)")
+        shutil.rmtree(store_dir)
+    return store_dir, build_isolated(files, store_dir, validate), False
