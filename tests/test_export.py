@@ -15,8 +15,8 @@ import pytest
 
 from service import dataset, export
 from service.external_sort import FAN_IN, ExternalSort
-from service.settings import variable
 from service.namespaces import PREFIXES
+from service.settings import variable
 from service.store import building
 from tests.conftest import application_over
 
