@@ -10,12 +10,12 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 from service import dataset, validation
-from service.errors import error_response
+from service.error_handlers import error_response
 from service.export import FORMATS, RdfSerialization
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
-from service.pages import not_found
+from service.pages.common import not_found
 from service.pages.labels import (
     SHAPES_NS,
     Labels,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pyoxigraph as ox
 from service import export, statistics
 from service.errors import BackendUnavailable, EngineFailed
 from service.queryparser import ParsedQuery
-from service.store import QueryResult, request_deadline
+from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows
 
@@ -290,17 +289,3 @@ class EmbeddedBackend:
         """Stop the evaluator processes."""
         self.service_pool.close()
         self.client_pool.close()
-
-
-def temporary_store() -> Path:
-    """Build the shipped data into a temporary store, removed when the process exits."""
-    import atexit
-    import tempfile
-
-    from service import dataset
-    from service.store.building import build_store
-
-    path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    build_store(dataset.shipped_files(), path)
-    return path
