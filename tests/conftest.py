@@ -30,6 +30,20 @@ class ClosingClient(FlaskClient):
 
 Flask.test_client_class = ClosingClient
 
+# Tests that need a real server of another engine (fixtures, or parameters naming one).
+ENGINE_FIXTURES = {"oxigraph_server", "virtuoso_server"}
+ENGINE_PARAMETERS = {"oxigraph", "virtuoso"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that start the Oxigraph server or Virtuoso as ``engines``."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())) or ENGINE_PARAMETERS & {
+            value for value in params.values() if isinstance(value, str)
+        }:
+            item.add_marker(pytest.mark.engines)
+
 
 def shipped_graph(*roles: str) -> Graph:
     """Return the shipped files of ``roles`` (ontology, shapes, graph_data) parsed by rdflib."""
