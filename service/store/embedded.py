@@ -226,9 +226,11 @@ class EmbeddedBackend:
         return self.client_pool
 
     def quads(self) -> list[ox.Quad]:
-        """Return every quad of the store, as loaded, sorted by graph then quad.
+        """Return every quad of the store, sorted by graph then quad.
 
-        The data uses no datatype the store rewrites, so no copy of it is kept beside it.
+        These are the quads as the store holds them: a literal of a datatype Oxigraph
+        rewrites (``xsd:nonNegativeInteger`` is stored as ``xsd:integer``) comes back
+        rewritten, whatever the files said. The shipped data uses no such datatype.
         """
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
         return self.service_pool.run(all_quads, deadline)
