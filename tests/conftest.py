@@ -97,7 +97,8 @@ def runner(app):
 def sample_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a store built from the small SPARQL test dataset (tests/data/sparql)."""
     path = tmp_path_factory.mktemp("sample-store") / "store"
-    building.prepare_store(dataset.selected_files([TEST_DATA / "sparql"]), path, validate=False)
+    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")  # the data only
+    building.prepare_store(files, path, validate=False)
     return path
 
 

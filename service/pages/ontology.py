@@ -387,7 +387,7 @@ def get_report() -> validation.Report | None:
     if REPORT_KEY not in extensions or extensions.get(REPORT_VERSION_KEY, version) != version:
         if store.fixed_version() is None:
             report = validation.validate_served(store.quads())
-            report.validated = f"the remote SPARQL store ({version})"
+            report.validated = f"(version {version})"
         else:
             report = validation.Report.load(Path(store.location))
             if report is None and "fingerprint" not in store.metadata():
