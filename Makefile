@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SERVING := $(VENV)/.installed-serve
 
-.PHONY: serve test lint bench clean screenshots translations
+.PHONY: serve test check lint types bench clean screenshots translations
 
 $(SERVING): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,12 +27,22 @@ $(INSTALLED): pyproject.toml
 serve: $(SERVING)
 	$(BIN)/zigraph serve
 
-test: $(INSTALLED) lint
+# The whole suite, as CI runs it: lint, types, then every test (Chromium, the Oxigraph server
+# and Virtuoso included).
+test: $(INSTALLED) lint types
 	$(BIN)/python -m pytest
 
+# The edit-test loop: lint, types and the tests that need neither a browser nor another
+# engine's server (about a minute).
+check: $(INSTALLED) lint types
+	$(BIN)/python -m pytest -q -m "not browser and not engines and not slow"
+
 lint: $(INSTALLED)
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+
+types: $(INSTALLED)
+	$(BIN)/mypy service
 
 # Benchmarks against peer SPARQL servers on 1 million triples (under 30 minutes on 2 cores);
 # see bench/README.md.

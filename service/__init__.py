@@ -26,13 +26,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from service import dumps, errors, security, sparql, store
+    from service import descriptions, downloads, error_handlers, health, security, sparql, store
 
     security.init_app(app)
     store.init_app(app)
-    errors.init_app(app)
-    app.register_blueprint(sparql.bp)
-    app.register_blueprint(dumps.bp)
+    error_handlers.init_app(app)
+    for module in (sparql, descriptions, downloads, health):
+        app.register_blueprint(module.bp)
 
     from service import pages
 

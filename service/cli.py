@@ -1,4 +1,7 @@
-"""The ``zigraph`` command line: validate, export and describe the dataset."""
+"""The ``zigraph`` command line: serve, push, validate, export, stats, anchor, new-source.
+
+Each command is a click command; ``zigraph COMMAND --help`` says what it takes.
+"""
 
 from __future__ import annotations
 

@@ -1,19 +1,11 @@
-"""Domain errors of the service and how each becomes an HTTP answer, in one place.
+"""Domain errors of the service: each a small class with its HTTP status, code and hint.
 
-Every error answers in the format the client prefers: JSON for programs
-(``{"error": code, "message": text, "status": n}``), plain text, or an HTML page for
-browsers. Messages are data, never markup: the page escapes them like any template value.
+Any layer raises them; ``service.error_handlers`` turns them into answers.
 """
 
 from __future__ import annotations
 
-import json
 import re
-
-from flask import Flask, Response, render_template
-from werkzeug.exceptions import HTTPException
-
-from service.i18n import error_message, http_message
 
 
 class ZigraphError(Exception):
@@ -155,70 +147,3 @@ class BackendError(ZigraphError):
 
     status = 502
     code = "store-error"
-
-
-def error_response(
-    status: int, code: str, message: str, hint: str = "", page_message: str | None = None, **details
-) -> Response:
-    """Return an error answer in the client's preferred format.
-
-    :param page_message: what a page says first, in the reader's language (the message, which
-        may quote a parser, follows it as written).
-    """
-    from service.negotiation import error_format  # negotiation imports this module
-
-    fmt = error_format()
-    if fmt == "html":
-        body = render_template(
-            "error.html",
-            status=status,
-            code=code,
-            summary=page_message,
-            message=message,
-            hint=hint,
-        )
-        response = Response(body, status, mimetype="text/html")
-    elif fmt == "text":
-        text = f"{status} {code}: {message}\n" + (f"{hint}\n" if hint else "")
-        response = Response(text, status, mimetype="text/plain")
-    else:
-        document = {"error": code, "message": message, "status": status, **details}
-        if hint:
-            document["hint"] = hint
-        response = Response(json.dumps(document, ensure_ascii=False) + "\n", status)
-        response.mimetype = "application/json"
-    response.vary.add("Accept")
-    return response
-
-
-def handle_domain_error(error: ZigraphError) -> Response:
-    response = error_response(
-        error.status,
-        error.code,
-        error.message,
-        error.hint,
-        page_message=error_message(error.code),
-        **error.details,
-    )
-    response.headers.update(error.headers())
-    return response
-
-
-def handle_http_error(error: HTTPException) -> Response:
-    code = (error.name or "error").lower().replace(" ", "-")
-    response = error_response(
-        error.code or 500,
-        code,
-        error.description or error.name,
-        page_message=http_message(error.code or 500),
-    )
-    for name, value in error.get_headers():
-        if name.lower() not in ("content-type", "content-length"):
-            response.headers[name] = value
-    return response
-
-
-def init_app(app: Flask) -> None:
-    """Answer domain errors and HTTP errors in the client's format."""
-    app.register_error_handler(ZigraphError, handle_domain_error)
-    app.register_error_handler(HTTPException, handle_http_error)

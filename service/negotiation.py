@@ -7,11 +7,13 @@ sending the same ``Accept`` header gets the same kind of answer everywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flask import Response, request
 
 from service.errors import NotAcceptable
 from service.export import FORMATS, RdfSerialization, serialize_triples
+from service.results import RESULT_FORMATS, ResultsSerialization
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = (
@@ -21,6 +23,38 @@ JSON_TYPES = (
     "application/problem+json",
 )
 TEXT_TYPES = ("text/plain", "text/csv", "text/tab-separated-values")
+
+# Media types offered for each kind of answer, in order of preference on a tie.
+RESULT_TYPES: dict[str, str] = {
+    **{f.media_type: f.name for f in RESULT_FORMATS.values()},
+    "application/json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+}
+GRAPH_TYPES: dict[str, str] = {
+    **{f.media_type: f.name for f in FORMATS.values()},
+    "application/json": "jsonld",
+    "application/xml": "xml",
+    "text/plain": "nt",
+}
+# ``format=`` names beyond the formats' own short names.
+FORMAT_ALIASES = {
+    "turtle": "ttl",
+    "n3": "ttl",
+    "rdf": "xml",
+    "rdf+xml": "xml",
+    "json-ld": "jsonld",
+    "ntriples": "nt",
+}
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """The format chosen for an answer and the media type to label it with."""
+
+    serialization: ResultsSerialization | RdfSerialization
+    media_type: str
+
 
 # The RDF a document (an entity, the ontology, the shapes, the report) offers, by file suffix.
 RDF_SUFFIXES: dict[str, RdfSerialization] = {
@@ -43,8 +77,12 @@ def best_type(offered: Sequence[str], default: str | None = None) -> str | None:
 
 
 def html_or_rdf() -> RdfSerialization | None:
-    """Return the RDF format a document's client prefers, None for HTML; raise when neither fits."""
-    offered = [*HTML_TYPES, *(f.media_type for f in RDF_SUFFIXES.values())]
+    """Return the RDF format a document's client prefers, None for HTML; raise when neither fits.
+
+    A document offers HTML first, then every RDF type an answer of the SPARQL endpoint
+    offers (``GRAPH_TYPES``), so one ``Accept`` header gets the same kind of answer from both.
+    """
+    offered = [*HTML_TYPES, *GRAPH_TYPES]
     best = best_type(offered, default="text/html")
     if best is None:
         raise NotAcceptable(
@@ -53,7 +91,7 @@ def html_or_rdf() -> RdfSerialization | None:
         )
     if best in HTML_TYPES:
         return None
-    return next(f for f in RDF_SUFFIXES.values() if f.media_type == best)
+    return FORMATS[GRAPH_TYPES[best]]
 
 
 def names_html_first(machine_types: Sequence[str]) -> bool:
@@ -90,3 +128,44 @@ def rdf_response(
     )
     response.vary.add("Accept")
     return response
+
+
+def _offered(kinds: dict[str, str], boolean: bool) -> dict[str, str]:
+    if not boolean:
+        return kinds
+    return {t: n for t, n in kinds.items() if RESULT_FORMATS[n].holds_boolean}
+
+
+def negotiate(graph_answer: bool, boolean: bool = False) -> Negotiated:
+    """Choose the answer's format from ``format=`` or the Accept header, or raise NotAcceptable.
+
+    :param graph_answer: the answer is RDF triples (CONSTRUCT, DESCRIBE, the description).
+    :param boolean: the answer is an ASK result, which only JSON and XML can hold.
+    """
+    offered = GRAPH_TYPES if graph_answer else _offered(RESULT_TYPES, boolean)
+    formats = FORMATS if graph_answer else RESULT_FORMATS
+    requested = request.values.get("format")
+    if requested:
+        name = FORMAT_ALIASES.get(requested.lower(), requested.lower())
+        if name in offered:  # a media type given as format=
+            name = offered[name]
+        if name in formats and name in offered.values():
+            fmt = formats[name]
+            return Negotiated(fmt, fmt.media_type)
+        names = sorted({n for n in offered.values()})
+        raise NotAcceptable(
+            f"format={requested!r} cannot hold this answer; choose one of {', '.join(names)}",
+            offered=names,
+        )
+    best = best_type(list(offered))
+    if best is None:
+        raise NotAcceptable(
+            "None of the media types in the Accept header can hold this answer.",
+            offered=list(offered),
+        )
+    return Negotiated(formats[offered[best]], best)
+
+
+def prefers_html() -> bool:
+    """Return whether the client (a browser) ranks text/html above every SPARQL format."""
+    return "format" not in request.values and names_html_first((*RESULT_TYPES, *GRAPH_TYPES))

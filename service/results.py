@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from service.export import RDF_LANG_STRING, XSD_STRING
-from service.store import QueryResult
+
+if TYPE_CHECKING:
+    from service.store.base import QueryResult
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ from werkzeug.exceptions import RequestURITooLarge
 
 from service.settings import get_settings
 
+# Headers of /sparql answers that a web page on another origin may read.
+TRUNCATED_HEADER = "X-Zigraph-Result-Truncated"
+LIMIT_HEADER = "X-Zigraph-Result-Limit"
+CACHE_HEADER = "X-Zigraph-Cache"
+
 # Every HTML page forbids inline scripts and styles, framing and off-site resources.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -38,6 +43,20 @@ def refuse_long_urls() -> None:
         raise RequestURITooLarge(
             f"The URL's query string is longer than {limit} bytes; send long queries with POST."
         )
+
+
+def allow_cross_origin(response: Response) -> Response:
+    """Let any web page read the answer (no credentials), and answer CORS preflights."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = (
+        f"{TRUNCATED_HEADER}, {LIMIT_HEADER}, {CACHE_HEADER}, ETag, Last-Modified, Link, "
+        "Retry-After"
+    )
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from rdflib import Graph
 
 from service import create_app, dataset
@@ -12,6 +14,35 @@ from service.store import building
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+class ClosingClient(FlaskClient):
+    """A test client that reads each answer whole and closes it, as a WSGI server does.
+
+    Downloads are sent from files (``send_file``); an answer left open would keep its file
+    open until the garbage collector finds it.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+Flask.test_client_class = ClosingClient
+
+# Tests that need a real server of another engine (fixtures, or parameters naming one).
+ENGINE_FIXTURES = {"oxigraph_server", "virtuoso_server"}
+ENGINE_PARAMETERS = {"oxigraph", "virtuoso"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that start the Oxigraph server or Virtuoso as ``engines``."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())) or ENGINE_PARAMETERS & {
+            value for value in params.values() if isinstance(value, str)
+        }:
+            item.add_marker(pytest.mark.engines)
 
 
 def shipped_graph(*roles: str) -> Graph:
@@ -66,7 +97,8 @@ def runner(app):
 def sample_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a store built from the small SPARQL test dataset (tests/data/sparql)."""
     path = tmp_path_factory.mktemp("sample-store") / "store"
-    building.prepare_store(dataset.selected_files([TEST_DATA / "sparql"]), path, validate=False)
+    files = dataset.files_for([TEST_DATA / "sparql"], "graph_data")  # the data only
+    building.prepare_store(files, path, validate=False)
     return path
 
 

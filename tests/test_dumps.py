@@ -272,7 +272,7 @@ def test_a_dump_is_written_once_beside_the_store_and_sent_from_there(store_dir, 
 
 def test_the_bulk_load_in_batches_keeps_every_quad_and_blank_node(shipped_dataset, tmp_path):
     """Batches of 7 quads (hundreds of bulk loader calls) hold what one call holds."""
-    from service.store.embedded import bulk_load
+    from service.store.building import bulk_load
 
     store = ox.Store(str(tmp_path / "store"))
     bulk_load(store, shipped_dataset.quads, batch=7)
@@ -315,7 +315,7 @@ def test_dumps_never_go_to_a_shared_folder_open_to_others(sample_app, monkeypatc
     import os
     import stat
 
-    from service import dumps
+    from service import downloads as dumps
 
     monkeypatch.setattr(dumps.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(dumps, "EmbeddedBackend", type("NoEmbedded", (), {}))  # as if remote

@@ -7,12 +7,12 @@ import io
 
 import pyoxigraph as ox
 import pytest
-from flask import request
 from rdflib.namespace import RDFS, SKOS
 from rdflib.query import Result
 
 from service import create_app
 from service.namespaces import ID_BASE, SD
+from tests.pagehtml import parse
 
 PROLOGUE = f"PREFIX rdfs: <{RDFS}> PREFIX skos: <{SKOS}>"
 SELECT_ALL = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
@@ -316,33 +316,12 @@ def test_cors_headers_and_preflight(sample_client):
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-@pytest.fixture
-def browser_app(sample_store_dir):
-    """Return an application whose query page (if the pages define one) is replaceable."""
-    app = create_app({"TESTING": True, "STORE_DIR": str(sample_store_dir)})
-    app.view_functions.pop("query.page", None)
-    yield app
-    backend = app.extensions["zigraph.store"]
-    if backend is not None:
-        backend.close()
-
-
-def test_browsers_get_the_query_page_when_there_is_one(browser_app):
-    def page_view():
-        return f"query page for {len(request.values.get('query', ''))} characters"
-
-    browser_app.view_functions["query.page"] = page_view
-    client = browser_app.test_client()
-    browser = client.get("/sparql", query_string={"query": ASK}, headers={"Accept": BROWSER_ACCEPT})
-    assert browser.data.decode() == f"query page for {len(ASK)} characters"
-    program = client.get("/sparql", query_string={"query": ASK}, headers={"Accept": "*/*"})
-    assert program.mimetype == "application/sparql-results+json"
-
-
-def test_browsers_get_results_without_a_query_page(browser_app):
-    response = browser_app.test_client().get(
+def test_browsers_get_the_query_page_and_programs_the_results(sample_client):
+    browser = sample_client.get(
         "/sparql", query_string={"query": ASK}, headers={"Accept": BROWSER_ACCEPT}
     )
-    assert response.status_code == 200
-    assert response.mimetype == "application/xml"  # the browser ranks XML above */*
-    assert bool(ox.parse_query_results(response.data, format=ox.QueryResultsFormat.XML))
+    assert browser.status_code == 200 and browser.mimetype == "text/html"
+    assert "Accept" in browser.vary
+    assert "ASK" in parse(browser.data).find("textarea").text()  # the query, on the query page
+    program = sample_client.get("/sparql", query_string={"query": ASK}, headers={"Accept": "*/*"})
+    assert program.mimetype == "application/sparql-results+json"

@@ -10,7 +10,8 @@ from flask import Blueprint, current_app, render_template, request
 
 from service.i18n import format_date
 from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
-from service.pages import charts, not_found
+from service.pages import charts
+from service.pages.common import not_found
 from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
 from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store

@@ -17,7 +17,8 @@ from service.export import FORMATS, serialize_triples
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, SCHEMA, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
-from service.pages import charts, document, not_found, summary
+from service.pages import charts, document, summary
+from service.pages.common import not_found
 from service.pages.labels import (
     DESCRIPTION_PROPERTIES,
     SOURCE_BASE,
@@ -437,7 +438,7 @@ def _supporting(iri: str, statement: Statement, value: TermView, citations: Cita
 
 
 def _url_with_page(prop: str, page: int) -> str:
-    from service.pages import url_with
+    from service.pages.common import url_with
 
     return url_with(property=prop, vpage=page) + "#statements"
 

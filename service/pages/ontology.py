@@ -10,12 +10,12 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, url_for
 
 from service import dataset, validation
-from service.errors import error_response
+from service.error_handlers import error_response
 from service.export import FORMATS, RdfSerialization
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
-from service.pages import not_found
+from service.pages.common import not_found
 from service.pages.labels import (
     SHAPES_NS,
     Labels,
@@ -387,7 +387,7 @@ def get_report() -> validation.Report | None:
     if REPORT_KEY not in extensions or extensions.get(REPORT_VERSION_KEY, version) != version:
         if store.fixed_version() is None:
             report = validation.validate_served(store.quads())
-            report.validated = f"the remote SPARQL store ({version})"
+            report.validated = f"(version {version})"
         else:
             report = validation.Report.load(Path(store.location))
             if report is None and "fingerprint" not in store.metadata():

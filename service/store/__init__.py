@@ -10,90 +10,19 @@ import dataclasses
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal, Protocol
 
-import pyoxigraph as ox
-from flask import Flask, current_app, g, has_app_context, has_request_context
+from flask import Flask, current_app, g
 
 from service.errors import BackendUnavailable
 from service.settings import Settings, get_settings
+from service.store.base import Backend, QueryResult, request_deadline
 
-if TYPE_CHECKING:
-    from service.export import RdfSerialization
-    from service.queryparser import ParsedQuery
-    from service.store.evaluator import EvaluatorPool
+__all__ = ["Backend", "QueryResult", "get_store", "init_app", "request_deadline"]
 
 log = logging.getLogger(__name__)
 _opening = threading.Lock()  # threads of one web process share one backend
 _isolation: dict[str, str | None] = {}  # the probe's answer, per preferred mode
-DEFAULT_TIMEOUT = 10.0  # seconds, outside an application
-
-ResultKind = Literal["bindings", "boolean", "graph"]
-
-
-@dataclass
-class QueryResult:
-    """The answer to one query: solutions, a boolean or triples, and whether it was capped."""
-
-    kind: ResultKind
-    variables: list[str] = field(default_factory=list)
-    rows: list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, ...]] = field(
-        default_factory=list
-    )
-    boolean: bool | None = None
-    triples: list[ox.Triple] = field(default_factory=list)
-    truncated: bool = False
-
-    def dicts(self) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]]:
-        """Return the rows as dictionaries from variable name to bound term (unbound left out)."""
-        return [
-            {v: t for v, t in zip(self.variables, row, strict=True) if t is not None}
-            for row in self.rows
-        ]
-
-
-class Backend(Protocol):
-    """What every store backend offers the routes.
-
-    ``query`` takes either a client's query, read and checked (a ``ParsedQuery``: its
-    canonical text is what the store is sent, in the clients' lane with the per-client
-    bound), or the service's own query text (the service's lane, never waiting behind
-    clients).
-    """
-
-    name: str  # "embedded" or "remote"
-    location: str  # the store folder or the endpoint URL
-
-    def query(
-        self,
-        query: ParsedQuery | str,
-        *,
-        default_graph_uris: list[str] | None = None,
-        named_graph_uris: list[str] | None = None,
-        client: str | None = None,
-    ) -> QueryResult: ...
-
-    def reading_pool(self) -> EvaluatorPool: ...
-
-    def quads(self) -> list[ox.Quad]: ...
-
-    def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None: ...
-
-    def statistics(self) -> dict: ...
-
-    def graphs(self) -> list[str]: ...
-
-    def metadata(self) -> dict: ...
-
-    def fixed_version(self) -> str | None: ...
-
-    def health(self) -> dict: ...
-
-    def start(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def evaluator_isolation(preferred: str = "auto", allow_networked: bool = False) -> str:
@@ -122,14 +51,6 @@ def evaluator_isolation(preferred: str = "auto", allow_networked: bool = False) 
     )
 
 
-def request_deadline() -> float:
-    """Return the ``time.monotonic()`` by which the current request's queries must end."""
-    if has_request_context() and "zigraph_deadline" in g:
-        return g.zigraph_deadline
-    timeout = get_settings().query_timeout if has_app_context() else DEFAULT_TIMEOUT
-    return time.monotonic() + timeout
-
-
 def open_backend(app: Flask) -> Backend:
     """Open the backend the settings name: a remote endpoint, or the embedded store."""
     settings: Settings = app.extensions["zigraph.settings"]
@@ -154,7 +75,9 @@ def open_backend(app: Flask) -> Backend:
 
     store_dir = settings.store_dir
     if store_dir is None:
-        store_dir = embedded.temporary_store()
+        from service.store import building
+
+        store_dir = building.temporary_store()
         app.extensions["zigraph.settings"] = dataclasses.replace(settings, store_dir=store_dir)
         app.config["STORE_DIR"] = store_dir
     return embedded.EmbeddedBackend(

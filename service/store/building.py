@@ -151,3 +151,13 @@ def prepare_store(
         say(f"rebuilding the store in {store_dir} (data changed)")
         shutil.rmtree(store_dir)
     return store_dir, build_isolated(files, store_dir, validate), False
+
+
+def temporary_store() -> Path:
+    """Build the shipped data into a temporary store, removed when the process exits."""
+    import atexit
+
+    path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    build_store(datasets.shipped_files(), path)
+    return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pyoxigraph as ox
 from service import export, statistics
 from service.errors import BackendUnavailable, EngineFailed
 from service.queryparser import ParsedQuery
-from service.store import QueryResult, request_deadline
+from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows
 
@@ -227,9 +226,11 @@ class EmbeddedBackend:
         return self.client_pool
 
     def quads(self) -> list[ox.Quad]:
-        """Return every quad of the store, as loaded, sorted by graph then quad.
+        """Return every quad of the store, sorted by graph then quad.
 
-        The data uses no datatype the store rewrites, so no copy of it is kept beside it.
+        These are the quads as the store holds them: a literal of a datatype Oxigraph
+        rewrites (``xsd:nonNegativeInteger`` is stored as ``xsd:integer``) comes back
+        rewritten, whatever the files said. The shipped data uses no such datatype.
         """
         deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
         return self.service_pool.run(all_quads, deadline)
@@ -290,17 +291,3 @@ class EmbeddedBackend:
         """Stop the evaluator processes."""
         self.service_pool.close()
         self.client_pool.close()
-
-
-def temporary_store() -> Path:
-    """Build the shipped data into a temporary store, removed when the process exits."""
-    import atexit
-    import tempfile
-
-    from service import dataset
-    from service.store.building import build_store
-
-    path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    build_store(dataset.shipped_files(), path)
-    return path

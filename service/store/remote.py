@@ -46,8 +46,8 @@ from service.errors import BackendError, BackendUnavailable, QueryTimeout, Zigra
 from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
 from service.queryparser import ParsedQuery, parse_query
-from service.store import QueryResult, request_deadline
 from service.store.admission import Admission
+from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 
 log = logging.getLogger(__name__)

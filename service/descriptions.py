@@ -1,36 +1,21 @@
-"""Whole-dataset downloads, their VoID and DCAT descriptions, and the health check.
+"""What the service says about itself and its data: VoID, DCAT, the SPARQL service description.
 
-Dumps live at stable URLs (``/download/zigraph.ttl`` …) and are byte-identical to
-``zigraph export --format X``: the store writes them (``Backend.dump``) with the same
-writer, ``export.write_dataset``, which sorts the quads on disk and names their blank nodes
-(a store built from the files holds them under random names). A dump is written once per
-format and dataset version to a file (``dump_folder``: ``dumps/`` in the embedded store's
-folder), shared by every web process and sent from there, so no process holds a whole dump in
-memory; a file of another version is removed an hour after it was written. Dumps carry an
-ETag from the dataset version and a Last-Modified from the store's build time, so caches
-revalidate with a 304.
+The descriptions are RDF in any format the client negotiates, built from the store's
+statistics (counted once per data version) and cached per process and version; they carry an
+ETag from the version and a Last-Modified from the store's build time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
-import stat
-import tempfile
 import threading
-import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pyoxigraph as ox
 from cachetools import LRUCache
-from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import NotFound
+from flask import Blueprint, Response, current_app, request
 
-from service.errors import ZigraphError
-from service.export import FORMATS, RDF_TYPE, RdfSerialization, serialize_triples
+from service.export import FORMATS, RDF_TYPE, serialize_triples
 from service.namespaces import (
     DATASET_IRI,
     DCAT,
@@ -38,26 +23,40 @@ from service.namespaces import (
     ID_BASE,
     ONTOLOGY_IRI,
     PREFIXES,
+    SD,
     VOID,
     XSD,
     ZI,
 )
+from service.negotiation import negotiate
+from service.security import allow_cross_origin
 from service.settings import get_settings
-from service.sparql import allow_cross_origin, negotiate
 from service.store import get_store
-from service.store.embedded import EmbeddedBackend
 from service.urls import public_url
 
-log = logging.getLogger(__name__)
-bp = Blueprint("dumps", __name__)
+bp = Blueprint("descriptions", __name__)
 bp.after_request(allow_cross_origin)
 
-DUMP_STEM = "zigraph"
+DUMP_STEM = "zigraph"  # the downloads' file stem (service.downloads)
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 XSD_INTEGER = str(XSD.integer)
 CACHED_ENTRIES = 4  # the statistics of a few versions
-STALE_DUMP_SECONDS = 3600  # another version's dump file is removed this long after its writing
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
+W3C_FORMAT_NAMES = {
+    "json": "SPARQL_Results_JSON",
+    "xml": "SPARQL_Results_XML",
+    "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV",
+}
+W3C_RDF_FORMAT_NAMES = {
+    "ttl": "Turtle",
+    "jsonld": "JSON-LD",
+    "nt": "N-Triples",
+    "xml": "RDF_XML",
+    "trig": "TriG",
+    "nq": "N-Quads",
+}
 _building = threading.RLock()
 
 
@@ -89,86 +88,21 @@ def _conditional(response: Response, version: str, built: str | None, tag: str) 
     return response.make_conditional(request)
 
 
-def dump_folder() -> Path:
-    """Return the folder the dumps of the served data are written to.
-
-    ``dumps/`` inside the embedded store's folder (the store ignores it, and a rebuild removes
-    it with the store); for a remote store, or where that folder cannot be written, a folder
-    of this user's in the temporary directory, named after the store.
-    """
-    store = get_store()
-    if isinstance(store, EmbeddedBackend):
-        folder = Path(store.location) / "dumps"
-        try:
-            folder.mkdir(exist_ok=True)
-            return folder
-        except OSError as error:
-            log.warning("cannot write dumps beside the store (%s); using a temporary folder", error)
-    name = hashlib.sha256(store.location.encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"zigraph-dumps-{os.getuid()}-{name}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    found = folder.lstat()
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
-        # Someone else's, or open to others, in a shared folder: never write dumps there.
-        if "zigraph.dump_folder" not in current_app.extensions:
-            log.warning("%s is not this user's private folder; dumps go to a new one", folder)
-            current_app.extensions["zigraph.dump_folder"] = tempfile.mkdtemp(prefix="zigraph-")
-        folder = Path(current_app.extensions["zigraph.dump_folder"])
-    return folder
+def served_version() -> tuple[str, str | None]:
+    """Return the served data's version and the time its store was built (None if unknown)."""
+    metadata = get_store().metadata()
+    return metadata["version"], metadata.get("built")
 
 
-def dump_file(version: str, fmt: RdfSerialization) -> Path:
-    """Return the file of the dump of ``version`` in ``fmt``, writing it first if needed.
-
-    The dump is written under a temporary name and renamed, so a file with the final name is
-    always whole; two processes that write the same dump at once each rename a whole file.
-    """
-    folder = dump_folder()
-    path = folder / f"{DUMP_STEM}-{version}.{fmt.extension}"
-    with _building:
-        if path.exists():
-            return path
-        partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial"
-        try:
-            with partial.open("wb") as output:
-                get_store().dump(fmt, output)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-        for old in folder.glob(f"{DUMP_STEM}-*"):
-            # Another version's, unchanged for an hour: no answer still about to open it.
-            current = old.name.startswith(f"{DUMP_STEM}-{version}.")
-            if not current and time.time() - old.stat().st_mtime > STALE_DUMP_SECONDS:
-                old.unlink(missing_ok=True)
-    return path
-
-
-@bp.route(f"/download/{DUMP_STEM}.<extension>")
-def download(extension: str) -> Response:
-    """Answer the whole dataset in the format named by the file extension."""
-    by_extension = {f.extension: f for f in FORMATS.values()}
-    fmt = by_extension.get(extension)
-    if fmt is None:
-        raise NotFound(
-            f"No dump with extension .{extension}; choose one of "
-            + ", ".join(f"{DUMP_STEM}.{e}" for e in by_extension)
-        )
-    version, built = _version()
-    response = _conditional(Response(mimetype=fmt.media_type), version, built, fmt.name)
-    if response.status_code == 304:  # the client has it: no file is opened
-        return response
-    path = dump_file(version, fmt)
-    response.response = _chunks(path)
-    response.content_length = path.stat().st_size
-    response.headers["Content-Disposition"] = f'inline; filename="{DUMP_STEM}.{fmt.extension}"'
-    return response
-
-
-def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    """Yield a file's bytes; it is opened when sending starts and closed when it ends."""
-    with path.open("rb") as file:
-        while chunk := file.read(size):
-            yield chunk
+def conditional(response: Response, version: str, built: str | None, tag: str) -> Response:
+    """Return the response with the version's ETag and cache headers, or a 304 to match."""
+    response.set_etag(f"{version}-{tag}")
+    if built:
+        response.last_modified = datetime.fromisoformat(built.replace("Z", "+00:00"))
+    response.cache_control.public = True
+    response.cache_control.max_age = get_settings().dump_max_age
+    response.vary.add("Accept")
+    return response.make_conditional(request)
 
 
 def _integer(value: int) -> ox.Literal:
@@ -185,7 +119,7 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
     dataset = ox.NamedNode(DATASET_IRI)
     license_ = ox.NamedNode(LICENSE)
     endpoint = ox.NamedNode(public_url("sparql.query"))
-    catalog = ox.NamedNode(public_url("dumps.catalog"))
+    catalog = ox.NamedNode(public_url("descriptions.catalog"))
     triples = [
         ox.Triple(catalog, a, ox.NamedNode(DCAT.Catalog)),
         ox.Triple(catalog, ox.NamedNode(DCAT.dataset), dataset),
@@ -207,7 +141,7 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
         ox.Triple(endpoint, ox.NamedNode(DCTERMS.license), license_),
     ]
     for fmt in FORMATS.values():
-        url = ox.NamedNode(public_url("dumps.download", extension=fmt.extension))
+        url = ox.NamedNode(public_url("downloads.download", extension=fmt.extension))
         triples += [
             ox.Triple(dataset, ox.NamedNode(VOID.dataDump), url),
             ox.Triple(dataset, ox.NamedNode(DCAT.distribution), url),
@@ -224,7 +158,7 @@ def catalog_triples(with_statistics: bool) -> list[ox.Triple]:
 
 
 def _void_statistics(dataset: ox.NamedNode) -> list[ox.Triple]:
-    version, _ = _version()
+    version, _ = served_version()
     stats = _cached(("statistics", version), lambda: get_store().statistics())
     triples = [
         ox.Triple(dataset, ox.NamedNode(VOID.triples), _integer(stats["triples"])),
@@ -262,10 +196,10 @@ def _void_statistics(dataset: ox.NamedNode) -> list[ox.Triple]:
 
 def _description(with_statistics: bool, tag: str) -> Response:
     negotiated = negotiate(graph_answer=True)
-    version, built = _version()
+    version, built = served_version()
     body = serialize_triples(catalog_triples(with_statistics), negotiated.serialization)
     response = Response(body, mimetype=negotiated.media_type)
-    return _conditional(response, version, built, f"{tag}-{negotiated.serialization.name}")
+    return conditional(response, version, built, f"{tag}-{negotiated.serialization.name}")
 
 
 @bp.route("/.well-known/void")
@@ -280,14 +214,45 @@ def catalog() -> Response:
     return _description(with_statistics=False, tag="catalog")
 
 
-@bp.route("/healthz")
-def healthz() -> Response:
-    """Answer whether the store is reachable, with its size and dataset version."""
-    backend = get_store()
-    try:
-        health = backend.health()
-    except ZigraphError as error:
-        response = jsonify(status="unavailable", store=backend.name, message=error.message)
-        response.status_code = 503
-        return response
-    return jsonify(status="ok", **health)
+def description_triples(endpoint: str, graphs: list[str]) -> list[ox.Triple]:
+    """Return the SPARQL Service Description of the endpoint at ``endpoint``."""
+    service = ox.NamedNode(endpoint)
+    dataset = ox.NamedNode(DATASET_IRI)
+    default_graph = ox.BlankNode("defaultGraph")
+    a = ox.NamedNode(RDF_TYPE)
+
+    def sd(name: str) -> ox.NamedNode:
+        return ox.NamedNode(SD[name])
+
+    triples = [
+        ox.Triple(service, a, sd("Service")),
+        ox.Triple(service, sd("endpoint"), service),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, a, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, a, sd("Graph")),
+    ]
+    for name in (*W3C_FORMAT_NAMES.values(), *W3C_RDF_FORMAT_NAMES.values()):
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(W3C_FORMATS + name)))
+    for graph in graphs:
+        node = ox.BlankNode("graph" + hashlib.sha256(graph.encode()).hexdigest()[:12])
+        triples += [
+            ox.Triple(dataset, sd("namedGraph"), node),
+            ox.Triple(node, a, sd("NamedGraph")),
+            ox.Triple(node, sd("name"), ox.NamedNode(graph)),
+        ]
+    return triples
+
+
+def service_description() -> Response:
+    """Answer the SPARQL Service Description, in the negotiated RDF format."""
+    negotiated = negotiate(graph_answer=True)
+    endpoint = public_url("sparql.query")
+    body = serialize_triples(
+        description_triples(endpoint, get_store().graphs()), negotiated.serialization
+    )
+    response = Response(body, mimetype=negotiated.media_type)
+    response.vary.add("Accept")
+    return response

@@ -1,0 +1,67 @@
+"""The modules import downwards only: command line → app and routes → store → core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.module_graph import ROOT, cycles, graph
+
+COMMAND_LINE, ROUTES, STORE, CORE = 3, 2, 1, 0
+# Modules by layer; a module not named here is core.
+LAYERS = {
+    "service.cli": COMMAND_LINE,
+    "service.cli_options": COMMAND_LINE,
+    "service.serve": COMMAND_LINE,
+    "service.server": COMMAND_LINE,
+    "service.push": COMMAND_LINE,
+    "service.scaffold": COMMAND_LINE,
+    "service": ROUTES,  # create_app
+    "service.sparql": ROUTES,
+    "service.descriptions": ROUTES,
+    "service.downloads": ROUTES,
+    "service.health": ROUTES,
+    "service.security": ROUTES,
+    "service.error_handlers": ROUTES,
+    "service.answer_cache": ROUTES,
+    "service.pages": ROUTES,
+    "service.store": STORE,
+}
+
+
+def layer(module: str) -> int:
+    """Return the layer of a module: its own entry, else its package's, else core."""
+    if module in LAYERS:
+        return LAYERS[module]
+    while "." in module.removeprefix("service."):
+        module = module.rpartition(".")[0]
+        if module in LAYERS:
+            return LAYERS[module]
+    return CORE
+
+
+def test_no_module_imports_a_module_of_a_layer_above():
+    upward = [
+        f"{source} ({layer(source)}) imports {target} ({layer(target)})"
+        for source, targets in graph().items()
+        for target in targets
+        if layer(target) > layer(source)
+    ]
+    assert upward == []
+
+
+def test_no_two_modules_import_each_other():
+    assert cycles(graph()) == []
+
+
+def test_importing_the_errors_imports_no_serializer_or_store():
+    script = (
+        "import sys, service.errors; "
+        "print(' '.join(m for m in sys.modules if m.startswith('service')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "service.errors" in output
+    assert not {"service.export", "service.results", "service.negotiation"} & set(output)
+    assert not [m for m in output if m.startswith("service.store")]
