@@ -7,8 +7,9 @@ Each input is generated at 1, 8, 64 and 512 KiB (512 KiB is the body limit,
   deciding whether to run the query;
 - **POST**: the wall time of ``POST /sparql`` (``application/sparql-query``) through Flask's test
   client over the embedded store of the shipped data, with the status answered;
-- **POST remote** (``--remote``): the same through zigraph over an ``oxigraph serve`` of an empty
-  store, the path where a query's text is also read by the remote backend.
+- **POST remote** (``--measures check,post,remote``): the same through zigraph over an
+  ``oxigraph serve`` of an empty store (restarted if a query kills it), the path where the
+  remote backend reads the query's text as well.
 
 Once an input exceeds the cap at one size, its larger sizes are not run. Only
 ``check_query(text)`` and the HTTP route are used, so the script measures any implementation.
@@ -340,25 +341,39 @@ def inputs_list(names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def start_oxigraph(folder: Path) -> tuple[subprocess.Popen, str]:
-    """Start ``oxigraph serve`` over an empty store; return it and its query endpoint."""
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "serve", "--location", str(folder), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, f"http://127.0.0.1:{port}/query"
-        except OSError:
-            time.sleep(0.2)
-    kill_tree(process)
-    raise RuntimeError("oxigraph serve did not start")
+class OxigraphServer:
+    """``oxigraph serve`` over an empty store on a free port, restarted if a query kills it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}/query"
+        self.process: subprocess.Popen | None = None
+
+    def died(self) -> bool:
+        return self.process is None or self.process.poll() is not None
+
+    def start(self) -> None:
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+        command = [binary, "serve", "--location", str(self.folder)]
+        self.process = subprocess.Popen(
+            [*command, "--bind", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.died():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("oxigraph serve did not start")
+
+    def stop(self) -> None:
+        if not self.died():
+            kill_tree(self.process)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=float, default=CAP_SECONDS, help="seconds per measurement")
     parser.add_argument("--sizes", default=",".join(str(s // KIB) for s in SIZES), help="KiB")
     parser.add_argument("--inputs", default="", help="a comma-separated subset of the inputs")
-    parser.add_argument("--remote", action="store_true", help="also POST over oxigraph serve")
+    parser.add_argument(
+        "--measures", default="check,post", help="of check, post and remote (over oxigraph serve)"
+    )
     parser.add_argument("--output", type=Path, help="also write the markdown report here")
     parser.add_argument("--worker", choices=("check", "post", "remote"), help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -384,30 +401,33 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = tuple(int(s) * KIB for s in arguments.sizes.split(","))
     names = [n for n in arguments.inputs.split(",") if n] or list(INPUTS)
-    measures = {"check": [], "post": []}
+    measures = {m: [] for m in arguments.measures.split(",")}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="check-cost-") as work:
         store = Path(work) / "store"
         embedded.build_store(dataset.load(), store)
-        measures["post"] = ["--store", str(store)]
-        server = None
-        if arguments.remote:
-            server, endpoint = start_oxigraph(Path(work) / "oxigraph")
-            measures["remote"] = ["--endpoint", endpoint]
+        server = OxigraphServer(Path(work) / "oxigraph")
+        if "post" in measures:
+            measures["post"] = ["--store", str(store)]
+        if "remote" in measures:
+            measures["remote"] = ["--endpoint", server.endpoint]
         try:
             results: dict[str, dict[str, dict]] = {m: {} for m in measures}
             for measure, extra in measures.items():
                 for name in names:
                     results[measure][name] = {}
                     for size in sizes:
+                        if measure == "remote" and server.died():
+                            server.start()
                         result = run_worker(measure, name, size, arguments.cap, extra)
+                        if measure == "remote" and server.died():
+                            result["outcome"] = result.get("outcome", "") + " (the store died)"
                         results[measure][name][size] = result
                         print(f"{measure:6} {name:28} {size_label(size):>8}  {result}", flush=True)
                         if result.get("capped"):
                             break
         finally:
-            if server is not None:
-                kill_tree(server)
+            server.stop()
     titles = {
         "check": "check: `check_query(text)` in process",
         "post": "POST /sparql over the embedded store",
