@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from rdflib.namespace import XSD
 
 from service import create_app
 from service.store import embedded, request_deadline
@@ -109,6 +110,79 @@ def test_hostile_query_is_refused_and_connects_nowhere(hostile_target, listener,
     answered = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}, headers=JSON)
     assert answered.status_code == 200
     assert answered.get_json()["boolean"] is True
+
+
+def misread_queries(url: str) -> dict[str, str]:
+    """Return queries that a lexer and a store's parser read differently, by name.
+
+    Each one made a store connect to ``url`` through zigraph when only the pre-check stood in
+    front of it (issue 15): Virtuoso for the comment and string families, the Oxigraph server
+    for SERVICE glued to a prefixed name.
+    """
+    return {
+        # SPARQL ends a comment at CR or LF, Virtuoso only at LF: the PREFIX line that makes
+        # bif: the XSD namespace (a cast) for one reader is a comment for the other.
+        "comment-ended-by-cr-hides-a-prefix": (
+            f'# note\rPREFIX bif: <{XSD}>\nSELECT (bif:http_get("{url}") AS ?page) WHERE {{}}'
+        ),
+        "comment-ended-by-cr-hides-a-prefix-in-a-group": (
+            f"SELECT ?page WHERE {{ # note\rPREFIX bif: <{XSD}>\n"
+            f'BIND(bif:http_get("{url}") AS ?page) }}'
+        ),
+        # Virtuoso takes a raw CR and the escapes \a and \v inside a string, SPARQL does not:
+        # where one reader's string ends, the other's starts, around the bif:http_get call.
+        "raw-cr-in-a-single-quoted-string": (
+            f"SELECT ?page WHERE {{ BIND('\r' AS ?a) "
+            f"BIND(bif:http_get(\"{url}\") AS ?page) FILTER(?a != '') }}"
+        ),
+        "raw-cr-in-a-double-quoted-string": (
+            f'SELECT ?page WHERE {{ BIND("\r" AS ?a) '
+            f"BIND(bif:http_get('{url}') AS ?page) FILTER(?a != \"\") }}"
+        ),
+        "bell-escape-in-a-string": (
+            f'SELECT ?page WHERE {{ BIND("\\a" AS ?a) '
+            f"BIND(bif:http_get('{url}') AS ?page) FILTER(?a != \"\") }}"
+        ),
+        "vertical-tab-escape-in-a-string": (
+            f'SELECT ?page WHERE {{ BIND("\\vALUES" AS ?a) '
+            f"BIND(bif:http_get('{url}') AS ?page) FILTER(?a != \"\") }}"
+        ),
+        "bell-escape-in-a-long-string": (
+            f'SELECT ?page WHERE {{ BIND("""\\a""" AS ?a) '
+            f'BIND(bif:http_get(\'{url}\') AS ?page) FILTER(?a != """""") }}'
+        ),
+        # One prefixed name to a longest-match lexer; SERVICE, then e:x, to a PEG parser.
+        "service-glued-to-a-prefixed-name": (
+            f"PREFIX e: <{url}#> SELECT * WHERE {{ SERVICEe:x {{ ?s ?p ?o }} }}"
+        ),
+        "service-glued-to-the-empty-prefix": (
+            f"PREFIX : <{url}#> SELECT * WHERE {{ SERVICE:x {{ ?s ?p ?o }} }}"
+        ),
+        "service-silent-glued-to-a-prefixed-name": (
+            f"PREFIX e: <{url}#> SELECT * WHERE {{ SERVICESILENTe:x {{ ?s ?p ?o }} }}"
+        ),
+    }
+
+
+MISREAD = sorted(misread_queries("http://127.0.0.1:9/sparql"))
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_misread_query_connects_nowhere(hostile_target, listener, name):
+    """Refuse or answer a query that two readers split differently, and connect nowhere."""
+    client = hostile_target.test_client()
+    sparql = misread_queries(listener.url)[name]
+    responses = [
+        client.get("/sparql", query_string={"query": sparql}, headers=JSON),
+        client.post("/sparql", data={"query": sparql}, headers=JSON),
+        client.get("/query", query_string={"query": sparql}),
+    ]
+    time.sleep(0.2)
+    assert listener.connections == 0, name
+    # Read as SPARQL each is a syntax error or calls a function no engine has: refused, or
+    # answered if a rewrite made it harmless; never handed to a store that then fails on it.
+    for response in responses:
+        assert response.status_code in (200, 400, 403), (name, response.data[:300])
 
 
 @pytest.mark.parametrize("isolation", ["netns", "seccomp"])
