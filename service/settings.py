@@ -55,6 +55,9 @@ class Settings:
     endpoint: str = setting(
         "", "serve a remote SPARQL 1.1 endpoint instead of the embedded store", "--endpoint"
     )
+    graph_store: str = setting(
+        "", "the remote store's Graph Store Protocol URL that zigraph push loads", "--graph-store"
+    )
     store_user: str = setting(
         "", "user name at the remote store (for serve --endpoint and push)", "--user"
     )
