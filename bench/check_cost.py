@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from service import dataset
-    from service.store import embedded
+    from service.store import building
 
     sizes = tuple(int(s) * KIB for s in arguments.sizes.split(","))
     names = [n for n in arguments.inputs.split(",") if n] or list(INPUTS)
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="check-cost-") as work:
         store = Path(work) / "store"
-        embedded.build_store(dataset.load(), store)
+        building.build_store(dataset.shipped_files(), store)
         server = OxigraphServer(Path(work) / "oxigraph")
         if "post" in measures:
             measures["post"] = ["--store", str(store)]
