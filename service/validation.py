@@ -16,6 +16,7 @@ from rdflib.namespace import RDF, SH, SKOS, XSD
 
 from service import shacl_sparql
 from service.dataset import LoadedDataset, SourceFile, stream_quads
+from service.i18n import translate_to
 from service.namespaces import GRAPH_BASE, PREFIXES, compact
 
 log = logging.getLogger(__name__)
@@ -75,26 +76,6 @@ class ValidationResult:
         return next(iter(self.focus_label.values()), "")
 
 
-WORDS = {
-    "id": {
-        "conforms": "Data sesuai dengan shapes SHACL ({n} triple diperiksa).",
-        "violations": "Data TIDAK sesuai: {n} pelanggaran.",
-        "focus": "Node",
-        "path": "Jalur",
-        "value": "Nilai",
-        "shape": "Aturan",
-    },
-    "en": {
-        "conforms": "The data conforms to the SHACL shapes ({n} triples checked).",
-        "violations": "The data does NOT conform: {n} violations.",
-        "focus": "Node",
-        "path": "Path",
-        "value": "Value",
-        "shape": "Rule",
-    },
-}
-
-
 @dataclass
 class Report:
     """The outcome of a validation: conformance, the results and the report graph."""
@@ -108,20 +89,23 @@ class Report:
 
     def text(self, lang: str = "id") -> str:
         """Return the report as readable text in ``lang`` (id or en)."""
-        words = WORDS.get(lang, WORDS["id"])
+
+        def word(key: str, **values: object) -> str:
+            return translate_to(lang, key, **values)
+
         if self.conforms:
-            return words["conforms"].format(n=self.checked_triples) + "\n"
-        lines = [words["violations"].format(n=len(self.results)), ""]
+            return word("validation_report_conforms", n=self.checked_triples) + "\n"
+        lines = [word("validation_report_violations", n=len(self.results)), ""]
         for number, result in enumerate(self.results, 1):
             label = result.label(lang)
             focus = f"{label} <{result.focus}>" if label else f"<{result.focus}>"
             lines.append(f"{number}. [{result.severity}] {result.message(lang)}")
-            lines.append(f"   {words['focus']}: {focus}")
+            lines.append(f"   {word('validation_focus')}: {focus}")
             if result.path:
-                lines.append(f"   {words['path']}: {result.path}")
+                lines.append(f"   {word('validation_path')}: {result.path}")
             if result.value:
-                lines.append(f"   {words['value']}: {result.value}")
-            lines.append(f"   {words['shape']}: {result.source_shape}")
+                lines.append(f"   {word('validation_value')}: {result.value}")
+            lines.append(f"   {word('validation_shape')}: {result.source_shape}")
         return "\n".join(lines) + "\n"
 
     def json(self, lang: str = "id") -> str:
