@@ -48,7 +48,7 @@ def validate(paths, data_paths, ontology_paths, shapes_paths, output_format, lan
     """
     files = files_or_exit((*paths, *data_paths), ontology_paths, shapes_paths)
     try:
-        report = validation.validate_files(files)
+        report = validation.validate(files)
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)

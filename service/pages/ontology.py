@@ -386,12 +386,12 @@ def get_report() -> validation.Report | None:
     extensions = current_app.extensions
     if REPORT_KEY not in extensions or extensions.get(REPORT_VERSION_KEY, version) != version:
         if store.fixed_version() is None:
-            report = validation.validate_served(store.quads())
+            report = validation.validate(store.quads())
             report.validated = f"(version {version})"
         else:
             report = validation.Report.load(Path(store.location))
             if report is None and "fingerprint" not in store.metadata():
-                report = validation.validate(dataset.load())
+                report = validation.validate(dataset.shipped_files())
         extensions[REPORT_KEY] = report
         extensions[REPORT_VERSION_KEY] = version
     return extensions[REPORT_KEY]
