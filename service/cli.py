@@ -6,7 +6,7 @@ Each command is a click command; ``zigraph COMMAND --help`` says what it takes.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import NoReturn
 
@@ -113,7 +113,7 @@ def _export_or_exit(
 ) -> int:
     """Write the files' dataset to ``target``; or name the bad file and line, and exit 2."""
 
-    def read() -> Iterator[ox.Quad]:
+    def read() -> Generator[ox.Quad]:
         # The bar's line ends when the reading does: the writing has a bar of its own.
         with dataset.progress_bar(dataset.total_size(files), "reading") as reading:
             yield from dataset.stream_quads(files, progress=reading)

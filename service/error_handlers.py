@@ -64,6 +64,7 @@ def handle_domain_error(error: ZigraphError) -> Response:
         error.message,
         error.hint,
         page_message=error_message(error.code),
+        page_detail=True,
         **error.details,
     )
     response.headers.update(error.headers())

@@ -130,7 +130,7 @@ class _Counted:
             self.count += len(batch)
             self.bar.update(sum(map(len, batch)))
             yield batch
-        self.bar.update(self.bar.length - self.bar.pos)  # duplicates were counted, not written
+        self.bar.update((self.bar.length or 0) - self.bar.pos)  # duplicates: counted, not written
 
     def __iter__(self) -> Iterator[str]:
         for batch in self.batches():

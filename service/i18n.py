@@ -99,7 +99,7 @@ def translate_to(lang: str, key: str, **values: object) -> str:
 
 
 @functools.cache
-def catalogue(lang: str) -> support.Translations:
+def catalogue(lang: str) -> support.NullTranslations:
     """Return the compiled catalogue of ``lang``, for text written outside a web request."""
     return support.Translations.load(str(TRANSLATIONS), [lang], "messages")
 

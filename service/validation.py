@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 import pyshacl
@@ -390,10 +391,11 @@ def _shapes_and_data(
     if isinstance(source, LoadedDataset):
         return to_graph(source.graph_quads("shapes")), lambda: source.graph_quads(*DATA_ROLES)
     if isinstance(source, list) and all(isinstance(f, SourceFile) for f in source):
-        shapes = to_graph(stream_quads([f for f in source if f.role == "shapes"]))
-        data_files = [f for f in source if f.role in DATA_ROLES]
+        files = cast(list[SourceFile], source)
+        shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
+        data_files = [f for f in files if f.role in DATA_ROLES]
         return shapes, lambda: stream_quads(data_files)
-    quads = list(source)
+    quads = list(cast(Iterable[ox.Quad], source))
     is_shapes = [q.graph_name.value.startswith(SHAPES_GRAPHS) for q in quads]
     shapes = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if shape)
     return shapes, lambda: (q for q, shape in zip(quads, is_shapes, strict=True) if not shape)

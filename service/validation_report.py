@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pyoxigraph as ox
 from flask import current_app
 
 from service import dataset, validation
@@ -44,6 +45,7 @@ def _per_version(name: str, compute: Callable[[Backend, str], Kept]) -> Kept:
 
 
 def _report(store: Backend, version: str) -> validation.Report | None:
+    report: validation.Report | None
     if store.fixed_version() is None:
         report = validation.validate(store.quads())
         report.validated = f"(version {version})"
@@ -55,34 +57,36 @@ def _report(store: Backend, version: str) -> validation.Report | None:
 
 
 def _report_of_a_store_the_tests_built() -> validation.Report:
-    """Return the report of the shipped files, which a store without a fingerprint holds.
+    """Return the shipped files' report, for a store whose metadata has no fingerprint.
 
-    Only ``embedded.build_store`` makes such a store, and only the tests call it: it saves no
-    report and records no fingerprint. Production stores come from ``zigraph serve``, which
-    saves one. This goes once the tests build their stores as ``zigraph serve`` does.
+    Only the tests' former store builder made such stores: it recorded no fingerprint and saved
+    no report. Every store is now built as ``zigraph serve`` builds it, so this branch goes.
     """
     return validation.validate(dataset.shipped_files())
 
 
 def _facts(store: Backend, version: str) -> dict:
     metadata = store.metadata()
-    shapes = store.query(
-        f"""SELECT (COUNT(DISTINCT ?shape) AS ?n) WHERE {{ GRAPH ?g {{
+    shapes = f"""SELECT (COUNT(DISTINCT ?shape) AS ?n) WHERE {{ GRAPH ?g {{
   {{ ?shape a <{SH.NodeShape}> }} UNION {{ ?shape a <{SH.PropertyShape}> }}
   UNION {{ ?any <{SH.property}> ?shape }} }}
   FILTER(STRSTARTS(STR(?g), "{validation.SHAPES_GRAPHS}")) }}"""
-    ).rows
-    focus = store.query(
-        f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
+    focus = f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
   {{ ?shape <{SH.targetClass}> ?c . ?node a/<{RDFS.subClassOf}>* ?c }}
   UNION {{ ?shape <{SH.targetNode}> ?node }}
   UNION {{ ?shape <{SH.targetSubjectsOf}> ?p . ?node ?p ?o }}
   UNION {{ ?shape <{SH.targetObjectsOf}> ?p . ?s ?p ?node }}
 }}"""
-    ).rows
     return {
         "version": metadata.get("version"),
         "built": metadata.get("built"),
-        "shapes": int(shapes[0][0].value) if shapes else 0,
-        "focus_nodes": int(focus[0][0].value) if focus else 0,
+        "shapes": _count(store, shapes),
+        "focus_nodes": _count(store, focus),
     }
+
+
+def _count(store: Backend, query: str) -> int:
+    """Return the number a counting query answers, or 0 when it answers none."""
+    rows = store.query(query).rows
+    value = rows[0][0] if rows else None
+    return int(value.value) if isinstance(value, ox.Literal) else 0
