@@ -6,7 +6,7 @@ Each command is a click command; ``zigraph COMMAND --help`` says what it takes.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import NoReturn
 
@@ -48,7 +48,7 @@ def validate(paths, data_paths, ontology_paths, shapes_paths, output_format, lan
     """
     files = files_or_exit((*paths, *data_paths), ontology_paths, shapes_paths)
     try:
-        report = validation.validate_files(files)
+        report = validation.validate(files)
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
@@ -112,22 +112,22 @@ def _export_or_exit(
     files: list[dataset.SourceFile], fmt: export.RdfSerialization, target, name: str
 ) -> int:
     """Write the files' dataset to ``target``; or name the bad file and line, and exit 2."""
-    reading = dataset.Progress(dataset.total_size(files), label="reading")
 
-    def read() -> Iterator[ox.Quad]:
-        yield from dataset.stream_quads(files, progress=reading)
-        reading.close()  # the writing has a bar of its own
+    def read() -> Generator[ox.Quad]:
+        # The bar's line ends when the reading does: the writing has a bar of its own.
+        with dataset.progress_bar(dataset.total_size(files), "reading") as reading:
+            yield from dataset.stream_quads(files, progress=reading)
 
+    quads = read()
     try:
         run_lines = settings_or_exit().export_run_lines
-        return export.write_dataset(read(), fmt, target, run_lines=run_lines, progress=None)
+        return export.write_dataset(quads, fmt, target, run_lines=run_lines, progress=True)
     except dataset.DatasetError as error:
-        reading.close()
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
 
     except OSError as error:
-        reading.close()
+        quads.close()  # ends the reading bar's line, if it was reading
         _cannot_write(error, name)
 
 

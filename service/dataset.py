@@ -6,16 +6,20 @@ import gzip
 import hashlib
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
+import click
 import pyoxigraph as ox
 
 from service import resources
 from service.namespaces import GRAPH_BASE
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 # Folders of the dataset, in load order, and the role each file in them plays.
 ROLES = ("ontology", "shapes", "graph_data")
@@ -182,7 +186,7 @@ def fingerprint(files: Iterable[SourceFile]) -> str:
 class _Reader:
     """A binary file that hashes and counts the bytes read through it."""
 
-    def __init__(self, raw, digest, progress: Progress | None) -> None:
+    def __init__(self, raw, digest, progress: ProgressBar | None) -> None:
         self.raw = raw
         self.digest = digest
         self.progress = progress
@@ -191,12 +195,12 @@ class _Reader:
         chunk = self.raw.read(size)
         self.digest.update(chunk)
         if self.progress is not None:
-            self.progress.advance(len(chunk))
+            self.progress.update(len(chunk))
         return chunk
 
 
 def stream_quads(
-    files: Iterable[SourceFile], digest=None, progress: Progress | None = None
+    files: Iterable[SourceFile], digest=None, progress: ProgressBar | None = None
 ) -> Iterator[ox.Quad]:
     """Yield the quads of the files one by one, never holding a whole file.
 
@@ -234,38 +238,26 @@ def _compressed(path: Path) -> bool:
     return path.name.lower().endswith(COMPRESSED)
 
 
-class Progress:
-    """A one-line progress bar of bytes read, on standard error when it is a terminal."""
+def progress_bar(
+    total: int, label: str, shown: bool = True, file: TextIO | None = None
+) -> ProgressBar:
+    """Return click's bar of ``total`` bytes on standard error, drawn only on a terminal.
 
-    def __init__(self, total: int, label: str = "loading", enabled: bool | None = None) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.done = 0
-        self.shown = -1
-        self.started = time.monotonic()
-
-    def advance(self, size: int) -> None:
-        """Count ``size`` more bytes and redraw the bar when its percentage changes."""
-        self.done += size
-        percent = min(100, self.done * 100 // self.total)
-        if not self.enabled or percent == self.shown:
-            return
-        self.shown = percent
-        bar = "#" * (percent // 4) + "." * (25 - percent // 4)
-        elapsed = time.monotonic() - self.started
-        megabytes = self.done / 2**20
-        sys.stderr.write(
-            f"\r{self.label} [{bar}] {percent:3d}% {megabytes:,.1f} MiB {elapsed:.0f}s"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        """End the bar's line, if it was drawn and not yet ended."""
-        if self.enabled and self.shown >= 0:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self.shown = -1  # once only
+    :param file: where to draw it instead, when that is a terminal.
+    """
+    file = sys.stderr if file is None else file
+    bar: ProgressBar = click.progressbar(
+        length=max(total, 1),
+        label=label,
+        file=file,
+        hidden=not (shown and file.isatty()),  # click would still print the label elsewhere
+        bar_template="%(label)s [%(bar)s] %(info)s",
+        empty_char=".",
+        width=25,
+        update_min_steps=max(1, total // 400),  # redrawn some hundred times, not every read
+        item_show_func=lambda _: f"{bar.pos / 2**20:,.1f} MiB",
+    )
+    return bar
 
 
 def source_folders(files: Iterable[SourceFile]) -> list[str]:

@@ -18,12 +18,20 @@ from service.negotiation import error_format
 
 
 def error_response(
-    status: int, code: str, message: str, hint: str = "", page_message: str | None = None, **details
+    status: int,
+    code: str,
+    message: str,
+    hint: str = "",
+    page_message: str | None = None,
+    page_detail: bool = True,
+    **details,
 ) -> Response:
     """Return an error answer in the client's preferred format.
 
     :param page_message: what a page says first, in the reader's language (the message, which
         may quote a parser, follows it as written).
+    :param page_detail: whether a page shows the message under ``page_message`` (not when it
+        says the same in English only).
     """
     fmt = error_format()
     if fmt == "html":
@@ -32,7 +40,7 @@ def error_response(
             status=status,
             code=code,
             summary=page_message,
-            message=message,
+            message=message if page_detail or not page_message else None,
             hint=hint,
         )
         response = Response(body, status, mimetype="text/html")
@@ -56,6 +64,7 @@ def handle_domain_error(error: ZigraphError) -> Response:
         error.message,
         error.hint,
         page_message=error_message(error.code),
+        page_detail=True,
         **error.details,
     )
     response.headers.update(error.headers())
@@ -69,6 +78,9 @@ def handle_http_error(error: HTTPException) -> Response:
         code,
         error.description or error.name,
         page_message=http_message(error.code or 500),
+        # Werkzeug's own sentence says in English what the catalogue's says in the reader's
+        # language; a description of ours (which dumps exist, the URL limit) says more.
+        page_detail=error.description != type(error).description,
     )
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):

@@ -15,13 +15,16 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from service.dataset import Progress, has_blank_node, name_blank_nodes
+from service.dataset import has_blank_node, name_blank_nodes, progress_bar
 from service.external_sort import ExternalSort
 from service.namespaces import PREFIXES, RDF, XSD, compact
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 RDF_TYPE = str(RDF.type)
 XSD_STRING = str(XSD.string)
@@ -88,14 +91,14 @@ def write_dataset(
     output: IO[bytes],
     *,
     run_lines: int | None = None,
-    progress: bool | None = False,
+    progress: bool = False,
 ) -> int:
     """Write a dataset sorted, blank nodes named by RDFC-1.0; return the statements written.
 
     The same quads give the same bytes, whatever their order and however they are sorted.
 
     :param run_lines: lines sorted in memory at a time (the setting ``export_run_lines``).
-    :param progress: show a bar of the writing on standard error; None: when it is a terminal.
+    :param progress: show a bar of the writing on standard error, when it is a terminal.
     """
     line_of, write = _WRITERS[fmt.name]
     with ExternalSort(run_lines) as lines:
@@ -107,19 +110,16 @@ def write_dataset(
                 lines.add(line_of(quad))
         lines.extend(line_of(quad) for quad in name_blank_nodes(blank))
         del blank
-        bar = Progress(lines.characters, label="writing", enabled=progress)
-        counted = _Counted(lines, bar)
-        try:
+        with progress_bar(lines.characters, "writing", shown=progress) as bar:
+            counted = _Counted(lines, bar)
             write(counted, fmt, output)
-        finally:
-            bar.close()
         return counted.count
 
 
 class _Counted:
     """The sorted lines, counted and shown on a progress bar as they are read."""
 
-    def __init__(self, lines: Iterable[str], bar: Progress) -> None:
+    def __init__(self, lines: Iterable[str], bar: ProgressBar) -> None:
         self.lines = lines
         self.bar = bar
         self.count = 0
@@ -128,9 +128,9 @@ class _Counted:
         lines = iter(self.lines)
         while batch := list(itertools.islice(lines, size)):
             self.count += len(batch)
-            self.bar.advance(sum(map(len, batch)))
+            self.bar.update(sum(map(len, batch)))
             yield batch
-        self.bar.advance(self.bar.total - self.bar.done)  # duplicates were counted, not written
+        self.bar.update((self.bar.length or 0) - self.bar.pos)  # duplicates: counted, not written
 
     def __iter__(self) -> Iterator[str]:
         for batch in self.batches():

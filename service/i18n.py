@@ -9,9 +9,10 @@ use ``str.format`` names.
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, support
 from babel.dates import format_date as babel_format_date
 from flask import Flask, Response, g, request
 from flask_babel import Babel, get_translations
@@ -89,7 +90,21 @@ def translate(key: str, **values: object) -> str:
 
     A message with a plural form takes the form for the number ``n``.
     """
-    translations = get_translations()
+    return _filled(get_translations(), key, values)
+
+
+def translate_to(lang: str, key: str, **values: object) -> str:
+    """Return the interface string ``key`` in ``lang`` (else Indonesian), outside any request."""
+    return _filled(catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE), key, values)
+
+
+@functools.cache
+def catalogue(lang: str) -> support.NullTranslations:
+    """Return the compiled catalogue of ``lang``, for text written outside a web request."""
+    return support.Translations.load(str(TRANSLATIONS), [lang], "messages")
+
+
+def _filled(translations: support.NullTranslations, key: str, values: dict) -> str:
     text = key
     if "n" in values:
         text = translations.ngettext(key, key + ":plural", int(str(values["n"])))

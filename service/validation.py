@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 import pyshacl
@@ -16,6 +17,7 @@ from rdflib.namespace import RDF, SH, SKOS, XSD
 
 from service import shacl_sparql
 from service.dataset import LoadedDataset, SourceFile, stream_quads
+from service.i18n import translate_to
 from service.namespaces import GRAPH_BASE, PREFIXES, compact
 
 log = logging.getLogger(__name__)
@@ -75,26 +77,6 @@ class ValidationResult:
         return next(iter(self.focus_label.values()), "")
 
 
-WORDS = {
-    "id": {
-        "conforms": "Data sesuai dengan shapes SHACL ({n} triple diperiksa).",
-        "violations": "Data TIDAK sesuai: {n} pelanggaran.",
-        "focus": "Node",
-        "path": "Jalur",
-        "value": "Nilai",
-        "shape": "Aturan",
-    },
-    "en": {
-        "conforms": "The data conforms to the SHACL shapes ({n} triples checked).",
-        "violations": "The data does NOT conform: {n} violations.",
-        "focus": "Node",
-        "path": "Path",
-        "value": "Value",
-        "shape": "Rule",
-    },
-}
-
-
 @dataclass
 class Report:
     """The outcome of a validation: conformance, the results and the report graph."""
@@ -108,20 +90,23 @@ class Report:
 
     def text(self, lang: str = "id") -> str:
         """Return the report as readable text in ``lang`` (id or en)."""
-        words = WORDS.get(lang, WORDS["id"])
+
+        def word(key: str, **values: object) -> str:
+            return translate_to(lang, key, **values)
+
         if self.conforms:
-            return words["conforms"].format(n=self.checked_triples) + "\n"
-        lines = [words["violations"].format(n=len(self.results)), ""]
+            return word("validation_report_conforms", n=self.checked_triples) + "\n"
+        lines = [word("validation_report_violations", n=len(self.results)), ""]
         for number, result in enumerate(self.results, 1):
             label = result.label(lang)
             focus = f"{label} <{result.focus}>" if label else f"<{result.focus}>"
             lines.append(f"{number}. [{result.severity}] {result.message(lang)}")
-            lines.append(f"   {words['focus']}: {focus}")
+            lines.append(f"   {word('validation_focus')}: {focus}")
             if result.path:
-                lines.append(f"   {words['path']}: {result.path}")
+                lines.append(f"   {word('validation_path')}: {result.path}")
             if result.value:
-                lines.append(f"   {words['value']}: {result.value}")
-            lines.append(f"   {words['shape']}: {result.source_shape}")
+                lines.append(f"   {word('validation_value')}: {result.value}")
+            lines.append(f"   {word('validation_shape')}: {result.source_shape}")
         return "\n".join(lines) + "\n"
 
     def json(self, lang: str = "id") -> str:
@@ -272,8 +257,10 @@ def _results(report_graph: Graph, shapes: Graph, labels: Callable) -> list[Valid
 
 
 def store_of(quads: Iterable[ox.Quad]) -> tuple[ox.Store, str | None]:
-    """Return a store in memory holding the quads, and a datatype the store lost on the way.
+    """Return a store in memory holding the quads' triples, and a datatype it lost on the way.
 
+    The triples go into the default graph, one copy each whatever the graphs that hold them,
+    as they do into pySHACL's data graph: both engines count the same triples checked.
     Oxigraph stores derived integer types (xsd:nonNegativeInteger, …) as xsd:integer; the
     second value names the first such datatype met, or is None.
     """
@@ -285,7 +272,7 @@ def store_of(quads: Iterable[ox.Quad]) -> tuple[ox.Store, str | None]:
             if not lost and isinstance(quad.object, ox.Literal):
                 if quad.object.datatype.value in rewritten:
                     lost.append(quad.object.datatype.value)
-            yield quad
+            yield ox.Quad(quad.subject, quad.predicate, quad.object)
 
     store = ox.Store()
     store.bulk_extend(watched())
@@ -370,28 +357,45 @@ def _copy(source: Graph, node, target: Graph):
     return node
 
 
-def validate_files(files: list[SourceFile]) -> Report:
-    """Validate the files' ontology and data against their shapes.
+ENGINES = ("auto", "pyshacl")
 
-    The data is streamed into a store in memory, which holds nothing else (no shapes).
+
+def validate(
+    source: list[SourceFile] | LoadedDataset | Iterable[ox.Quad], engine: str = "auto"
+) -> Report:
+    """Validate a dataset's ontology and data against its shapes: the one entry point.
+
+    :param source: the dataset's files (streamed, never held whole in Python), a loaded
+        dataset, or the quads a store serves (the graphs under ``SHAPES_GRAPHS`` hold the
+        shapes, the others the data).
+    :param engine: ``auto`` validates with SPARQL queries (:mod:`service.shacl_sparql`)
+        whenever that engine can evaluate the shapes and the data's datatypes, and with
+        pySHACL otherwise, saying why in the log. The size of the data does not enter the
+        choice: the SPARQL engine is the faster at every size (0.15 s against pySHACL's 1.2 s
+        on the shipped thousand triples; minutes against seconds at ten thousand), and the
+        shape tests hold it to pySHACL's results. ``pyshacl`` asks for the reference engine.
     """
-    shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
-    data_files = [f for f in files if f.role in DATA_ROLES]
-    store, lost = store_of(stream_quads(data_files))
-    return validate_store(store, shapes, lambda: stream_quads(data_files), lost_datatype=lost)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; expected one of {ENGINES}")
+    shapes, data = _shapes_and_data(source)
+    if engine == "pyshacl":
+        return validate_graphs(to_graph(data()), shapes)
+    store, lost = store_of(data())
+    return validate_store(store, shapes, data, lost_datatype=lost)
 
 
-def validate_served(quads: Iterable[ox.Quad]) -> Report:
-    """Validate quads read from a store: the data and ontology graphs against the shapes graphs."""
-    quads = list(quads)
+def _shapes_and_data(
+    source: list[SourceFile] | LoadedDataset | Iterable[ox.Quad],
+) -> tuple[Graph, Callable[[], Iterable[ox.Quad]]]:
+    """Return a source's shapes graph and a function that yields its data's quads (again)."""
+    if isinstance(source, LoadedDataset):
+        return to_graph(source.graph_quads("shapes")), lambda: source.graph_quads(*DATA_ROLES)
+    if isinstance(source, list) and all(isinstance(f, SourceFile) for f in source):
+        files = cast(list[SourceFile], source)
+        shapes = to_graph(stream_quads([f for f in files if f.role == "shapes"]))
+        data_files = [f for f in files if f.role in DATA_ROLES]
+        return shapes, lambda: stream_quads(data_files)
+    quads = list(cast(Iterable[ox.Quad], source))
     is_shapes = [q.graph_name.value.startswith(SHAPES_GRAPHS) for q in quads]
-    data = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if not shape)
     shapes = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if shape)
-    return validate_graphs(data, shapes)
-
-
-def validate(loaded: LoadedDataset) -> Report:
-    """Validate the dataset's ontology and data against its shapes."""
-    data = to_graph(loaded.graph_quads(*DATA_ROLES))
-    shapes = to_graph(loaded.graph_quads("shapes"))
-    return validate_graphs(data, shapes)
+    return shapes, lambda: (q for q, shape in zip(quads, is_shapes, strict=True) if not shape)

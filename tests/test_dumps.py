@@ -176,9 +176,9 @@ def test_pages_read_the_report_saved_at_start(store_dir, tmp_path, shipped_datas
     app = create_app({"TESTING": True, "STORE_DIR": str(copy)})
     try:
         with app.test_request_context():
-            from service.pages.ontology import get_report
+            from service.validation_report import served_report
 
-            assert get_report().checked_triples == 4242
+            assert served_report().checked_triples == 4242
     finally:
         if app.extensions["zigraph.store"] is not None:
             app.extensions["zigraph.store"].close()

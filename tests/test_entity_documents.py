@@ -106,6 +106,27 @@ def test_http_errors_on_pages_speak_the_reader_language(client):
     assert page.find("header", class_="site-header") is not None
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_missing_route_page_speaks_only_the_reader_language(client, lang):
+    """Regression: Werkzeug's English sentence showed under the Indonesian one."""
+    headers = {**HTML, "Accept-Language": lang}
+    page = parse(client.get("/nothing-here", headers=headers).data)
+    main = page.find("main").text()
+    assert "The requested URL was not found" not in main
+    assert page.find("pre", class_="error-detail") is None
+    assert page.find("p", class_="error-message").attrs.get("lang") is None
+    for accept in ("application/json", "text/plain"):
+        machine = client.get("/nothing-here", headers={"Accept": accept, "Accept-Language": lang})
+        assert machine.status_code == 404
+        assert "The requested URL was not found on the server." in machine.get_data(as_text=True)
+
+
+def test_an_http_error_of_ours_keeps_its_detail_on_the_page(client):
+    page = parse(client.get("/download/zigraph.xyz", headers=HTML).data)
+    assert page.find("p", class_="error-message").text().startswith("Halaman ini tidak ada")
+    assert "choose one of" in page.find("pre", class_="error-detail").text()
+
+
 def test_embedded_json_ld_uses_schema_org_types(client):
     page = parse(client.get(f"/doc/{AGENCY}", headers=HTML).data)
     document = json.loads(page.find("script", type="application/ld+json").text())

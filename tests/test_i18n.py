@@ -13,8 +13,11 @@ from babel.messages.pofile import read_po
 from service.i18n import LANGUAGES, TRANSLATIONS, format_date, translate
 
 SERVICE = Path(__file__).resolve().parent.parent / "service"
-# Keys named in code and templates: t('key'), translate("key"), _sentence("key"), ...
-USED_KEY = re.compile(r"""(?:\bt|translate|_sentence|_optional)\(\s*['"]([a-z][a-z0-9_]*)['"]""")
+# Keys named in code and templates: t('key'), translate("key"), translate_to(lang, "key"), ...
+USED_KEY = re.compile(
+    r"""(?:(?:\bt|translate|\bword|_sentence|_optional)\(|translate_to\(\s*\w+,)"""
+    r"""\s*['"]([a-z][a-z0-9_]*)['"]"""
+)
 
 
 def catalogue(lang: str):
@@ -73,3 +76,13 @@ def test_dates_are_written_as_readers_write_them(app):
         assert format_date("2020-12-21", "en") == "21 December 2020"
         assert format_date("2020-12", "en") == "December 2020"
         assert format_date("not a date", "en") == "not a date"
+
+
+def test_a_property_without_a_declared_inverse_reads_in_the_readers_language(app):
+    from service.pages.labels import Labels
+
+    undeclared = "http://example.org/undeclared#holds"
+    with app.test_request_context("/"):
+        labels = Labels()
+        assert labels.of_inverse(undeclared, "en") == labels.of_property(undeclared) + " of"
+        assert labels.of_inverse(undeclared, "id") == labels.of_property(undeclared) + " dari"

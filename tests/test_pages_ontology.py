@@ -114,7 +114,9 @@ def test_validation_page_shows_the_report_of_the_shipped_data(client, shipped_da
 def test_a_broken_rule_shows_on_the_node_page_and_the_report(app, client):
     from rdflib import Graph
 
+    from service.store import get_store
     from service.validation import Report, ValidationResult
+    from service.validation_report import CACHE_KEY
 
     agency = "https://w3id.org/zigraph/id/organisation/dpmptsp-kota-pekalongan"
     result = ValidationResult(
@@ -126,7 +128,9 @@ def test_a_broken_rule_shows_on_the_node_page_and_the_report(app, client):
         source_shape="zsh:test-rule",
         messages={"id": "Pesan <uji>", "en": "Test <message>"},
     )
-    app.extensions["zigraph.pages.report"] = Report(False, [result], Graph(), 1)
+    with app.app_context():
+        version = get_store().fixed_version()
+    app.extensions[CACHE_KEY] = {"report": (version, Report(False, [result], Graph(), 1))}
     page = parse(client.get("/doc/organisation/dpmptsp-kota-pekalongan", headers=HTML).data)
     verdict = page.find("p", class_="conformance")
     assert "broken" in verdict.attrs["class"].split()

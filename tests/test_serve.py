@@ -385,14 +385,31 @@ def test_serve_says_the_data_was_validated(tmp_path, capsys):
     assert "the data conforms to the shapes (validated in" in capsys.readouterr().err
 
 
+def drawn_on_a_terminal(shown: bool) -> bytes:
+    """Return what a bar of 200 bytes, read in two halves, draws on a terminal."""
+    terminal, attached = os.openpty()
+    with open(attached, "w") as screen:
+        with dataset.progress_bar(200, "loading", shown, file=screen) as progress:
+            progress.update(100)
+            progress.update(100)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(terminal)
+    return drawn
+
+
 def test_the_progress_bar_counts_the_bytes_read(capsys):
-    progress = dataset.Progress(200, "loading", enabled=True)
-    progress.advance(100)
-    progress.advance(100)
-    progress.close()
-    shown = capsys.readouterr().err
-    assert " 50%" in shown and "100%" in shown and shown.endswith("\n")
-    quiet = dataset.Progress(200, enabled=False)
-    quiet.advance(200)
-    quiet.close()
+    drawn = drawn_on_a_terminal(shown=True)
+    assert b"loading [" in drawn and b" 50%" in drawn and b"100%" in drawn
+    assert drawn.endswith(b"\n")
+    assert drawn_on_a_terminal(shown=False) == b""
+    with dataset.progress_bar(200, "loading") as quiet:  # standard error is no terminal here
+        quiet.update(200)
     assert capsys.readouterr().err == ""

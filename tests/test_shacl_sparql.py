@@ -128,3 +128,18 @@ def test_shapes_the_engine_cannot_evaluate_go_to_pyshacl() -> None:
     assert fast.engine == "pySHACL"
     assert not fast.conforms
     assert findings(fast) == findings(reference)
+
+
+def test_one_entry_point_validates_files_a_loaded_dataset_and_served_quads_alike() -> None:
+    invalid = sorted(FIXTURES.glob("invalid/*.ttl"))[0]
+    files = dataset.selected_files((invalid,))
+    loaded = dataset.load(files)
+    reports = [validation.validate(source) for source in (files, loaded, loaded.quads)]
+    assert {report.engine for report in reports} == {"SPARQL"}
+    assert not reports[0].conforms
+    assert len({report.json("en") for report in reports}) == 1
+    reference = validation.validate(files, engine="pyshacl")
+    assert reference.engine == "pySHACL"
+    assert findings(reference) == findings(reports[0])
+    with pytest.raises(ValueError, match="unknown validation engine"):
+        validation.validate(files, engine="fastest")

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import url_for
 
-from service.i18n import format_date, get_language
+from service.i18n import format_date, get_language, translate_to
 from service.namespaces import (
     DCTERMS,
     ID_BASE,
@@ -196,7 +196,7 @@ class Labels:
         if declared is not None:
             return declared
         forward = self.of_property(iri, lang)
-        return f"{forward} of" if lang == "en" else f"{forward} dari"
+        return translate_to(lang, "entity_inverse_of", property=forward)
 
     def alternatives(self, iri: str) -> list[str]:
         """Return the IRI's alternative labels (acronyms), sorted."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, render_template, url_for
 
-from service import dataset, validation
 from service.error_handlers import error_response
 from service.export import FORMATS, RdfSerialization
 from service.i18n import format_date, get_language
@@ -27,6 +25,7 @@ from service.pages.labels import (
     term_view,
 )
 from service.store import get_store
+from service.validation_report import report_facts, served_report
 
 bp = Blueprint("ontology", __name__)
 
@@ -39,8 +38,6 @@ PROPERTY_KINDS = (
     str(OWL.AnnotationProperty),
     str(RDF.Property),
 )
-REPORT_KEY = "zigraph.pages.report"
-REPORT_VERSION_KEY = "zigraph.pages.report-version"
 
 
 def graph_triples(graph_prefix: str) -> list[ox.Triple]:
@@ -371,35 +368,9 @@ def shapes_as(suffix: str):
 # --- validation --------------------------------------------------------------------------
 
 
-def get_report() -> validation.Report | None:
-    """Return the conformance report of the served data, read once per data version.
-
-    ``zigraph serve`` validates the data before it starts and saves the report beside the
-    embedded store; every web process reads that. A store ``serve`` built from files with
-    ``--no-validate`` has none: None, and the pages say the data was not validated (never the
-    report of other files). An application made directly over a store of the shipped files
-    validates them here, once per process. A remote store may hold anything: what it serves
-    is read back and validated, again when its version changes.
-    """
-    store = get_store()
-    version = store.fixed_version() or store.metadata()["version"]
-    extensions = current_app.extensions
-    if REPORT_KEY not in extensions or extensions.get(REPORT_VERSION_KEY, version) != version:
-        if store.fixed_version() is None:
-            report = validation.validate_served(store.quads())
-            report.validated = f"(version {version})"
-        else:
-            report = validation.Report.load(Path(store.location))
-            if report is None and "fingerprint" not in store.metadata():
-                report = validation.validate(dataset.load())
-        extensions[REPORT_KEY] = report
-        extensions[REPORT_VERSION_KEY] = version
-    return extensions[REPORT_KEY]
-
-
 def conformance(iri: str) -> dict:
     """Return whether a node conforms, with the messages of the rules it breaks."""
-    report = get_report()
+    report = served_report()
     if report is None:
         return {"conforms": None, "messages": []}
     lang = get_language()
@@ -413,7 +384,7 @@ def conformance(iri: str) -> dict:
 @bp.route("/validation")
 def validation_page():
     """Show the current conformance report of the data against the shapes."""
-    report = get_report()
+    report = served_report()
     lang = get_language()
     rows = []
     for result in report.results if report is not None else []:
@@ -437,37 +408,19 @@ def validation_page():
 
 
 def _validation_facts() -> dict:
-    """Return what the report was computed over: dataset version, shapes and focus nodes."""
-    store = get_store()
-    metadata = store.metadata()
-    shapes = store.query(
-        f"""SELECT (COUNT(DISTINCT ?shape) AS ?n) WHERE {{ GRAPH ?g {{
-  {{ ?shape a <{SH.NodeShape}> }} UNION {{ ?shape a <{SH.PropertyShape}> }}
-  UNION {{ ?any <{SH.property}> ?shape }} }}
-  FILTER(STRSTARTS(STR(?g), "{SHAPES_GRAPHS}")) }}"""
-    ).rows
-    focus = store.query(
-        f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
-  {{ ?shape <{SH.targetClass}> ?c . ?node a/<{RDFS.subClassOf}>* ?c }}
-  UNION {{ ?shape <{SH.targetNode}> ?node }}
-  UNION {{ ?shape <{SH.targetSubjectsOf}> ?p . ?node ?p ?o }}
-  UNION {{ ?shape <{SH.targetObjectsOf}> ?p . ?s ?p ?node }}
-}}"""
-    ).rows
-    built = metadata.get("built")
+    """Return what the report covers, its build time written in the reader's language."""
+    facts = report_facts()
+    built = facts["built"]
     return {
-        "version": metadata.get("version"),
-        "built": built,
+        **facts,
         "built_text": format_date(built[:10]) + built[10:16].replace("T", " ") if built else None,
-        "shapes": int(shapes[0][0].value) if shapes else 0,
-        "focus_nodes": int(focus[0][0].value) if focus else 0,
     }
 
 
 @bp.route("/validation.<suffix>")
 def validation_as(suffix: str):
     """Serve the conformance report as Turtle or JSON."""
-    report = get_report()
+    report = served_report()
     if report is None and suffix in ("ttl", "json"):
         return error_response(
             404,

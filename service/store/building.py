@@ -52,18 +52,16 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
     if any(path.iterdir()):
         raise StoreFolderInUse(f"{path} is not empty; remove it or choose another --store-dir")
     digest = hashlib.sha256()
-    progress = datasets.Progress(datasets.total_size(files))
     store = ox.Store(str(path))
     try:
-        bulk_load(store, datasets.stream_quads(files, digest, progress))
+        with datasets.progress_bar(datasets.total_size(files), "loading") as progress:
+            bulk_load(store, datasets.stream_quads(files, digest, progress))
         store.flush()
         store.optimize()
     except BaseException:
         del store
         shutil.rmtree(path, ignore_errors=True)
         raise
-    finally:
-        progress.close()
     graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     metadata = {
         "version": digest.hexdigest()[:16],
@@ -89,10 +87,10 @@ def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
 
 def validate_timed(files: list[datasets.SourceFile]):
     """Validate the files; return the report and the seconds it took."""
-    from service.validation import validate_files
+    from service.validation import validate
 
     started = time.monotonic()
-    report = validate_files(files)
+    report = validate(files)
     return report, round(time.monotonic() - started, 1)
 
 
