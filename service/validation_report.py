@@ -16,7 +16,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 from flask import current_app
 
-from service import dataset, validation
+from service import validation
 from service.namespaces import RDFS, SH
 from service.store import Backend, get_store
 
@@ -50,19 +50,9 @@ def _report(store: Backend, version: str) -> validation.Report | None:
         report = validation.validate(store.quads())
         report.validated = f"(version {version})"
         return report
-    report = validation.Report.load(Path(store.location))
-    if report is None and "fingerprint" not in store.metadata():
-        report = _report_of_a_store_the_tests_built()
-    return report
-
-
-def _report_of_a_store_the_tests_built() -> validation.Report:
-    """Return the shipped files' report, for a store whose metadata has no fingerprint.
-
-    Only the tests' former store builder made such stores: it recorded no fingerprint and saved
-    no report. Every store is now built as ``zigraph serve`` builds it, so this branch goes.
-    """
-    return validation.validate(dataset.shipped_files())
+    # The report saved beside the store when it was built; None when it was built with
+    # --no-validate, and the pages say the data was not validated.
+    return validation.Report.load(Path(store.location))
 
 
 def _facts(store: Backend, version: str) -> dict:
