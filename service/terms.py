@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import pyoxigraph as ox
@@ -25,3 +26,22 @@ def literal(term: Term | None) -> ox.Literal:
     if isinstance(term, ox.Literal):
         return term
     raise TypeError(f"expected a literal, not {term!r}")
+
+
+def as_triple(row: Sequence[Term | None]) -> ox.Triple:
+    """Return the triple of a solution's subject, predicate and object, or raise TypeError."""
+    subject, predicate, object_ = row
+    if (
+        isinstance(subject, ox.NamedNode | ox.BlankNode | ox.Triple)
+        and isinstance(predicate, ox.NamedNode)
+        and object_ is not None
+    ):
+        return ox.Triple(subject, predicate, object_)
+    raise TypeError(f"not a triple: {subject} {predicate} {object_}")
+
+
+def bound(term: Term | None) -> Term:
+    """Return the term of a variable the query always binds, or raise TypeError if unbound."""
+    if term is None:
+        raise TypeError("a variable the query always binds is unbound")
+    return term
