@@ -118,7 +118,7 @@ class AnswerCache:
 
 def get_answer_cache() -> AnswerCache:
     """Return this process's answer cache, sized by the setting ``result_cache_mb``."""
-    app = current_app._get_current_object()
+    app = current_app
     cache = app.extensions.get("zigraph.answers")
     if cache is None:
         with _creating:

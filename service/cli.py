@@ -151,7 +151,10 @@ def dataset_statistics(files: list[dataset.SourceFile]) -> dict:
     store.bulk_extend(dataset.stream_quads(files, digest))
 
     def select(query: str) -> list[ox.QuerySolution]:
-        return list(store.query(query))
+        answer = store.query(query)
+        if not isinstance(answer, ox.QuerySolutions):
+            raise TypeError(f"not a SELECT query: {query}")
+        return list(answer)
 
     distinct = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
     triples = select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {distinct} }} }}")[0]["n"]

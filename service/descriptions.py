@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import pyoxigraph as ox
 from cachetools import LRUCache
@@ -42,6 +44,7 @@ LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 XSD_INTEGER = str(XSD.integer)
 CACHED_ENTRIES = 4  # the statistics of a few versions
+Value = TypeVar("Value")
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
 W3C_FORMAT_NAMES = {
     "json": "SPARQL_Results_JSON",
@@ -60,7 +63,7 @@ W3C_RDF_FORMAT_NAMES = {
 _building = threading.RLock()
 
 
-def _cached(key: tuple, build) -> object:
+def _cached(key: tuple, build: Callable[[], Value]) -> Value:
     """Return a value cached for this process and dataset version, building it once.
 
     The most recently used entries are kept (a few versions), so a remote store that
@@ -71,21 +74,6 @@ def _cached(key: tuple, build) -> object:
         if key not in cache:
             cache[key] = build()
         return cache[key]
-
-
-def _version() -> tuple[str, str | None]:
-    metadata = get_store().metadata()
-    return metadata["version"], metadata.get("built")
-
-
-def _conditional(response: Response, version: str, built: str | None, tag: str) -> Response:
-    response.set_etag(f"{version}-{tag}")
-    if built:
-        response.last_modified = datetime.fromisoformat(built.replace("Z", "+00:00"))
-    response.cache_control.public = True
-    response.cache_control.max_age = get_settings().dump_max_age
-    response.vary.add("Accept")
-    return response.make_conditional(request)
 
 
 def served_version() -> tuple[str, str | None]:
@@ -102,7 +90,8 @@ def conditional(response: Response, version: str, built: str | None, tag: str) -
     response.cache_control.public = True
     response.cache_control.max_age = get_settings().dump_max_age
     response.vary.add("Accept")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # updates the response in place (a 304, a range)
+    return response
 
 
 def _integer(value: int) -> ox.Literal:

@@ -113,7 +113,7 @@ def download(extension: str) -> Response:
         dump_file(version, fmt),
         mimetype=fmt.media_type,
         download_name=f"{DUMP_STEM}.{fmt.extension}",
-        etag=checked.get_etag()[0],
+        etag=checked.get_etag()[0] or False,  # conditional()'s; never one made from the file
         last_modified=checked.last_modified,
         max_age=get_settings().dump_max_age,
         conditional=True,

@@ -22,6 +22,7 @@ import pyoxigraph as ox
 from service.dataset import has_blank_node, name_blank_nodes, progress_bar
 from service.external_sort import ExternalSort
 from service.namespaces import PREFIXES, RDF, XSD, compact
+from service.terms import Term
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -75,7 +76,9 @@ def serialize_triples(
     ordered = sorted(set(triples), key=str)
     if fmt.oxigraph_format is None:
         return _jsonld({None: ordered})
-    return ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=prefixes or PREFIXES)
+    written = ox.serialize(ordered, format=fmt.oxigraph_format, prefixes=prefixes or PREFIXES)
+    # pyoxigraph's stub says bytes | None: given no output, serialize returns the bytes.
+    return written  # type: ignore[return-value]
 
 
 def serialize_dataset(quads: Iterable[ox.Quad], fmt: RdfSerialization) -> bytes:
@@ -167,9 +170,11 @@ def _write_lines(lines: _Counted, fmt: RdfSerialization, output: IO[bytes]) -> N
 
 def _write_parsed(lines: _Counted, fmt: RdfSerialization, output: IO[bytes]) -> None:
     statements = ox.RdfFormat.N_QUADS if fmt.holds_graphs else ox.RdfFormat.N_TRIPLES
-    parsed = ox.parse(_LineReader(lines), format=statements)
-    if not fmt.holds_graphs:
-        parsed = (quad.triple for quad in parsed)
+    # pyoxigraph reads any binary file object; typeshed's RawIOBase is no typing.IO[bytes].
+    quads = ox.parse(_LineReader(lines), format=statements)  # type: ignore[arg-type]
+    parsed: Iterable[ox.Quad] | Iterable[ox.Triple] = (
+        quads if fmt.holds_graphs else (quad.triple for quad in quads)
+    )
     ox.serialize(parsed, output, fmt.oxigraph_format, prefixes=PREFIXES)
 
 
@@ -245,13 +250,15 @@ _WRITERS: dict[str, tuple[Callable[[ox.Quad], str], Callable]] = {
 # Keys and IRIs are compacted with the project's prefixes, values sorted, single values unwrapped.
 
 
-def _term_id(term: ox.NamedNode | ox.BlankNode) -> str:
+def _term_id(term: ox.NamedNode | ox.BlankNode | ox.Triple) -> str:
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
+    if isinstance(term, ox.Triple):
+        raise ValueError(f"JSON-LD output cannot hold the RDF-star term {term}")
     return compact(term.value)
 
 
-def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
+def _value(term: Term) -> object:
     if isinstance(term, ox.Literal):
         if term.language:
             return {"@value": term.value, "@language": term.language}
@@ -270,11 +277,11 @@ def _sort_key(value: object) -> str:
 def _node_objects(triples: list[ox.Triple]) -> list[dict]:
     nodes: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for triple in triples:
-        node = nodes[_term_id(triple.subject)]
+        described = nodes[_term_id(triple.subject)]
         if triple.predicate.value == RDF_TYPE and not isinstance(triple.object, ox.Literal):
-            node["@type"].append(_term_id(triple.object))
+            described["@type"].append(_term_id(triple.object))
         else:
-            node[compact(triple.predicate.value)].append(_value(triple.object))
+            described[compact(triple.predicate.value)].append(_value(triple.object))
     result = []
     for subject in sorted(nodes):
         node: dict[str, object] = {"@id": subject}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar, overload
 
 from flask import Response, request
 
@@ -48,11 +49,15 @@ FORMAT_ALIASES = {
 }
 
 
+Chosen = TypeVar("Chosen", bound=ResultsSerialization | RdfSerialization, covariant=True)
+Format = TypeVar("Format", bound=ResultsSerialization | RdfSerialization)
+
+
 @dataclass(frozen=True)
-class Negotiated:
+class Negotiated(Generic[Chosen]):
     """The format chosen for an answer and the media type to label it with."""
 
-    serialization: ResultsSerialization | RdfSerialization
+    serialization: Chosen
     media_type: str
 
 
@@ -136,14 +141,28 @@ def _offered(kinds: dict[str, str], boolean: bool) -> dict[str, str]:
     return {t: n for t, n in kinds.items() if RESULT_FORMATS[n].holds_boolean}
 
 
-def negotiate(graph_answer: bool, boolean: bool = False) -> Negotiated:
+@overload
+def negotiate(
+    graph_answer: Literal[True], boolean: bool = False
+) -> Negotiated[RdfSerialization]: ...
+@overload
+def negotiate(
+    graph_answer: bool, boolean: bool = False
+) -> Negotiated[ResultsSerialization | RdfSerialization]: ...
+def negotiate(
+    graph_answer: bool, boolean: bool = False
+) -> Negotiated[ResultsSerialization | RdfSerialization]:
     """Choose the answer's format from ``format=`` or the Accept header, or raise NotAcceptable.
 
     :param graph_answer: the answer is RDF triples (CONSTRUCT, DESCRIBE, the description).
     :param boolean: the answer is an ASK result, which only JSON and XML can hold.
     """
-    offered = GRAPH_TYPES if graph_answer else _offered(RESULT_TYPES, boolean)
-    formats = FORMATS if graph_answer else RESULT_FORMATS
+    if graph_answer:
+        return _choose(GRAPH_TYPES, FORMATS)
+    return _choose(_offered(RESULT_TYPES, boolean), RESULT_FORMATS)
+
+
+def _choose(offered: dict[str, str], formats: dict[str, Format]) -> Negotiated[Format]:
     requested = request.values.get("format")
     if requested:
         name = FORMAT_ALIASES.get(requested.lower(), requested.lower())

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from service import dataset, resources
 from service.namespaces import DCTERMS, OA, RDF, SOURCE_BASE, XSD, ZI
+from service.terms import Term, term_value
 
 CONTEXT = 32  # the most characters a prefix or suffix holds, as in graph_data/
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -43,7 +44,7 @@ class Passage:
     source_file: str | None  # the dct:hasFormat IRI of the passage's source document
 
 
-def _one(store: ox.Store, subject: str, predicate: str) -> ox.NamedNode | ox.Literal | None:
+def _one(store: ox.Store, subject: str, predicate: str) -> Term | None:
     for quad in store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None):
         return quad.object
     return None
@@ -62,8 +63,11 @@ def passages(turtle: str, base_iri: str) -> list[Passage]:
         passage = quad.subject
         quote = position = None
         for selector in store.quads_for_pattern(passage, ox.NamedNode(str(OA.hasSelector)), None):
+            if isinstance(selector.object, ox.Literal):  # not a selector: no quote from it
+                continue
             kinds = {
-                q.object.value for q in store.quads_for_pattern(selector.object, RDF_TYPE, None)
+                term_value(q.object)
+                for q in store.quads_for_pattern(selector.object, RDF_TYPE, None)
             }
             if str(OA.TextQuoteSelector) in kinds:
                 quote = selector.object
@@ -71,31 +75,31 @@ def passages(turtle: str, base_iri: str) -> list[Passage]:
                 position = selector.object
         if not isinstance(quote, ox.NamedNode):
             raise AnchorError(
-                f"{passage.value}: give the passage a quote selector with an IRI "
+                f"{term_value(passage)}: give the passage a quote selector with an IRI "
                 "(oa:hasSelector <…/quote>, as `zigraph new-source` writes it)"
             )
         exact = _one(store, quote.value, str(OA.exact))
         if exact is None:
-            raise AnchorError(f"{passage.value}: its quote selector has no oa:exact")
+            raise AnchorError(f"{term_value(passage)}: its quote selector has no oa:exact")
         prefix = _one(store, quote.value, str(OA.prefix))
         suffix = _one(store, quote.value, str(OA.suffix))
         start = end = None
         if position is not None:
-            start = _one(store, position.value, str(OA.start))
-            end = _one(store, position.value, str(OA.end))
-        document = _one(store, passage.value, str(OA.hasSource))
-        text_file = _one(store, document.value, str(DCTERMS.hasFormat)) if document else None
+            start = _one(store, term_value(position), str(OA.start))
+            end = _one(store, term_value(position), str(OA.end))
+        document = _one(store, term_value(passage), str(OA.hasSource))
+        text_file = _one(store, term_value(document), str(DCTERMS.hasFormat)) if document else None
         found.append(
             Passage(
-                iri=passage.value,
+                iri=term_value(passage),
                 quote=quote.value,
-                exact=exact.value,
-                prefix=prefix.value if prefix is not None else None,
-                suffix=suffix.value if suffix is not None else None,
-                position=position.value if position is not None else None,
-                start=int(start.value) if start is not None else None,
-                end=int(end.value) if end is not None else None,
-                source_file=text_file.value if text_file is not None else None,
+                exact=term_value(exact),
+                prefix=term_value(prefix) if prefix is not None else None,
+                suffix=term_value(suffix) if suffix is not None else None,
+                position=term_value(position) if position is not None else None,
+                start=int(term_value(start)) if start is not None else None,
+                end=int(term_value(end)) if end is not None else None,
+                source_file=term_value(text_file) if text_file is not None else None,
             )
         )
     return found
@@ -342,8 +346,8 @@ def anchor_text(
                 f"    {oa.format('end')} {_integer(end, integer_type, prefixes)} ."
             )
             edits.append((_statement_end(turtle, subjects[0].end) + 1, block))
-    for position, insertion in sorted(edits, key=lambda e: e[0], reverse=True):
-        turtle = turtle[:position] + insertion + turtle[position:]
+    for at, insertion in sorted(edits, key=lambda e: e[0], reverse=True):
+        turtle = turtle[:at] + insertion + turtle[at:]
     return turtle, anchored
 
 

@@ -6,6 +6,7 @@ import sys
 import time
 
 import click
+import pyoxigraph as ox
 import requests
 
 from service.cli_options import dataset_options, files_or_exit, load_or_exit, settings_or_exit
@@ -66,7 +67,8 @@ def push(
     started = time.monotonic()
     with session:
         for number, source in enumerate(loaded.files, start=1):
-            triples = [q.triple for q in loaded.quads if q.graph_name.value == source.graph]
+            graph = ox.NamedNode(source.graph)
+            triples = [q.triple for q in loaded.quads if q.graph_name == graph]
             body = serialize_triples(triples, fmt)
             try:
                 response = session.put(

@@ -247,6 +247,8 @@ def tokens_of(text: str) -> Iterator[Token]:
             continue
         elif "0" <= char <= "9" or (char == "." and text[position + 1 : position + 2] in DIGITS):
             match = _NUMBER.match(text, position)
+            if not match:  # never: a digit, or a dot before one, starts a number
+                raise syntax_error(text, position, "a number was expected")
             yield Token("number", match.group(), position, match.end())
             position = match.end()
             continue

@@ -85,7 +85,7 @@ def date_literal(date: str) -> str:
 
 def known_publishers(folder: Path) -> set[str]:
     """Return the IRIs of the organisations written in the folder's RDF and the shipped data."""
-    found = set()
+    found: set[str] = set()
     for root in (folder, dataset.resources.folder("graph_data")):
         if not root.is_dir():
             continue

@@ -31,7 +31,11 @@ def report_validation(metadata: dict, store: Path, enforce: bool) -> None:
         return
     from service.validation import Report
 
-    click.echo(Report.load(store).text("en"), err=True, nl=False)
+    report = Report.load(store)
+    if report is None:  # the metadata says it was written; the file is gone or unreadable
+        click.echo(f"zigraph: the validation report in {store} cannot be read.", err=True)
+    else:
+        click.echo(report.text("en"), err=True, nl=False)
     if enforce:
         click.echo(
             "zigraph: the data does not conform to the shapes; not serving it "

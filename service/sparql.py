@@ -29,7 +29,7 @@ from service.negotiation import Negotiated, negotiate, prefers_html
 from service.pages.query import page as query_page
 from service.queryparser import ParsedQuery
 from service.querysafety import check_request
-from service.results import serialize_results
+from service.results import ResultsSerialization, serialize_results
 from service.security import CACHE_HEADER, LIMIT_HEADER, TRUNCATED_HEADER, allow_cross_origin
 from service.settings import get_settings
 from service.store import get_store
@@ -114,7 +114,8 @@ def query() -> Response:
         response.set_etag(hashlib.sha256(answer.body).hexdigest()[:32])
         response.cache_control.public = True
         response.cache_control.no_cache = True
-        return response.make_conditional(request)
+        response.make_conditional(request)  # updates the response in place (a 304, a range)
+        return response
     key = AnswerKey(
         version,
         get_settings().result_limit,
@@ -130,9 +131,9 @@ def query() -> Response:
         response.vary.add("Accept")
     else:
         cache = get_answer_cache()
-        answer = cache.get(key)
-        if answer is not None:
-            response = answer_response(answer, "hit")
+        cached = cache.get(key)
+        if cached is not None:
+            response = answer_response(cached, "hit")
         else:
             answer = evaluate(checked, negotiated, default_graphs, named_graphs)
             cache.put(key, answer)
@@ -145,7 +146,7 @@ def query() -> Response:
 
 def evaluate(
     checked: ParsedQuery,
-    negotiated: Negotiated,
+    negotiated: Negotiated[ResultsSerialization | RdfSerialization],
     default_graphs: list[str],
     named_graphs: list[str],
 ) -> Answer:

@@ -37,8 +37,11 @@ def from_store(store: ox.Store) -> dict:
     heap. Run in an evaluator (``EmbeddedBackend.statistics``).
     """
 
-    def rows(query: str) -> list:
-        return list(store.query(query, use_default_graph_as_union=True))
+    def rows(query: str) -> list[ox.QuerySolution]:
+        answer = store.query(query, use_default_graph_as_union=True)
+        if not isinstance(answer, ox.QuerySolutions):
+            raise TypeError(f"not a SELECT query: {query}")
+        return list(answer)
 
     def number(query: str) -> int:
         return int(rows(query)[0][0].value)
@@ -67,7 +70,11 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
     entities = sorted(
         s.value for s in subjects if isinstance(s, ox.NamedNode) and s.value.startswith(ID_BASE)
     )
-    typed = {t.subject.value for t in triples if t.predicate.value == RDF_TYPE}
+    typed = {
+        t.subject.value
+        for t in triples
+        if t.predicate.value == RDF_TYPE and isinstance(t.subject, ox.NamedNode)
+    }
     return {
         "triples": len(triples),
         "subjects": len(subjects),

@@ -7,6 +7,8 @@ a cache advertise someone else's endpoint.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import url_for
 
 from service.settings import get_settings
@@ -14,7 +16,7 @@ from service.settings import get_settings
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"  # where `zigraph serve` listens by default
 
 
-def public_url(endpoint: str, **values: object) -> str:
+def public_url(endpoint: str, **values: Any) -> str:
     """Return the absolute URL of a route under ``PUBLIC_URL``."""
     base = (get_settings().public_url or DEFAULT_PUBLIC_URL).rstrip("/")
     return base + url_for(endpoint, **values)

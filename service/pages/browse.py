@@ -15,6 +15,7 @@ from service.pages.common import not_found
 from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
 from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store
+from service.terms import bound, term_value
 
 bp = Blueprint("browse", __name__)
 
@@ -63,7 +64,7 @@ def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
     )
     labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
     counts = [
-        (term_view(row[0], labels), int(row[1].value))
+        (term_view(row[0], labels), int(term_value(row[1])))
         for row in rows
         if isinstance(row[0], ox.NamedNode)
     ]
@@ -73,7 +74,7 @@ def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
 def data_classes(labels: Labels) -> list[tuple[TermView, int]]:
     """Return the classes worth listing: ours, and reused ones the data states directly."""
     direct = {
-        row[0].value
+        term_value(row[0])
         for row in get_store()
         .query(f"SELECT DISTINCT ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }}")
         .rows
@@ -109,11 +110,11 @@ def class_tree(labels: Labels) -> list[ClassNode]:
     )
     parents: dict[str, list[str]] = {}
     for child, parent in rows:
-        if parent.value in nodes:
-            parents.setdefault(child.value, []).append(parent.value)
+        if term_value(parent) in nodes:
+            parents.setdefault(term_value(child), []).append(term_value(parent))
     for iri, node in nodes.items():
-        for parent in parents.get(iri, []):
-            nodes[parent].children.append(node)
+        for parent_iri in parents.get(iri, []):
+            nodes[parent_iri].children.append(node)
     for node in nodes.values():
         node.children.sort(key=lambda n: (-n.count, n.cls.text.casefold()))
     roots = [node for iri, node in nodes.items() if iri not in parents]
@@ -147,21 +148,23 @@ def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
         )
         .dicts()
     )
-    years = sorted({r["year"].value[:4] for r in rows if "year" in r}, reverse=True)
+    years = sorted({term_value(r["year"])[:4] for r in rows if "year" in r}, reverse=True)
     year = int(years[0]) if years and years[0].isdigit() else None
     chosen = [
-        r for r in rows if year is None or r.get("year", ox.Literal("")).value[:4] == str(year)
+        r
+        for r in rows
+        if year is None or term_value(r.get("year", ox.Literal("")))[:4] == str(year)
     ]
     labels.fetch(t.value for r in chosen for t in r.values() if isinstance(t, ox.NamedNode))
     found: dict[str, Designation] = {}
     for r in chosen:
         found.setdefault(
-            r["c"].value,
+            term_value(r["c"]),
             Designation(
                 conferral=term_view(r["c"], labels),
                 recipient=term_view(r["recipient"], labels) if "recipient" in r else None,
                 designation=term_view(r["designation"], labels) if "designation" in r else None,
-                date=format_date(r["date"].value) if "date" in r else None,
+                date=format_date(term_value(r["date"])) if "date" in r else None,
                 conferred_by=term_view(r["by"], labels) if "by" in r else None,
             ),
         )
@@ -226,12 +229,12 @@ def class_page():
         [
             iri,
             *(row[0].value for row in rows if isinstance(row[0], ox.NamedNode)),
-            *(row[0].value for row in related),
+            *(term_value(row[0]) for row in related),
         ]
     )
     descending = request.args.get("sort") == "desc"
     instances = sorted(
-        (term_view(row[0], labels) for row in rows),
+        (term_view(bound(row[0]), labels) for row in rows),
         key=lambda v: (v.text.casefold(), v.value),
         reverse=descending,
     )
@@ -242,14 +245,18 @@ def class_page():
         "pages/class.html",
         cls=term_view(ox.NamedNode(iri), labels),
         superclasses=sorted(
-            (term_view(c, labels) for c, up in related if up.value == "true"),
+            (term_view(bound(c), labels) for c, up in related if term_value(up) == "true"),
             key=lambda v: v.text.casefold(),
         ),
         subclasses=sorted(
-            (term_view(c, labels) for c, up in related if up.value != "true"),
+            (term_view(bound(c), labels) for c, up in related if term_value(up) != "true"),
             key=lambda v: v.text.casefold(),
         ),
-        definition=pick_language((row[0].value, row[0].language or "") for row in definition),
+        definition=pick_language(
+            (row[0].value, row[0].language or "")
+            for row in definition
+            if isinstance(row[0], ox.Literal)  # a comment or definition may be any term
+        ),
         instances=shown,
         paging=paging,
         descending=descending,
@@ -283,7 +290,9 @@ def search_index() -> list[SearchEntry]:
         f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?l "
         "FILTER(isIRI(?s) && isLiteral(?l)) }"
     ).rows
-    index = [SearchEntry(s.value, label.value, fold(label.value)) for s, label in rows]
+    index = [
+        SearchEntry(term_value(s), term_value(label), fold(term_value(label))) for s, label in rows
+    ]
     current_app.extensions[SEARCH_KEY] = (version, index)
     return index
 
@@ -334,7 +343,7 @@ def search():
             .query(f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s <{RDF.type}> ?t }}")
             .rows
         ):
-            types.setdefault(s.value, []).append(t.value)
+            types.setdefault(term_value(s), []).append(term_value(t))
         labels.fetch(t for found_types in types.values() for t in found_types)
     hits = [
         Hit(

@@ -15,6 +15,7 @@ from service.i18n import format_date, translate
 from service.namespaces import PROV, RDF, ZI
 from service.pages.labels import Labels, TermView, sparql_iri, term_view
 from service.store import get_store
+from service.terms import Term, term_value
 
 # Narrow enough that 14 px text stays above 12 px on a 390 px phone; wide screens cap the size.
 WIDTH = 400
@@ -122,19 +123,20 @@ def funnel(pipeline: str) -> Funnel:
     stages: dict[str, dict] = {}
     for row in rows:
         stage = stages.setdefault(
-            row["stage"].value, {"members": set(), "counts": set(), "term": row["stage"]}
+            term_value(row["stage"]), {"members": set(), "counts": set(), "term": row["stage"]}
         )
         for key in ("order", "count"):
             try:
-                number = int(row[key].value) if key in row else None
+                number = int(term_value(row[key])) if key in row else None
             except ValueError:
                 number = None
             if number is not None and key == "order":
                 stage["order"] = number
             elif number is not None:
                 stage["counts"].add(number)
-        if isinstance(row.get("member"), ox.NamedNode):
-            stage["members"].add(row["member"].value)
+        member = row.get("member")
+        if isinstance(member, ox.NamedNode):
+            stage["members"].add(member.value)
     labels = Labels().fetch(
         [pipeline, *stages, *(m for s in stages.values() for m in s["members"])]
     )
@@ -240,26 +242,28 @@ def timeline_for(iri: str) -> Timeline | None:
         )
         .dicts()
     )
-    found: dict[str, dict] = {}
+    found: dict[str, tuple[int, dict[str, Term]]] = {}  # conferral -> its year and row
     for row in rows:
-        year_text = (row.get("year") or row.get("date") or ox.Literal("")).value[:4]
+        year_text = term_value(row.get("year") or row.get("date") or ox.Literal(""))[:4]
         if not year_text.isdigit():
             continue
-        found.setdefault(row["conferral"].value, {**row, "year_number": int(year_text)})
+        found.setdefault(term_value(row["conferral"]), (int(year_text), row))
     if not found:
         return None
     labels = Labels().fetch(
-        [iri] + list(found) + [r["designation"].value for r in found.values() if "designation" in r]
+        [iri]
+        + list(found)
+        + [term_value(r["designation"]) for _, r in found.values() if "designation" in r]
     )
-    years = [r["year_number"] for r in found.values()]
+    years = [year for year, _ in found.values()]
     first, last = min(years) - 1, max(years) + 1
 
     def x_of(year: int) -> float:
         return 40 + (WIDTH - 80) * (year - first) / (last - first)
 
-    events, stacked = [], {}
-    for conferral, row in sorted(found.items(), key=lambda item: (item[1]["year_number"], item[0])):
-        year = row["year_number"]
+    events: list[TimelineEvent] = []
+    stacked: dict[int, int] = {}
+    for conferral, (year, row) in sorted(found.items(), key=lambda item: (item[1][0], item[0])):
         level = stacked.get(year, 0)
         stacked[year] = level + 1
         designation = row.get("designation")
@@ -271,7 +275,7 @@ def timeline_for(iri: str) -> Timeline | None:
                 if isinstance(designation, ox.NamedNode)
                 else "?",
                 year=year,
-                date=format_date(row["date"].value) if "date" in row else None,
+                date=format_date(term_value(row["date"])) if "date" in row else None,
                 x=x_of(year),
                 label_y=-18.0 * level,
             )

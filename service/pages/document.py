@@ -31,6 +31,7 @@ from service.namespaces import (
 )
 from service.pages.labels import sparql_iri
 from service.store import get_store
+from service.terms import as_triple
 
 DATA_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 MOST_INCOMING = 10000
@@ -41,7 +42,7 @@ PLAIN_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 def _triples(query: str) -> list[ox.Triple]:
-    return [ox.Triple(*row) for row in get_store().query(query).rows]
+    return [as_triple(row) for row in get_store().query(query).rows]
 
 
 def describe(iri: str) -> list[ox.Triple]:

@@ -35,6 +35,7 @@ from service.pages.labels import (
 from service.pages.ontology import conformance
 from service.pages.vocabulary import display_rank
 from service.store import get_store
+from service.terms import Term, bound, term_value
 from service.urls import public_url
 
 bp = Blueprint("entity", __name__)
@@ -210,9 +211,9 @@ def quote_in_context(
     )
 
 
-def _int(term: ox.Literal | None) -> int | None:
+def _int(term: Term | None) -> int | None:
     try:
-        return int(term.value) if term is not None else None
+        return int(term.value) if isinstance(term, ox.Literal) else None
     except ValueError:
         return None
 
@@ -244,15 +245,15 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
     made: dict[str, Passage] = {}
     found: dict[str, dict[str, Passage]] = {}
     for row in rows:
-        iri = row["passage"].value
+        iri = term_value(row["passage"])
         if iri not in made or made[iri].quote is None:
             text_iri = row.get("text")
             text = read_source(text_iri.value) if isinstance(text_iri, ox.NamedNode) else None
             quote = quote_in_context(
                 text,
-                row["exact"].value if "exact" in row else None,
-                row["prefix"].value if "prefix" in row else "",
-                row["suffix"].value if "suffix" in row else "",
+                term_value(row["exact"]) if "exact" in row else None,
+                term_value(row["prefix"]) if "prefix" in row else "",
+                term_value(row["suffix"]) if "suffix" in row else "",
                 _int(row.get("start")),
                 _int(row.get("end")),
             )
@@ -267,7 +268,7 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
                 anchor="source-" + anchor,
                 text_anchor=anchor,
             )
-        found.setdefault(row["fact"].value, {})[iri] = made[iri]
+        found.setdefault(term_value(row["fact"]), {})[iri] = made[iri]
     return {
         fact: sorted(
             passages.values(),
@@ -399,9 +400,9 @@ def claimed_counts(iri: str, labels: Labels) -> list[ClaimedCount]:
     for row in rows:
         claim = row["claim"]
         found = claims.setdefault(
-            claim.value,
+            term_value(claim),
             ClaimedCount(
-                term_view(claim, labels), row["count"].value if "count" in row else "?", []
+                term_view(claim, labels), term_value(row["count"]) if "count" in row else "?", []
             ),
         )
         document = row.get("document")
@@ -414,8 +415,8 @@ def claimed_counts(iri: str, labels: Labels) -> list[ClaimedCount]:
             found.documents.append(
                 TermView("iri", view.value, name or view.text, view.href, title=view.text)
             )
-    for claim in claims.values():
-        claim.documents.sort(key=lambda d: d.text.casefold())
+    for counted in claims.values():
+        counted.documents.sort(key=lambda d: d.text.casefold())
     return sorted(claims.values(), key=_count_order)
 
 
@@ -462,7 +463,7 @@ def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
     count = store.query(
         f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} }}"
     )
-    total = int(count.rows[0][0].value) if count.rows else 0
+    total = int(term_value(count.rows[0][0])) if count.rows else 0
     pages = max(1, -(-total // INCOMING_PER_PAGE))
     page = min(_page_number("ipage"), pages)
     rows = store.query(
@@ -473,9 +474,9 @@ def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
     groups: dict[str, Incoming] = {}
     for subject, prop in rows:
         group = groups.setdefault(
-            prop.value, Incoming(_property_view(prop.value, labels, inverse=True))
+            term_value(prop), Incoming(_property_view(term_value(prop), labels, inverse=True))
         )
-        group.subjects.append(term_view(subject, labels))
+        group.subjects.append(term_view(bound(subject), labels))
     for group in groups.values():
         group.subjects.sort(key=lambda v: v.text.casefold())
     ordered = sorted(
@@ -560,7 +561,7 @@ def entity_context(iri: str, path: str) -> dict:
     ]
     incoming, incoming_total, incoming_page, incoming_pages = _incoming(iri, labels)
     claims = [
-        t.object.value
+        term_value(t.object)
         for t in triples
         if t.subject == subject and t.predicate.value == str(ZI.claimedCount)
     ]
@@ -604,7 +605,7 @@ def entity_context(iri: str, path: str) -> dict:
 def _article(triples: list[ox.Triple], iri: str, labels: Labels) -> list[list[Piece]]:
     """Return the entity's source text as marked paragraphs, if it is a document we hold."""
     text_iris = [
-        t.object.value
+        term_value(t.object)
         for t in triples
         if t.subject == ox.NamedNode(iri) and t.predicate == ox.NamedNode(str(DCTERMS.hasFormat))
     ]

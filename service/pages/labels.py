@@ -31,6 +31,7 @@ from service.namespaces import (
 from service.pages import vocabulary
 from service.settings import get_settings
 from service.store import get_store
+from service.terms import Term, literal, term_value
 
 SHAPES_NS = str(ZSH)
 DATE_TYPES = (str(XSD.date), str(XSD.gYearMonth), str(XSD.dateTime))
@@ -147,7 +148,7 @@ class Labels:
                 "FILTER(isLiteral(?l)) }"
             )
             for row in result.dicts():
-                iri, prop, label = row["x"].value, row["p"].value, row["l"]
+                iri, prop, label = term_value(row["x"]), term_value(row["p"]), literal(row["l"])
                 pair = (label.value, label.language or "")
                 if prop in ALT_LABELS:
                     self._alts.setdefault(iri, []).append(pair)
@@ -224,7 +225,7 @@ class TermView:
     title: str | None = None
 
 
-def term_view(term: ox.NamedNode | ox.BlankNode | ox.Literal, labels: Labels) -> TermView:
+def term_view(term: Term, labels: Labels) -> TermView:
     """Return a term's view: IRIs labelled and linked, literals with language or datatype."""
     if isinstance(term, ox.NamedNode):
         link = link_for(term.value)

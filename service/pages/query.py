@@ -38,7 +38,7 @@ GRAPH_DOWNLOADS = ("ttl", "jsonld", "nt", "rdf", "trig", "nq")
 MOST_ROWS_SHOWN = 500
 HEADER = re.compile(r"^#\s*([A-Za-z-]+)\s*:\s*(.*)$")
 # Errors a query can meet, and the heading each is shown under.
-QUERY_ERRORS = {
+QUERY_ERRORS: dict[type[Exception], str] = {
     QuerySyntaxError: "query_error_syntax",
     SyntaxError: "query_error_syntax",
     QueryRefused: "query_error_refused",
@@ -149,7 +149,12 @@ def page():
             result=None,
             error=None,
         )
-    context = {"sparql": sparql, "examples": listed, "result": None, "error": None}
+    context: dict[str, object] = {
+        "sparql": sparql,
+        "examples": listed,
+        "result": None,
+        "error": None,
+    }
     status = 200
     started = time.perf_counter()
     try:

@@ -14,6 +14,7 @@ from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
 from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
+from service.terms import Term, term_value
 
 # The first class (through rdfs:subClassOf) an entity belongs to decides its summary.
 KINDS = (
@@ -42,7 +43,7 @@ def _link(iri: str, labels: Labels, short: bool = False) -> Markup:
     return Markup('<a href="{}" title="{}">{}</a>').format(href, labels(iri), text)
 
 
-def _value(term: ox.NamedNode | ox.Literal | None, labels: Labels, short: bool = False) -> Markup:
+def _value(term: Term | None, labels: Labels, short: bool = False) -> Markup:
     if isinstance(term, ox.NamedNode):
         return _link(term.value, labels, short)
     if isinstance(term, ox.Literal):
@@ -63,10 +64,10 @@ def kind_of(iri: str) -> str | None:
         )
         .rows
     )
-    return rows[0][0].value if rows else None
+    return term_value(rows[0][0]) if rows else None
 
 
-def _first(triples: list[ox.Triple], iri: str, prop) -> ox.NamedNode | ox.Literal | None:
+def _first(triples: list[ox.Triple], iri: str, prop) -> Term | None:
     subject = ox.NamedNode(iri)
     found = sorted(
         (t.object for t in triples if t.subject == subject and t.predicate.value == str(prop)),
@@ -75,7 +76,7 @@ def _first(triples: list[ox.Triple], iri: str, prop) -> ox.NamedNode | ox.Litera
     return found[0] if found else None
 
 
-def _rows(query: str, labels: Labels) -> list[dict]:
+def _rows(query: str, labels: Labels) -> list[dict[str, Term]]:
     rows = get_store().query(query).dicts()
     labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
     return rows
@@ -145,7 +146,7 @@ def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Ma
                 designation=_value(row.get("designation"), labels, short=True),
                 year=_optional("summary_year", _value(row.get("year"), labels)),
                 by=_optional("summary_from", _value(row.get("by"), labels)),
-                conferral=_link(row["c"].value, labels),
+                conferral=_link(term_value(row["c"]), labels),
             )
         )
     named = _rows(
@@ -159,8 +160,8 @@ def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Ma
         sentences.append(
             _sentence(
                 "summary_org_stage",
-                stage=_link(row["stage"].value, labels),
-                pipeline=_link(row["pipeline"].value, labels),
+                stage=_link(term_value(row["stage"]), labels),
+                pipeline=_link(term_value(row["pipeline"]), labels),
             )
         )
     return sentences
@@ -181,7 +182,7 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
         sentences.append(
             _sentence(
                 "summary_person_post",
-                post=_link(row["post"].value, labels),
+                post=_link(term_value(row["post"]), labels),
                 org=_optional("summary_at", _value(row.get("org"), labels)),
                 date=_optional("summary_on", _value(row.get("date"), labels)),
             )
@@ -191,7 +192,7 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
         labels,
     )
     if said:
-        links = Markup("; ").join(_link(row["s"].value, labels) for row in said)
+        links = Markup("; ").join(_link(term_value(row["s"]), labels) for row in said)
         template = translate("summary_person_statements", n=len(said), statements="{statements}")
         sentences.append(Markup(template).format(statements=links))
     return sentences
@@ -213,10 +214,10 @@ def _stages(iri: str, labels: Labels) -> list[dict]:
     stages: dict[tuple[str, str], dict] = {}
     for row in rows:
         stage = stages.setdefault(
-            (row["pipeline"].value, row["stage"].value), {**row, "counts": set()}
+            (term_value(row["pipeline"]), term_value(row["stage"])), {**row, "counts": set()}
         )
-        if "count" in row and row["count"].value.isdigit():
-            stage["counts"].add(int(row["count"].value))
+        if "count" in row and term_value(row["count"]).isdigit():
+            stage["counts"].add(int(term_value(row["count"])))
     return list(stages.values())
 
 
@@ -225,12 +226,12 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
     if not rows:
         return []
     stages = [row for row in rows if row["pipeline"] == rows[0]["pipeline"]]
-    position = next(i for i, row in enumerate(stages) if row["stage"].value == iri)
+    position = next(i for i, row in enumerate(stages) if term_value(row["stage"]) == iri)
     here = stages[position]
     members = _rows(
         f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
     )
-    named = Markup(", ").join(_link(row["m"].value, labels, short=True) for row in members)
+    named = Markup(", ").join(_link(term_value(row["m"]), labels, short=True) for row in members)
     counts = sorted(here["counts"])
     if len(counts) > 1:
         how_many = translate("summary_members_disputed", counts=count_text(counts))
@@ -252,7 +253,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
             sentences.append(
                 _sentence(
                     key,
-                    stage=_link(row["stage"].value, labels),
+                    stage=_link(term_value(row["stage"]), labels),
                     count=count_text(sorted(row["counts"])) or "?",
                 )
             )

@@ -95,7 +95,7 @@ def open_backend(app: Flask) -> Backend:
 
 def get_store() -> Backend:
     """Return the application's backend, opening it on first use in this process."""
-    app = current_app._get_current_object()
+    app = current_app
     backend = app.extensions.get("zigraph.store")
     if backend is None:
         with _opening:

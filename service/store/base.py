@@ -14,6 +14,7 @@ import pyoxigraph as ox
 from flask import g, has_app_context, has_request_context
 
 from service.settings import get_settings
+from service.terms import Term
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
@@ -31,14 +32,12 @@ class QueryResult:
 
     kind: ResultKind
     variables: list[str] = field(default_factory=list)
-    rows: list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, ...]] = field(
-        default_factory=list
-    )
+    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
     truncated: bool = False
 
-    def dicts(self) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]]:
+    def dicts(self) -> list[dict[str, Term]]:
         """Return the rows as dictionaries from variable name to bound term (unbound left out)."""
         return [
             {v: t for v, t in zip(self.variables, row, strict=True) if t is not None}

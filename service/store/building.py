@@ -141,11 +141,10 @@ def prepare_store(
         path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
         return path, build_isolated(files, path, validate), True
     metadata = read_metadata(store_dir)
-    reusable = metadata is not None and metadata.get("fingerprint") == key
-    if reusable and (metadata.get("validation") or not validate):
-        say(f"reusing the store in {store_dir} (data unchanged)")
-        return store_dir, {**metadata, "reused": True}, False
     if metadata is not None:
+        if metadata.get("fingerprint") == key and (metadata.get("validation") or not validate):
+            say(f"reusing the store in {store_dir} (data unchanged)")
+            return store_dir, {**metadata, "reused": True}, False
         say(f"rebuilding the store in {store_dir} (data changed)")
         shutil.rmtree(store_dir)
     return store_dir, build_isolated(files, store_dir, validate), False

@@ -18,6 +18,7 @@ from service.queryparser import ParsedQuery
 from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows
+from service.terms import Term
 
 if TYPE_CHECKING:
     from service.export import RdfSerialization
@@ -75,7 +76,7 @@ def run_query(
         return QueryResult(kind="boolean", boolean=bool(answer))
     if isinstance(answer, ox.QuerySolutions):
         variables = [v.value for v in answer.variables]
-        rows = []
+        rows: list[tuple[Term | None, ...]] = []
         truncated = False
         for solution in answer:
             if limit is not None and len(rows) >= limit:
@@ -83,7 +84,7 @@ def run_query(
                 break
             rows.append(tuple(solution[v] for v in variables))
         return QueryResult(kind="bindings", variables=variables, rows=rows, truncated=truncated)
-    triples = []
+    triples: list[ox.Triple] = []
     truncated = False
     for triple in answer:
         if limit is not None and len(triples) >= limit:
@@ -180,23 +181,21 @@ class EmbeddedBackend:
         A client's query (read and checked) runs its canonical text in the clients'
         evaluators, bound per ``client`` address; the service's own text in the service's.
         """
-        from_client = isinstance(query, ParsedQuery)
-        names_dataset = bool(default_graph_uris or named_graph_uris) or (
-            from_client and query.names_dataset
-        )
-        pool = self.client_pool if from_client else self.service_pool
+        if isinstance(query, ParsedQuery):
+            pool, text, names_dataset = self.client_pool, query.text, query.names_dataset
+        else:
+            pool, text, names_dataset, client = self.service_pool, query, False, None
+        names_dataset = names_dataset or bool(default_graph_uris or named_graph_uris)
         arguments = {
             "default_graph_uris": default_graph_uris,
             "named_graph_uris": named_graph_uris,
             "limit": self.result_limit,
             "union_default_graph": not names_dataset,
         }
-        client = client if from_client else None
-        text = query.text if from_client else query
         try:
             return pool.run(run_query, request_deadline(), client=client, sparql=text, **arguments)
         except EngineFailed:
-            if not from_client or query.unordered is None:
+            if not isinstance(query, ParsedQuery) or query.unordered is None:
                 raise
             # The engine's sort is not a total order on some data (docs/upstream/): order the
             # solutions here, by SPARQL 1.1 section 15.1, then apply OFFSET and LIMIT.

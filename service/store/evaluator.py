@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
@@ -70,9 +71,10 @@ SELF_INFLICTED = frozenset(
     {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGSYS}
 )
 CRASH_MEMORY = 256  # calls that crashed an evaluator, remembered per pool
+Answer = TypeVar("Answer")
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     # forkserver: evaluators fork from a clean single-threaded server that has imported
     # pyoxigraph already (fast start, no threads of the web process inherited, and a
     # single-threaded child is what unshare() needs).
@@ -95,7 +97,7 @@ def release_forkserver() -> None:
     alive = getattr(server, "_forkserver_alive_fd", None)
     if alive is not None:
         os.close(alive)
-        server._forkserver_alive_fd = None
+        setattr(server, "_forkserver_alive_fd", None)  # noqa: B010 (private: not in the stubs)
 
 
 def raise_stack_limit(megabytes: int) -> None:
@@ -299,11 +301,11 @@ class EvaluatorPool:
 
     def run(
         self,
-        function: Callable[..., object],
+        function: Callable[..., Answer],
         deadline: float,
         client: str | None = None,
         **arguments: object,
-    ) -> object:
+    ) -> Answer:
         """Run ``function(store, **arguments)`` in an evaluator and return its answer.
 
         :param deadline: ``time.monotonic()`` by which the answer must be back, waiting for
@@ -318,9 +320,9 @@ class EvaluatorPool:
             with self.admission.slot(deadline, client):
                 status, detail = self._run_in_evaluator(function, arguments, deadline)
         except EngineFailed as failure:
-            if call is not None:
+            if call is not None and self._failed is not None:
                 with self._lock:
-                    self._failed[call] = failure.details["cause"]
+                    self._failed[call] = str(failure.details["cause"])
             raise
         if status == "ok":
             return detail
@@ -341,7 +343,7 @@ class EvaluatorPool:
         return hashlib.sha256(pickle.dumps(call, protocol=5)).digest()
 
     def _refuse_if_failed_before(self, call: bytes | None) -> None:
-        if call is None:
+        if call is None or self._failed is None:
             return
         with self._lock:
             cause = self._failed.get(call)
@@ -354,7 +356,7 @@ class EvaluatorPool:
 
     def _run_in_evaluator(
         self, function: Callable, arguments: dict, deadline: float
-    ) -> tuple[str, object]:
+    ) -> tuple[str, Any]:
         evaluator = self._take()
         healthy = False
         try:

@@ -36,12 +36,13 @@ from decimal import Decimal
 
 import pyoxigraph as ox
 
+from service.terms import Term
+
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RDF_DIR_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#dirLangString"
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None
-Row = tuple[Term, ...]
+Row = tuple[Term | None, ...]
 
 INTEGER_TYPES = frozenset(
     XSD + name
@@ -113,7 +114,7 @@ def order_rows(
     return ordered
 
 
-def term_key(term: Term) -> tuple:
+def term_key(term: Term | None) -> tuple:
     """Return the sort key of a term (None: unbound) in the order this module describes."""
     if term is None:
         return (0,)

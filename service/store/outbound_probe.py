@@ -57,6 +57,8 @@ class Listener(http.server.ThreadingHTTPServer):
 class RecordingHandler(http.server.BaseHTTPRequestHandler):
     """Record the request and answer it with an empty 200, whatever its method."""
 
+    server: Listener
+
     def _record(self) -> None:
         self.server.paths.append(self.path)
         self.send_response(200)
@@ -105,8 +107,8 @@ def outbound_ways(backend: RemoteBackend, timeout: float = PROBE_SECONDS) -> lis
     reached = []
     for path in listener.paths:
         _, _, rest = path.partition(f"/{token}/")
-        number = rest.split("/", 1)[0].split("?", 1)[0]
-        way = names[int(number)] if number.isdigit() and int(number) < len(names) else "unknown"
+        index = rest.split("/", 1)[0].split("?", 1)[0]
+        way = names[int(index)] if index.isdigit() and int(index) < len(names) else "unknown"
         if way not in reached:
             reached.append(way)
     return reached

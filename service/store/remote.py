@@ -49,6 +49,7 @@ from service.queryparser import ParsedQuery, parse_query
 from service.store.admission import Admission
 from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
+from service.terms import Term, term_value
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +424,7 @@ class RemoteBackend:
                 values = [row.get(VIRTUOSO_ASK, {}).get("value") for row in bindings]
                 truth = any(v not in ("0", None) for v in values)
                 return QueryResult(kind="boolean", boolean=truth)
-            rows = []
+            rows: list[tuple[Term | None, ...]] = []
             for binding in bindings:
                 if limit is not None and len(rows) >= limit:
                     return QueryResult(
@@ -494,7 +495,7 @@ class RemoteBackend:
                     "(Virtuoso: ResultSetMaxRows)"
                 )
             rows = self._read_results(body).rows
-            read += (ox.Quad(s, p, o, g) for s, p, o, g in rows)
+            read += (_quad(row) for row in rows)
             if len(rows) < PAGE_ROWS:
                 break
             offset += PAGE_ROWS
@@ -510,7 +511,7 @@ class RemoteBackend:
             return {
                 "version": dataset_version(quads),
                 "triples": len(quads),
-                "graphs": sorted({q.graph_name.value for q in quads}),
+                "graphs": sorted({_graph_iri(q) for q in quads}),
                 "built": None,
             }
 
@@ -543,7 +544,7 @@ class RemoteBackend:
         """Return the number of quads in zigraph's graphs, counted by the store."""
         body = self._post(COUNT_QUADS, RESULTS_JSON, self.timeout, [NO_GRAPH], self.graphs()).body
         (row,) = self._read_results(body).rows
-        return int(row[0].value)
+        return int(term_value(row[0]))
 
     def start(self) -> None:
         """Do nothing: connections to the store are opened as queries need them."""
@@ -556,7 +557,7 @@ class RemoteBackend:
         self._session.close()
 
 
-def _term(value: dict, boolean: bool) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
+def _term(value: dict, boolean: bool) -> Term:
     """Return the term of a SPARQL JSON binding, spelled as the embedded store spells it.
 
     :param boolean: the variable is bound to a boolean (EXISTS, true, false), which Virtuoso
@@ -572,11 +573,10 @@ def _term(value: dict, boolean: bool) -> ox.NamedNode | ox.BlankNode | ox.Litera
         return ox.BlankNode(label)
     if kind == "triple":
         inner = value["value"]
-        return ox.Triple(
-            _term(inner["subject"], False),
-            _term(inner["predicate"], False),
-            _term(inner["object"], False),
-        )
+        subject, predicate = _term(inner["subject"], False), _term(inner["predicate"], False)
+        if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
+            raise TypeError(f"a triple term cannot hold {subject} {predicate}")
+        return ox.Triple(subject, predicate, _term(inner["object"], False))
     text = value["value"]
     if "xml:lang" in value:
         return ox.Literal(text, language=value["xml:lang"])
@@ -587,6 +587,26 @@ def _term(value: dict, boolean: bool) -> ox.NamedNode | ox.BlankNode | ox.Litera
     if datatype:
         return ox.Literal(text, datatype=ox.NamedNode(datatype))
     return ox.Literal(text)
+
+
+def _quad(row: tuple[Term | None, ...]) -> ox.Quad:
+    """Return the quad of a row of ``ALL_QUADS``, or raise TypeError when it holds none."""
+    subject, predicate, term, graph = row
+    if (
+        not isinstance(subject, ox.NamedNode | ox.BlankNode | ox.Triple)
+        or not isinstance(predicate, ox.NamedNode)
+        or term is None
+        or not isinstance(graph, ox.NamedNode | ox.BlankNode)
+    ):
+        raise TypeError(f"not a quad: {row}")
+    return ox.Quad(subject, predicate, term, graph)
+
+
+def _graph_iri(quad: ox.Quad) -> str:
+    """Return the name of a quad's graph: every quad read from the store is in a named one."""
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        raise TypeError(f"a quad of the default graph: {quad}")
+    return quad.graph_name.value
 
 
 def _complete(body: bytes) -> bytes:
