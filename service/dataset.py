@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO, cast
 
 import click
 import pyoxigraph as ox
@@ -63,7 +64,7 @@ class LoadedDataset:
     def graph_quads(self, *roles: str) -> Iterator[ox.Quad]:
         """Yield the quads of the files that play one of ``roles``."""
         graphs = {f.graph for f in self.files if f.role in roles}
-        return (q for q in self.quads if q.graph_name.value in graphs)
+        return (q for q in self.quads if str(q.graph_name) in {f"<{g}>" for g in graphs})
 
     @cached_property
     def version(self) -> str:
@@ -183,20 +184,24 @@ def fingerprint(files: Iterable[SourceFile]) -> str:
     return digest.hexdigest()[:16]
 
 
-class _Reader:
+class _Reader(io.RawIOBase):
     """A binary file that hashes and counts the bytes read through it."""
 
-    def __init__(self, raw, digest, progress: ProgressBar | None) -> None:
+    def __init__(self, raw: IO[bytes], digest, progress: ProgressBar | None) -> None:
         self.raw = raw
         self.digest = digest
         self.progress = progress
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.raw.read(size)
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.raw.read(len(buffer))
+        buffer[: len(chunk)] = chunk
         self.digest.update(chunk)
         if self.progress is not None:
             self.progress.update(len(chunk))
-        return chunk
+        return len(chunk)
 
 
 def stream_quads(
@@ -215,8 +220,12 @@ def stream_quads(
         digest.update(f"\n{source.graph}\n".encode())
         try:
             with source.path.open("rb") as raw:
-                reader = _Reader(raw, digest, progress)
-                stream = gzip.GzipFile(fileobj=reader) if _compressed(source.path) else reader
+                reader = io.BufferedReader(_Reader(raw, digest, progress))
+                # Both are binary files; typeshed's IO[bytes] names neither class.
+                stream = cast(
+                    IO[bytes],
+                    gzip.GzipFile(fileobj=reader) if _compressed(source.path) else reader,
+                )
                 for quad in ox.parse(
                     input=stream,
                     format=fmt,

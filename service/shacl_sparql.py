@@ -23,6 +23,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.term import Node
 
 # Oxigraph stores these as xsd:integer, so a store cannot tell whether a value had them.
 REWRITTEN_DATATYPES = {
@@ -40,7 +41,7 @@ DESCRIPTIVE = {
     SH.deactivated, SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf,
     SH.property, SH.sparql, SH.path, RDF.type, SH.prefixes, SH.declare,
 }  # fmt: skip
-VALUE_COMPONENTS = {
+VALUE_COMPONENTS: dict[Node, URIRef] = {
     SH["class"]: SH.ClassConstraintComponent,
     SH.datatype: SH.DatatypeConstraintComponent,
     SH.nodeKind: SH.NodeKindConstraintComponent,
@@ -74,6 +75,18 @@ NODE_KINDS = {
 }
 COMPARISONS = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">",
                SH.maxExclusive: "<"}  # fmt: skip
+
+
+def _count(node: Node) -> int:
+    """Return the whole number a shape gives (sh:minCount 1), or refuse the shape."""
+    if isinstance(node, Literal):
+        return int(node)
+    raise Unsupported(f"{node} where a number is expected")
+
+
+def _is_true(node: Node) -> bool:
+    """Return whether a shape's value is the literal true."""
+    return isinstance(node, Literal) and node.toPython() is True
 
 
 class Unsupported(Exception):
@@ -139,11 +152,15 @@ class ShapesCompiler:
             return "(" + "|".join(self.path(step) for step in steps) + ")"
         raise Unsupported(f"the path {node}")
 
-    def subclasses(self, cls: URIRef) -> list[str]:
+    def subclasses(self, cls: Node) -> list[str]:
         """Return the class and its subclasses in the data, in SPARQL."""
+        if not isinstance(cls, URIRef):
+            raise Unsupported(f"the class target {cls}")
         if cls not in self._subclasses:
             query = f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* {cls.n3()} }}"
-            found = {str(row["c"]) for row in self.store.query(query, **self.options)}
+            answer = self.store.query(query, **self.options)
+            assert isinstance(answer, ox.QuerySolutions)  # a SELECT query's answer
+            found = {str(row["c"]) for row in answer}
             self._subclasses[cls] = sorted(found | {cls.n3()})
         return self._subclasses[cls]
 
@@ -202,11 +219,11 @@ class ShapesCompiler:
                 if predicate in (SH.property, SH.sparql):
                     raise Unsupported(f"{predicate} inside a nested property shape")
                 continue
-            if predicate == SH.minCount and int(value) <= 1:
-                checks.append(f"EXISTS {{ {v} {path} {x} }}" if int(value) else "true")
-            elif predicate == SH.maxCount and int(value) <= 1:
+            if predicate == SH.minCount and _count(value) <= 1:
+                checks.append(f"EXISTS {{ {v} {path} {x} }}" if _count(value) else "true")
+            elif predicate == SH.maxCount and _count(value) <= 1:
                 y = self.fresh()
-                distinct = f"{x}, {y} FILTER(!sameTerm({x}, {y}))" if int(value) else x
+                distinct = f"{x}, {y} FILTER(!sameTerm({x}, {y}))" if _count(value) else x
                 checks.append(f"NOT EXISTS {{ {v} {path} {distinct} }}")
             elif predicate == SH.hasValue:
                 checks.append(
@@ -244,16 +261,16 @@ class ShapesCompiler:
             return f"COALESCE({v} {COMPARISONS[component]} {sparql_term(value)}, false)"
         if component in (SH.minLength, SH.maxLength):
             operator = ">=" if component == SH.minLength else "<="
-            return f"!isBlank({v}) && STRLEN(STR({v})) {operator} {int(value)}"
+            return f"!isBlank({v}) && STRLEN(STR({v})) {operator} {_count(value)}"
         if component == SH.pattern:
             return f"!isBlank({v}) && REGEX(STR({v}), {sparql_string(str(value))})"
         if component in (SH["or"], SH["and"], SH.xone):
-            members = [self.condition(m, v) for m in Collection(self.shapes, value)]
+            conditions = [self.condition(m, v) for m in Collection(self.shapes, value)]
             if component == SH["or"]:
-                return " || ".join(f"({m})" for m in members) or "false"
+                return " || ".join(f"({m})" for m in conditions) or "false"
             if component == SH["and"]:
-                return " && ".join(f"({m})" for m in members) or "true"
-            return "(" + " + ".join(f"IF({m}, 1, 0)" for m in members) + ") = 1"
+                return " && ".join(f"({m})" for m in conditions) or "true"
+            return "(" + " + ".join(f"IF({m}, 1, 0)" for m in conditions) + ") = 1"
         if component == SH["not"]:
             return f"!({self.condition(value, v)})"
         if component == SH.node:
@@ -307,7 +324,7 @@ class ShapesCompiler:
             ):
                 continue
             if predicate == SH.qualifiedValueShapesDisjoint:
-                if value.toPython() is True:
+                if _is_true(value):
                     raise Unsupported("sh:qualifiedValueShapesDisjoint")
                 continue
             if predicate in PROPERTY_ONLY and not is_property:
@@ -328,10 +345,10 @@ class ShapesCompiler:
                 )
                 yield query, {**info, "component": VALUE_COMPONENTS[predicate]}
             elif predicate in (SH.minCount, SH.maxCount):
-                query, component = self._count_query(predicate, int(value), target, path_node)
+                query, component = self._count_query(predicate, _count(value), target, path_node)
                 yield query, {**info, "component": component}
             elif predicate == SH.uniqueLang:
-                if value.toPython() is not True:
+                if not _is_true(value):
                     continue
                 path = self.path(path_node)
                 query = (
@@ -343,7 +360,7 @@ class ShapesCompiler:
             elif predicate == SH.qualifiedValueShape:
                 yield from self._qualified_queries(shape, value, target, path_node, info)
             elif predicate == SH.closed:
-                if value.toPython() is True:
+                if _is_true(value):
                     raise Unsupported("sh:closed")
             else:
                 raise Unsupported(str(predicate))
@@ -436,7 +453,9 @@ def validate(store: ox.Store, shapes: Graph, options: dict | None = None) -> lis
     plan = list(compiler.queries())  # compile everything first: Unsupported before any work
     findings = []
     for query, meaning in plan:
-        for row in store.query(query, **options):
+        answer = store.query(query, **options)
+        assert isinstance(answer, ox.QuerySolutions)  # every plan query is a SELECT
+        for row in answer:
             findings.append(_finding(shapes, row, meaning))
     return findings
 
@@ -458,7 +477,9 @@ def _finding(shapes: Graph, row: ox.QuerySolution, meaning: dict) -> Finding:
         if isinstance(bound_path, ox.NamedNode):
             path = URIRef(bound_path.value)
         own = list(shapes.objects(constraint, SH.message))
-        messages = [_fill(message, row) for message in (own or messages)]
+        messages = [
+            _fill(message, row) for message in (own or messages) if isinstance(message, Literal)
+        ]
         if value is None:
             value = focus
     return Finding(

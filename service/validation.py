@@ -19,6 +19,7 @@ from service import shacl_sparql
 from service.dataset import LoadedDataset, SourceFile, stream_quads
 from service.i18n import translate_to
 from service.namespaces import GRAPH_BASE, PREFIXES, compact
+from service.terms import Term, literal
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ REPORT_FILE = "zigraph-validation.json"  # beside the store: validated once, rea
 SHAPES_GRAPHS = GRAPH_BASE + "shapes/"
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> URIRef | BNode | Literal:
-    """Return the rdflib term equal to a pyoxigraph term."""
+def to_rdflib(term: Term) -> URIRef | BNode | Literal:
+    """Return the rdflib term equal to a pyoxigraph term; raise ValueError for a triple term."""
+    if isinstance(term, ox.Triple):
+        raise ValueError(f"pySHACL cannot validate data holding a triple term: {term}")
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -200,7 +203,7 @@ def _messages(report: Graph, shapes: Graph, result) -> dict[str, str]:
         for source in sources
         if source is not None
         for template in sorted(
-            {*report.objects(source, SH.message), *shapes.objects(source, SH.message)}
+            {*report.objects(source, SH.message), *shapes.objects(source, SH.message)}, key=str
         )
     ]
     ranked = []
@@ -303,15 +306,20 @@ def validate_store(
         log.warning("validating with pySHACL: the SPARQL engine does not evaluate %s", reason)
         return validate_graphs(to_graph(data()), shapes)
     report_graph = _report_graph(findings, shapes)
-    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **options)))
+    counted = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **options)
+    assert isinstance(counted, ox.QuerySolutions)  # a SELECT query's answer
+    count = next(iter(counted))
 
     def labels(focus) -> dict[str, str]:
         if not isinstance(focus, URIRef):
             return {}
         found: dict[str, str] = {}
         query = f"SELECT ?label WHERE {{ <{focus}> <{SKOS.prefLabel}> ?label }}"
-        for row in store.query(query, **options):
-            found.setdefault(row["label"].language or "", row["label"].value)
+        answer = store.query(query, **options)
+        assert isinstance(answer, ox.QuerySolutions)  # a SELECT query's answer
+        for row in answer:
+            label = literal(row["label"])
+            found.setdefault(label.language or "", label.value)
         return found
 
     results = _results(report_graph, shapes, labels)
@@ -396,6 +404,9 @@ def _shapes_and_data(
         data_files = [f for f in files if f.role in DATA_ROLES]
         return shapes, lambda: stream_quads(data_files)
     quads = list(cast(Iterable[ox.Quad], source))
-    is_shapes = [q.graph_name.value.startswith(SHAPES_GRAPHS) for q in quads]
+    is_shapes = [
+        isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(SHAPES_GRAPHS)
+        for q in quads
+    ]
     shapes = to_graph(q for q, shape in zip(quads, is_shapes, strict=True) if shape)
     return shapes, lambda: (q for q, shape in zip(quads, is_shapes, strict=True) if not shape)

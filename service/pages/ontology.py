@@ -25,6 +25,7 @@ from service.pages.labels import (
     term_view,
 )
 from service.store import get_store
+from service.terms import as_triple, term_value
 from service.validation_report import report_facts, served_report
 
 bp = Blueprint("ontology", __name__)
@@ -46,7 +47,7 @@ def graph_triples(graph_prefix: str) -> list[ox.Triple]:
         "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
         f'FILTER(STRSTARTS(STR(?g), "{graph_prefix}")) }}'
     )
-    return [ox.Triple(*row) for row in result.rows]
+    return [as_triple(row) for row in result.rows]
 
 
 class Description:
@@ -55,7 +56,7 @@ class Description:
     def __init__(self, triples: list[ox.Triple]) -> None:
         self.by_subject: dict[str, dict[str, list]] = {}
         for triple in triples:
-            properties = self.by_subject.setdefault(triple.subject.value, {})
+            properties = self.by_subject.setdefault(term_value(triple.subject), {})
             properties.setdefault(triple.predicate.value, []).append(triple.object)
 
     def objects(self, subject: str, prop) -> list:
@@ -108,7 +109,9 @@ def _instance_counts() -> dict[str, int]:
         )
         .rows
     )
-    return {row[0].value: int(row[1].value) for row in rows if isinstance(row[0], ox.NamedNode)}
+    return {
+        row[0].value: int(term_value(row[1])) for row in rows if isinstance(row[0], ox.NamedNode)
+    }
 
 
 def _shapes_by_class() -> dict[str, list[str]]:
@@ -122,7 +125,7 @@ def _shapes_by_class() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for shape, target in rows:
         if isinstance(shape, ox.NamedNode):
-            found.setdefault(target.value, []).append(shape.value)
+            found.setdefault(term_value(target), []).append(shape.value)
     return found
 
 
@@ -132,7 +135,7 @@ def ontology_context() -> dict:
     described = Description(triples)
     labels = Labels()
     labels.fetch(
-        {t.subject.value for t in triples}
+        {term_value(t.subject) for t in triples}
         | {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
     )
     counts = _instance_counts()
@@ -421,7 +424,7 @@ def _validation_facts() -> dict:
 def validation_as(suffix: str):
     """Serve the conformance report as Turtle or JSON."""
     report = served_report()
-    if report is None and suffix in ("ttl", "json"):
+    if report is None:
         return error_response(
             404,
             "not-validated",
