@@ -421,3 +421,11 @@ def test_timeline_shows_several_designations_with_the_date_at_each_dot(two_desig
     dots = [float(c.attrs["cx"]) for c in timeline.find_all("circle", class_="event")]
     xs = [float(t.attrs["x"]) for t in timeline.find_all("text", class_="event-label")]
     assert dots == xs and dots[0] < dots[1]
+
+
+def test_one_accept_header_gets_the_same_kind_of_answer_from_a_document_and_the_catalog(client):
+    document = client.get(f"/doc/{AGENCY}", headers={"Accept": "text/plain"})
+    catalog = client.get("/catalog", headers={"Accept": "text/plain"})
+    assert document.status_code == catalog.status_code == 200
+    for answer in (document, catalog):  # N-Triples, which text/plain may hold
+        assert list(ox.parse(answer.data, format=ox.RdfFormat.N_TRIPLES))
