@@ -35,7 +35,7 @@ test: $(INSTALLED) lint types
 # The edit-test loop: lint, types and the tests that need neither a browser nor another
 # engine's server (about a minute).
 check: $(INSTALLED) lint types
-	$(BIN)/python -m pytest -q -m "not browser and not engines and not slow"
+	$(BIN)/python -m pytest -q -n auto -m "not browser and not engines and not slow"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check service tests bench

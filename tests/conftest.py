@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from rdflib import Graph
 
 from service import create_app, dataset
-from service.store import building
+from service.store import Backend, building, get_store
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -35,9 +35,27 @@ ENGINE_FIXTURES = {"oxigraph_server", "virtuoso_server"}
 ENGINE_PARAMETERS = {"oxigraph", "virtuoso"}
 
 
+# Modules whose tests start processes of their own (a server, the console script, evaluators
+# killed on purpose, a wheel install) and take seconds each: left out of make check.
+SLOW_MODULES = {
+    "test_add_a_source",
+    "test_shacl_sparql",  # both SHACL engines over every fixture, twice
+    "test_engines",
+    "test_entailment",
+    "test_export",
+    "test_isolation",
+    "test_serve",
+    "test_sparql_containment",
+    "test_wheel",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that start the Oxigraph server or Virtuoso as ``engines``."""
+    """Mark the tests that start the Oxigraph server or Virtuoso as ``engines``, and those of
+    the modules above as ``slow``."""
     for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())) or ENGINE_PARAMETERS & {
             value for value in params.values() if isinstance(value, str)
@@ -68,19 +86,35 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def application_over(store: Path):
-    """Yield an application over a built store, and close its backend afterwards."""
+def application_over(store: Path, backend: Backend | None = None):
+    """Yield an application over a built store, and close its backend afterwards.
+
+    :param backend: a backend opened already over the same store, shared by the tests of a
+        session (its evaluators start once); it is left open.
+    """
     application = create_app({"TESTING": True, "STORE_DIR": str(store)})
-    yield application
-    backend = application.extensions.get("zigraph.store")
     if backend is not None:
-        backend.close()
+        application.extensions["zigraph.store"] = backend
+    yield application
+    opened = application.extensions.get("zigraph.store")
+    if opened is not None and opened is not backend:
+        opened.close()
+
+
+@pytest.fixture(scope="session")
+def shipped_backend(store_dir: Path):
+    """Return the embedded backend over the shipped store, its evaluators started once."""
+    application = create_app({"TESTING": True, "STORE_DIR": str(store_dir)})
+    with application.app_context():
+        backend = get_store()
+    yield backend
+    backend.close()
 
 
 @pytest.fixture
-def app(store_dir: Path):
+def app(store_dir: Path, shipped_backend):
     """Return the application over the shipped data in the embedded store."""
-    yield from application_over(store_dir)
+    yield from application_over(store_dir, shipped_backend)
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ def test_export_parses_back_to_the_dataset(name, tmp_path, shipped_dataset):
 
 
 @pytest.mark.parametrize("name", ["ttl", "jsonld", "trig"])
+@pytest.mark.slow
 def test_export_is_byte_for_byte_deterministic(name):
     first = run_console("export", "--format", name, seed="1")
     second = run_console("export", "--format", name, seed="2")

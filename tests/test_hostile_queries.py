@@ -238,6 +238,7 @@ def test_codepoint_past_unicode_is_a_400_not_a_500(client):
     assert response.get_json()["error"] == "query-syntax"
 
 
+@pytest.mark.slow
 def test_flat_query_of_16000_patterns_is_not_called_too_deep(client):
     patterns = " ".join(f"?s <urn:p{i}> ?o{i} ." for i in range(16000))  # 370 kB
     response = client.post(
