@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from werkzeug.exceptions import NotFound
@@ -90,6 +90,11 @@ class StateCollector(Collector):
             "Evaluator processes of a pool running a call now",
             labels=["pool"],
         )
+        replaced = CounterMetricFamily(
+            "zigraph_evaluators_replaced",
+            "Evaluator processes started in place of one killed (a crash, a timeout) or found dead",
+            labels=["pool"],
+        )
         backend = self.app.extensions.get("zigraph.store")  # never opened by a scrape
         if backend is not None:
             for lane, admission, pool in lanes(backend):
@@ -100,7 +105,8 @@ class StateCollector(Collector):
                 waiting.add_metric([lane], admitted - held)
                 if pool is not None:
                     busy.add_metric([lane], len(pool.busy_pids()))
-        yield from (size, running, waiting, busy)
+                    replaced.add_metric([lane], pool.replaced)
+        yield from (size, running, waiting, busy, replaced)
         cache: AnswerCache | None = self.app.extensions.get("zigraph.answers")
         yield GaugeMetricFamily(
             "zigraph_answer_cache_entries", "Answers kept in the answer cache", len(cache or ())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -128,3 +130,28 @@ def test_behind_a_proxy_the_forwarded_address_decides(store_dir, shipped_backend
     client = application.test_client()
     forwarded = {"X-Forwarded-For": "10.1.2.3"}  # the proxy runs here, its client does not
     assert client.get("/metrics", headers=forwarded).status_code == 404
+
+
+def test_an_evaluator_killed_from_outside_is_counted_when_replaced(client, shipped_backend):
+    family = "zigraph_evaluators_replaced"
+    before = value(scrape(client), family, family + "_total", pool="client")
+    shipped_backend.client_pool.start()  # evaluators otherwise start as queries need them
+    pids = shipped_backend.client_pool.pids()
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    for pid in pids:  # wait until each is gone (or a zombie, not reaped by us)
+        while os.path.exists(f"/proc/{pid}") and "zombie" not in status_of(pid):
+            time.sleep(0.01)
+    query = {"query": "ASK { ?s ?p ?o } # test_an_evaluator_killed_from_outside"}
+    assert client.get("/sparql", query_string=query, headers=JSON_RESULTS).status_code == 200
+    assert value(scrape(client), family, family + "_total", pool="client") >= before + 1
+
+
+def status_of(pid: int) -> str:
+    """Return the state line of a process (empty when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next(line for line in status if line.startswith("State:")).lower()
+    except (FileNotFoundError, StopIteration):
+        return ""
