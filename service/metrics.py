@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from werkzeug.exceptions import NotFound
 
 from service.answer_cache import AnswerCache
+from service.errors import ZigraphError
 from service.security import CACHE_HEADER
 from service.settings import get_settings
 from service.store.admission import Admission
@@ -117,7 +118,10 @@ class StateCollector(Collector):
             cache.size if cache is not None else 0,
         )
         if backend is not None:
-            version = backend.fixed_version()  # a remote store's costs a whole read: not shown
+            try:  # a remote store's version costs a read of the whole store: not shown
+                version = backend.fixed_version()
+            except ZigraphError:  # no store built: /healthz says so, the figures still answer
+                version = None
             if version is not None:
                 info = InfoMetricFamily("zigraph_data", "The dataset served", labels=["store"])
                 info.add_metric([backend.name], {"version": version})
