@@ -29,8 +29,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
 
-    from service import descriptions, downloads, error_handlers, health, security, sparql, store
+    from service import (
+        descriptions,
+        downloads,
+        error_handlers,
+        health,
+        metrics,
+        security,
+        sparql,
+        store,
+    )
 
+    metrics.init_app(app)  # first: its clock starts before the other hooks run
     security.init_app(app)
     store.init_app(app)
     error_handlers.init_app(app)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.errors import ZigraphError
 from service.i18n import error_message, http_message
+from service.metrics import count_error_answer
 from service.negotiation import error_format
 
 
@@ -58,6 +59,7 @@ def error_response(
 
 
 def handle_domain_error(error: ZigraphError) -> Response:
+    count_error_answer(error.code, error.details.get("reason", ""))
     response = error_response(
         error.status,
         error.code,
@@ -73,6 +75,7 @@ def handle_domain_error(error: ZigraphError) -> Response:
 
 def handle_http_error(error: HTTPException) -> Response:
     code = (error.name or "error").lower().replace(" ", "-")
+    count_error_answer(code)
     response = error_response(
         error.code or 500,
         code,

@@ -80,6 +80,9 @@ class Settings:
         "address serve listens on)",
     )
     proxy_hops: int = setting(0, "trusted reverse proxies whose X-Forwarded-* headers are believed")
+    metrics_public: bool = setting(
+        False, "answer /metrics to any address, not only to this machine's (loopback)"
+    )
     # queries
     query_timeout: float = setting(10.0, "seconds a query may run", "--query-timeout")
     result_limit: int = setting(10000, "most rows or triples of one answer")

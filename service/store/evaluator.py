@@ -280,6 +280,7 @@ class EvaluatorPool:
             LRUCache(maxsize=crash_memory) if crash_memory > 0 else None
         )
         self._closed = False
+        self.replaced = 0  # evaluators started in place of one killed or found dead
 
     def start(self) -> None:
         """Start every evaluator now, so the first requests do not wait for one to boot."""
@@ -396,12 +397,14 @@ class EvaluatorPool:
     def _take(self) -> Evaluator:
         with self._lock:
             evaluator = self._idle.pop() if self._idle else None
-        if evaluator is None or not evaluator.process.is_alive():
+        dead = evaluator is not None and not evaluator.process.is_alive()
+        if evaluator is None or dead:
             if evaluator is not None:
                 evaluator.kill()
             evaluator = Evaluator(self)
         with self._lock:
             self._busy.add(evaluator)
+            self.replaced += dead
         return evaluator
 
     def _give_back(self, evaluator: Evaluator) -> None:
@@ -416,6 +419,7 @@ class EvaluatorPool:
             self._busy.discard(evaluator)
             if not self._closed:
                 self._idle.append(Evaluator(self))
+                self.replaced += 1
 
     def close(self) -> None:
         """Stop every evaluator."""
