@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cachetools import LRUCache
 from flask import current_app
@@ -29,6 +31,14 @@ from flask import current_app
 ENTRY_OVERHEAD = 200  # bytes counted per entry for the key, the objects and the dict slot
 LARGEST_SHARE = 8  # an answer may take at most 1/8 of the budget
 _creating = threading.Lock()
+
+
+class CacheKey(Hashable, Protocol):
+    """A key of the cache: hashable, and able to say how many bytes it holds."""
+
+    def weight(self) -> int:
+        """Return the bytes of text the key holds."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,10 @@ class AnswerKey:
         )
         return f"{self.version}-{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
 
+    def weight(self) -> int:
+        """Return the bytes of text the key holds."""
+        return len(self.query) + sum(map(len, self.default_graph_uris + self.named_graph_uris))
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -67,11 +81,10 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def _size(key: AnswerKey, answer: Answer) -> int:
+def _size(key: CacheKey, answer: Answer) -> int:
     return (
         len(answer.body)
-        + len(key.query)
-        + sum(map(len, key.default_graph_uris + key.named_graph_uris))
+        + key.weight()
         + sum(len(n) + len(v) for n, v in answer.headers)
         + ENTRY_OVERHEAD
     )
@@ -82,7 +95,7 @@ def _entry_size(entry: tuple[Answer, int]) -> int:
 
 
 class AnswerCache:
-    """A thread-safe LRU mapping of answer keys to answers, bounded by total bytes.
+    """A thread-safe LRU mapping of keys to answers (or pages), bounded by total bytes.
 
     cachetools does the bookkeeping (sizes, least recently used first out); each value is
     kept with its size, counted by ``_size``.
@@ -93,13 +106,13 @@ class AnswerCache:
         self._entries: LRUCache = LRUCache(maxsize=max(1, self.budget), getsizeof=_entry_size)
         self._lock = threading.Lock()
 
-    def get(self, key: AnswerKey) -> Answer | None:
+    def get(self, key: CacheKey) -> Answer | None:
         """Return the cached answer to ``key`` (now the most recently used), or None."""
         with self._lock:
             entry = self._entries.get(key)
         return None if entry is None else entry[0]
 
-    def put(self, key: AnswerKey, answer: Answer) -> None:
+    def put(self, key: CacheKey, answer: Answer) -> None:
         """Keep an answer, forgetting the least recently used ones past the budget."""
         size = _size(key, answer)
         if size > self.budget // LARGEST_SHARE:

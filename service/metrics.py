@@ -3,9 +3,10 @@
 Each web process keeps its own figures (prometheus-client's multiprocess mode is not used):
 a scrape reads the process that answers it, and every series carries that process's id as
 its ``worker`` label. Per request the service pays one histogram observation (latency by
-route and status class) and, on ``/sparql``, one counter increment (answer cache hit or
-miss); error answers count one more, in ``service.error_handlers``. Everything else (the
-evaluators busy and waiting, the answer cache's size, the data version) is read when
+route and status class) and, on ``/sparql`` and entity documents, one counter increment
+(answer or page cache hit or miss); error answers count one more, in
+``service.error_handlers``. Everything else (the evaluators busy and waiting, the caches'
+sizes, the data version) is read when
 ``/metrics`` is scraped.
 
 ``/metrics`` tells whoever reads it how busy the service is, so it answers only requests from
@@ -37,6 +38,8 @@ from service.store.evaluator import EvaluatorPool
 bp = Blueprint("metrics", __name__)
 
 STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
+# The routes answered from a cache, and the counter of each cache's lookups.
+CACHED_ROUTES = {"sparql.query": "answer_cache", "entity.doc": "page_cache"}
 
 
 class Metrics:
@@ -61,6 +64,13 @@ class Metrics:
         self.answer_cache = Counter(
             "zigraph_answer_cache_lookups",
             "/sparql answers by whether the answer cache held them (hit, 304 included) or not",
+            ["result"],
+            registry=self.registry,
+        )
+        self.page_cache = Counter(
+            "zigraph_page_cache_lookups",
+            "Entity pages and documents by whether the page cache held them (hit, 304 included) "
+            "or not",
             ["result"],
             registry=self.registry,
         )
@@ -116,6 +126,15 @@ class StateCollector(Collector):
             "zigraph_answer_cache_bytes",
             "Bytes counted for the answers kept",
             cache.size if cache is not None else 0,
+        )
+        pages: AnswerCache | None = self.app.extensions.get("zigraph.pages")
+        yield GaugeMetricFamily(
+            "zigraph_page_cache_entries", "Pages kept in the page cache", len(pages or ())
+        )
+        yield GaugeMetricFamily(
+            "zigraph_page_cache_bytes",
+            "Bytes counted for the pages kept",
+            pages.size if pages is not None else 0,
         )
         if backend is not None:
             try:  # a remote store's version costs a read of the whole store: not shown
@@ -185,10 +204,10 @@ def observe(response: Response) -> Response:
     route = rule.endpoint if rule is not None else "unmatched"  # never the path: bounded
     status = STATUS_CLASSES.get(response.status_code // 100, "other")
     metrics.latency.labels(route, status).observe(time.perf_counter() - arrived)
-    if route == "sparql.query":
+    if route in CACHED_ROUTES:
         state = response.headers.get(CACHE_HEADER)
         if state is not None:
-            metrics.answer_cache.labels(state).inc()
+            getattr(metrics, CACHED_ROUTES[route]).labels(state).inc()
     return response
 
 

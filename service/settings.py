@@ -126,6 +126,11 @@ class Settings:
     result_cache_mb: float = setting(
         64, "memory for the answers to repeated queries, per web process (0: none kept)"
     )
+    page_cache_mb: float = setting(
+        64,
+        "memory for entity pages and documents already rendered, per web process, kept "
+        "while the embedded store's data version lasts (0: none kept)",
+    )
     export_run_lines: int = setting(
         200_000,
         "statements zigraph export and the dumps sort in memory at a time, the rest on disk "

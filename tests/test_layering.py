@@ -24,6 +24,7 @@ LAYERS = {
     "service.security": ROUTES,
     "service.error_handlers": ROUTES,
     "service.answer_cache": ROUTES,
+    "service.page_cache": ROUTES,
     "service.metrics": ROUTES,
     "service.validation_report": ROUTES,
     "service.pages": ROUTES,

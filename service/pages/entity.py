@@ -17,6 +17,7 @@ from service.export import FORMATS, serialize_triples
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, SCHEMA, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
+from service.page_cache import cached_page
 from service.pages import charts, document, summary
 from service.pages.common import not_found
 from service.pages.labels import (
@@ -68,6 +69,11 @@ def identifier(path: str):
 @bp.route("/doc/<path:path>")
 def doc(path: str):
     """Answer an entity's document: HTML for browsers, RDF by Accept or by suffix."""
+    return cached_page(lambda: render_doc(path))
+
+
+def render_doc(path: str) -> Response:
+    """Render an entity's document: HTML for browsers, RDF by Accept or by suffix."""
     iri = base_iri() + path
     fmt = None
     if not entity_exists(iri):

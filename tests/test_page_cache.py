@@ -1,0 +1,94 @@
+"""The page cache of entity documents: repeated visits, conditional requests, keys kept apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from service import create_app
+
+AGENCY = "/doc/organisation/dpmptsp-kota-pekalongan"
+HTML = {"Accept": "text/html"}
+TURTLE = {"Accept": "text/turtle"}
+CACHE = "X-Zigraph-Cache"
+
+
+@pytest.fixture
+def uncached_client(store_dir: Path, shipped_backend):
+    """Return a client of an application whose page cache keeps nothing (page_cache_mb=0)."""
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir), "PAGE_CACHE_MB": 0})
+    app.extensions["zigraph.store"] = shipped_backend
+    return app.test_client()
+
+
+def test_second_visit_is_a_hit_with_the_same_page(client):
+    first = client.get(AGENCY, headers=HTML)
+    second = client.get(AGENCY, headers=HTML)
+    assert first.status_code == second.status_code == 200
+    assert (first.headers[CACHE], second.headers[CACHE]) == ("miss", "hit")
+    assert second.data == first.data
+    for header in ("Content-Type", "ETag", "Link", "Vary", "Content-Security-Policy"):
+        assert second.headers[header] == first.headers[header]
+
+
+def test_matching_if_none_match_gets_304_without_a_body(client):
+    etag = client.get(AGENCY, headers=HTML).headers["ETag"]
+    again = client.get(AGENCY, headers={**HTML, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_english_and_indonesian_pages_are_kept_apart(client):
+    english = client.get(AGENCY, headers={**HTML, "Accept-Language": "en"})
+    indonesian = client.get(AGENCY, headers={**HTML, "Accept-Language": "id"})
+    assert indonesian.headers[CACHE] == "miss"
+    assert english.headers["ETag"] != indonesian.headers["ETag"]
+    assert english.data != indonesian.data
+    assert b'lang="id"' in indonesian.data
+    again = client.get(AGENCY, headers={**HTML, "Accept-Language": "id"})
+    assert again.headers[CACHE] == "hit"
+    assert again.data == indonesian.data
+
+
+def test_turtle_document_and_html_page_are_kept_apart(client):
+    page = client.get(AGENCY, headers=HTML)
+    turtle = client.get(AGENCY, headers=TURTLE)
+    assert turtle.headers[CACHE] == "miss"
+    assert turtle.mimetype == "text/turtle"
+    assert page.headers["ETag"] != turtle.headers["ETag"]
+    again = client.get(AGENCY, headers=TURTLE)
+    assert again.headers[CACHE] == "hit"
+    assert again.mimetype == "text/turtle"
+    assert set(ox.parse(again.data, format=ox.RdfFormat.TURTLE)) == set(
+        ox.parse(turtle.data, format=ox.RdfFormat.TURTLE)
+    )
+
+
+def test_missing_entity_is_not_kept(client):
+    for _ in range(2):
+        response = client.get("/doc/organisation/no-such-agency", headers=HTML)
+        assert response.status_code == 404
+        assert CACHE not in response.headers
+
+
+def test_page_cache_of_zero_keeps_nothing(uncached_client):
+    first = uncached_client.get(AGENCY, headers=HTML)
+    second = uncached_client.get(AGENCY, headers=HTML)
+    assert (first.headers[CACHE], second.headers[CACHE]) == ("miss", "miss")
+    assert len(uncached_client.application.extensions["zigraph.pages"]) == 0
+
+
+def test_metrics_count_page_cache_hits_and_misses(client):
+    client.get(AGENCY, headers=HTML)
+    client.get(AGENCY, headers=HTML)
+    figures = client.get("/metrics").get_data(as_text=True)
+    counted = {
+        line.split('result="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in figures.splitlines()
+        if line.startswith("zigraph_page_cache_lookups_total{")
+    }
+    assert counted == {"hit": 1.0, "miss": 1.0}
+    assert "zigraph_page_cache_entries" in figures
