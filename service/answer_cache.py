@@ -79,6 +79,7 @@ class Answer:
     body: bytes
     media_type: str
     headers: tuple[tuple[str, str], ...] = ()
+    status: int = 200
 
 
 def _size(key: CacheKey, answer: Answer) -> int:

@@ -3,7 +3,7 @@
 Each web process keeps its own figures (prometheus-client's multiprocess mode is not used):
 a scrape reads the process that answers it, and every series carries that process's id as
 its ``worker`` label. Per request the service pays one histogram observation (latency by
-route and status class) and, on ``/sparql`` and entity documents, one counter increment
+route and status class) and, on ``/sparql`` and entity IRIs and documents, one counter increment
 (answer or page cache hit or miss); error answers count one more, in
 ``service.error_handlers``. Everything else (the evaluators busy and waiting, the caches'
 sizes, the data version) is read when
@@ -39,7 +39,11 @@ bp = Blueprint("metrics", __name__)
 
 STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
 # The routes answered from a cache, and the counter of each cache's lookups.
-CACHED_ROUTES = {"sparql.query": "answer_cache", "entity.doc": "page_cache"}
+CACHED_ROUTES = {
+    "sparql.query": "answer_cache",
+    "entity.doc": "page_cache",
+    "entity.identifier": "page_cache",
+}
 
 
 class Metrics:

@@ -1,4 +1,4 @@
-"""Rendered entity pages and documents kept in memory by each web process, per data version.
+"""Entity pages, documents and redirects, kept by each web process while the data lasts.
 
 The data of an embedded store cannot change while the process runs, so a page rendered once
 is exactly what rendering again would give. A page is keyed by everything that decides its
@@ -10,7 +10,8 @@ A remote store's data may change at any moment without zigraph knowing (``fixed_
 is None): its pages are rendered every time, as its ``/sparql`` answers are evaluated.
 
 The pages share the bookkeeping of the answer cache (``service.answer_cache``) in a cache of
-their own, sized by ``page_cache_mb`` (0 disables it); only 200 answers are kept.
+their own, sized by ``page_cache_mb`` (0 disables it). Pages (200) and the 303s of entity
+IRIs to them are kept; errors, a 404 included, are not.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response, current_app, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from service.answer_cache import Answer, AnswerCache
 from service.errors import NotAcceptable
@@ -31,6 +33,7 @@ from service.security import CACHE_HEADER
 from service.store import get_store
 
 _creating = threading.Lock()
+KEPT_STATUSES = (200, 303)  # a page, and an entity IRI's redirect to it; never an error
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,18 @@ def page_key() -> PageKey | None:
     return PageKey(version, url, get_language(), representation)
 
 
-def cached_page(render: Callable[[], Response]) -> Response:
-    """Answer the requested page from the cache, or render it and keep it if it is a 200."""
+def cached_page(render: Callable[[], BaseResponse], revalidate: bool = True) -> BaseResponse:
+    """Answer the requested page from the cache, or render it and keep it if it is a 200 or 303.
+
+    :param revalidate: give the page an ETag and answer a matching ``If-None-Match`` with 304
+        (a document; not a redirect, whose target is what a client revalidates).
+    """
     key = page_key()
     if key is None:
         return render()
-    etag = key.etag()
-    if request.if_none_match.contains_weak(etag):
+    etag = key.etag() if revalidate else None
+    response: BaseResponse
+    if etag is not None and request.if_none_match.contains_weak(etag):
         response = Response(status=304, headers={CACHE_HEADER: "hit"})
         del response.headers["Content-Type"]
         response.vary.add("Accept")
@@ -95,15 +103,18 @@ def cached_page(render: Callable[[], Response]) -> Response:
         cache = get_page_cache()
         cached = cache.get(key)
         if cached is not None:
-            response = Response(cached.body, headers=list(cached.headers))
+            response = Response(cached.body, cached.status, list(cached.headers))
             response.headers[CACHE_HEADER] = "hit"
         else:
             response = render()
-            if response.status_code != 200:
+            if response.status_code not in KEPT_STATUSES:
                 return response
-            response.set_etag(etag)
+            if etag is not None:
+                response.set_etag(etag)
+            headers = tuple(response.headers.items())
             body = response.get_data()
-            cache.put(key, Answer(body, response.mimetype or "", tuple(response.headers.items())))
+            cache.put(key, Answer(body, response.mimetype or "", headers, response.status_code))
             response.headers[CACHE_HEADER] = "miss"
-    response.set_etag(etag)
+    if etag is not None:
+        response.set_etag(etag)
     return response

@@ -67,11 +67,22 @@ def test_turtle_document_and_html_page_are_kept_apart(client):
     )
 
 
+def test_entity_iri_redirect_is_kept_without_an_etag(client):
+    first = client.get("/id/organisation/dpmptsp-kota-pekalongan", headers=HTML)
+    second = client.get("/id/organisation/dpmptsp-kota-pekalongan", headers=HTML)
+    assert first.status_code == second.status_code == 303
+    assert (first.headers[CACHE], second.headers[CACHE]) == ("miss", "hit")
+    assert second.headers["Location"] == first.headers["Location"]
+    assert second.headers["Location"].endswith(AGENCY)
+    assert "ETag" not in second.headers
+
+
 def test_missing_entity_is_not_kept(client):
     for _ in range(2):
-        response = client.get("/doc/organisation/no-such-agency", headers=HTML)
-        assert response.status_code == 404
-        assert CACHE not in response.headers
+        for prefix in ("/doc/", "/id/"):
+            response = client.get(prefix + "organisation/no-such-agency", headers=HTML)
+            assert response.status_code == 404
+            assert CACHE not in response.headers
 
 
 def test_page_cache_of_zero_keeps_nothing(uncached_client):

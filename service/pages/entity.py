@@ -11,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 
 from service import resources
 from service.export import FORMATS, serialize_triples
@@ -61,6 +62,11 @@ def entity_exists(iri: str) -> bool:
 @bp.route("/id/<path:path>")
 def identifier(path: str):
     """Answer an entity IRI with 303 See Other to its document, or 404 if we know nothing."""
+    return cached_page(lambda: redirect_to_doc(path), revalidate=False)
+
+
+def redirect_to_doc(path: str) -> BaseResponse:
+    """Return the 303 from an entity IRI to its document, or 404 if we know nothing."""
     if not entity_exists(base_iri() + path):
         return not_found(base_iri() + path)
     return redirect(url_for("entity.doc", path=path), 303)
