@@ -13,7 +13,6 @@ from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
 from service.pages import charts
 from service.pages.common import not_found
 from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
-from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store
 from service.terms import bound, term_value
 
@@ -23,9 +22,7 @@ PER_PAGE = 25
 DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 SEARCH_REFRESH_SECONDS = 30
-DATA_GRAPHS_FILTER = (
-    f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
-)
+CLASSES_KEY = "zigraph.pages.classes"
 
 
 @dataclass
@@ -50,35 +47,32 @@ def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
     return items[start : start + per_page], Paging(page, pages, len(items), start + 1)
 
 
+def class_figures() -> dict:
+    """Return the data's classes, their members and superclasses, counted once per version.
+
+    They are part of the VoID statistics, which a built store counts when it is built; a
+    remote store's are kept here per version (or for SEARCH_REFRESH_SECONDS without one).
+    """
+    store = get_store()
+    version = store.fixed_version() or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
+    cached = current_app.extensions.get(CLASSES_KEY)
+    if cached is None or cached[0] != version:
+        cached = (version, store.statistics()["data_classes"])
+        current_app.extensions[CLASSES_KEY] = cached
+    return cached[1]
+
+
 def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
     """Return each class of the data with its instances (its subclasses' too), largest first."""
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-  {{ SELECT DISTINCT ?s ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }} }}
-  ?d <{RDFS.subClassOf}>* ?c FILTER(isIRI(?c))
-}} GROUP BY ?c"""
-        )
-        .rows
-    )
-    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
-    counts = [
-        (term_view(row[0], labels), int(term_value(row[1])))
-        for row in rows
-        if isinstance(row[0], ox.NamedNode)
-    ]
+    members: dict[str, int] = class_figures()["members"]
+    labels.fetch(members)
+    counts = [(term_view(ox.NamedNode(iri), labels), n) for iri, n in members.items()]
     return sorted(counts, key=lambda item: (-item[1], item[0].text.casefold()))
 
 
 def data_classes(labels: Labels) -> list[tuple[TermView, int]]:
     """Return the classes worth listing: ours, and reused ones the data states directly."""
-    direct = {
-        term_value(row[0])
-        for row in get_store()
-        .query(f"SELECT DISTINCT ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }}")
-        .rows
-    }
+    direct = set(class_figures()["stated"])
     # prov:Entity or schema:Event only count what our classes already show.
     return [
         (cls, n)
@@ -99,25 +93,16 @@ class ClassNode:
 def class_tree(labels: Labels) -> list[ClassNode]:
     """Return the data's classes as a forest along rdfs:subClassOf, each counting its subtree."""
     nodes = {cls.value: ClassNode(cls, n) for cls, n in data_classes(labels)}
-    values = " ".join(sparql_iri(iri) for iri in nodes)
-    rows = (
-        get_store()
-        .query(
-            f"SELECT DISTINCT ?c ?parent WHERE {{ VALUES ?c {{ {values} }} "
-            f"?c <{RDFS.subClassOf}> ?parent FILTER(?c != ?parent) }}"
-        )
-        .rows
-    )
-    parents: dict[str, list[str]] = {}
-    for child, parent in rows:
-        if term_value(parent) in nodes:
-            parents.setdefault(term_value(child), []).append(term_value(parent))
+    superclasses: dict[str, list[str]] = class_figures()["superclasses"]
+    parents = {
+        iri: [parent for parent in superclasses.get(iri, []) if parent in nodes] for iri in nodes
+    }
     for iri, node in nodes.items():
-        for parent_iri in parents.get(iri, []):
+        for parent_iri in parents[iri]:
             nodes[parent_iri].children.append(node)
     for node in nodes.values():
         node.children.sort(key=lambda n: (-n.count, n.cls.text.casefold()))
-    roots = [node for iri, node in nodes.items() if iri not in parents]
+    roots = [node for iri, node in nodes.items() if not parents[iri]]
     return sorted(roots, key=lambda n: (-n.count, n.cls.text.casefold()))
 
 

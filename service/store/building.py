@@ -19,7 +19,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from service import dataset as datasets
-from service.store.embedded import read_metadata, write_metadata
+from service import statistics
+from service.store.embedded import read_metadata, save_statistics, write_metadata
 
 # Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
@@ -77,11 +78,24 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
     return metadata
 
 
+def count_statistics(path: Path) -> None:
+    """Count a built store's VoID statistics and save them beside it, for the pages."""
+    store = ox.Store.read_only(str(path))
+    try:
+        save_statistics(path, statistics.from_store(store))
+    finally:
+        del store
+
+
 def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
-    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
+    """Build a store of the files at ``path``, count its statistics; return its metadata."""
     started = time.monotonic()
     metadata = build_store(files, path)
     metadata["load_seconds"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    count_statistics(path)
+    metadata["statistics_seconds"] = round(time.monotonic() - started, 1)
+    write_metadata(path, metadata)
     return metadata
 
 

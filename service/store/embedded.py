@@ -48,6 +48,18 @@ def read_metadata(path: Path) -> dict | None:
         return None
 
 
+def save_statistics(path: Path, figures: dict) -> None:
+    """Save a store's VoID statistics beside it, replacing the file in one step."""
+    saved = path / STATISTICS_FILE
+    partial = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        partial.write_text(statistics.dumps(figures))
+        os.replace(partial, saved)
+    except OSError as error:  # a read-only folder: counted again by the next process
+        log.warning("cannot save the VoID statistics beside the store: %s", error)
+        partial.unlink(missing_ok=True)
+
+
 def run_query(
     store: ox.Store,
     sparql: str,
@@ -144,6 +156,7 @@ class EmbeddedBackend:
             per_client=queries_per_client,
         )
         self._metadata: dict | None = None
+        self._statistics: dict | None = None
 
     def start(self) -> None:
         """Start every evaluator now (a web process does, before its first request)."""
@@ -237,25 +250,21 @@ class EmbeddedBackend:
     def statistics(self) -> dict:
         """Return the VoID statistics, counted by SPARQL aggregates in a service evaluator.
 
-        A built store never changes: the figures are saved beside it (``STATISTICS_FILE``),
-        so every web process and every restart over the same store reads them (a million
-        triples take some seconds to count).
+        A built store never changes: the figures are counted when it is built and saved
+        beside it (``STATISTICS_FILE``), so every web process and every restart over the same
+        store reads them (a million triples take some seconds to count). A store built
+        without them has them counted here, once.
         """
-        saved = self.path / STATISTICS_FILE
+        if self._statistics is not None:
+            return self._statistics
         try:
-            return statistics.loads(saved.read_text())
+            figures = statistics.loads((self.path / STATISTICS_FILE).read_text())
         except (OSError, ValueError, KeyError):
-            pass
-        deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
-        counted = self.service_pool.run(statistics.from_store, deadline)
-        partial = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            partial.write_text(statistics.dumps(counted))
-            os.replace(partial, saved)
-        except OSError as error:  # a read-only folder: counted again by the next process
-            log.warning("cannot save the VoID statistics beside the store: %s", error)
-            partial.unlink(missing_ok=True)
-        return counted
+            deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
+            figures = self.service_pool.run(statistics.from_store, deadline)
+            save_statistics(self.path, figures)
+        self._statistics = figures
+        return figures
 
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
         """Write the whole dataset in ``fmt`` to ``output``: the bytes `zigraph export` writes.
