@@ -327,3 +327,17 @@ def test_dumps_never_go_to_a_shared_folder_open_to_others(sample_app, monkeypatc
         chosen = dumps.dump_folder()
         assert chosen != shared and chosen == dumps.dump_folder()
         assert stat.S_IMODE(chosen.stat().st_mode) & 0o077 == 0
+
+
+def test_void_statistics_are_saved_when_the_store_is_built(tmp_path):
+    """The first visitor of the home page does not pay for counting the data's classes."""
+    from service import dataset, statistics
+    from service.namespaces import ZI
+    from service.store import building
+    from service.store.embedded import STATISTICS_FILE
+
+    path, metadata, _ = building.prepare_store(dataset.shipped_files(), tmp_path, validate=False)
+    saved = statistics.loads((path / STATISTICS_FILE).read_text())
+    assert saved["data_classes"]["members"][str(ZI.DesignationConferral)] == 2
+    assert str(ZI.DesignationConferral) in saved["data_classes"]["stated"]
+    assert "statistics_seconds" in read_metadata(path)

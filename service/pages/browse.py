@@ -19,6 +19,9 @@ from service.terms import bound, term_value
 bp = Blueprint("browse", __name__)
 
 PER_PAGE = 25
+# A class this size or smaller is listed sorted by its members' labels, read whole; a larger
+# one a page at a time, sorted by IRI in the store, so that no page reads a whole class.
+LABEL_SORTED_MEMBERS = 1000
 DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 SEARCH_REFRESH_SECONDS = 30
@@ -35,16 +38,21 @@ class Paging:
     first: int
 
 
-def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
-    """Return the requested page (``?page=``) of the items and where it lies."""
-    per_page = per_page or PER_PAGE
-    pages = max(1, -(-len(items) // per_page))
+def paging_of(total: int, per_page: int) -> Paging:
+    """Return where the requested page (``?page=``) lies among ``total`` items."""
+    pages = max(1, -(-total // per_page))
     try:
         page = min(max(1, int(request.args.get("page", "1"))), pages)
     except ValueError:
         page = 1
-    start = (page - 1) * per_page
-    return items[start : start + per_page], Paging(page, pages, len(items), start + 1)
+    return Paging(page, pages, total, (page - 1) * per_page + 1)
+
+
+def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
+    """Return the requested page (``?page=``) of the items and where it lies."""
+    per_page = per_page or PER_PAGE
+    paging = paging_of(len(items), per_page)
+    return items[paging.first - 1 : paging.first - 1 + per_page], paging
 
 
 def class_figures() -> dict:
@@ -199,7 +207,18 @@ def class_page():
     except ValueError:
         return not_found(iri or "?iri=")
     store = get_store()
-    rows = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}").rows
+    members = f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}"
+    descending = request.args.get("sort") == "desc"
+    total = class_figures()["members"].get(iri)
+    by_label = total is None or total <= LABEL_SORTED_MEMBERS
+    if by_label:
+        rows = store.query(members).rows
+    else:
+        paging = paging_of(total, PER_PAGE)
+        order = "DESC(?s)" if descending else "?s"
+        rows = store.query(
+            f"{members} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {paging.first - 1}"
+        ).rows
     related = store.query(
         f"""SELECT DISTINCT ?c ?up WHERE {{
   {{ {node} <{RDFS.subClassOf}> ?c BIND(true AS ?up) }}
@@ -217,15 +236,12 @@ def class_page():
             *(term_value(row[0]) for row in related),
         ]
     )
-    descending = request.args.get("sort") == "desc"
-    instances = sorted(
-        (term_view(bound(row[0]), labels) for row in rows),
-        key=lambda v: (v.text.casefold(), v.value),
-        reverse=descending,
-    )
-    if not instances and not get_store().query(f"ASK {{ ?x ?p {node} }}").boolean:
+    instances = [term_view(bound(row[0]), labels) for row in rows]
+    if not instances and not store.query(f"ASK {{ ?x ?p {node} }}").boolean:
         return not_found(iri)
-    shown, paging = paginate(instances)
+    if by_label:
+        instances.sort(key=lambda v: (v.text.casefold(), v.value), reverse=descending)
+        instances, paging = paginate(instances)
     return render_template(
         "pages/class.html",
         cls=term_view(ox.NamedNode(iri), labels),
@@ -242,9 +258,11 @@ def class_page():
             for row in definition
             if isinstance(row[0], ox.Literal)  # a comment or definition may be any term
         ),
-        instances=shown,
+        instances=instances,
         paging=paging,
         descending=descending,
+        by_label=by_label,
+        members_query=f"{members} ORDER BY ?s",
     )
 
 
