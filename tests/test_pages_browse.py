@@ -225,3 +225,20 @@ def test_large_class_page_shows_one_page_of_members_with_the_total_and_links(cli
     query = first.find("a", class_="members-query").attrs["href"]
     assert urlsplit(query).path == "/query"
     assert str(ZI.Passage) in parse_qs(urlsplit(query).query)["query"][0]
+
+
+def test_home_shows_the_first_designations_and_a_query_for_all_of_them(client, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from service.pages import browse
+
+    monkeypatch.setattr(browse, "HOME_ROWS", 1)
+    page = get_page(client, "/?lang=en")
+    glance = page.find_all("table")[0]
+    assert len(glance.find("tbody").find_all("tr")) == 1
+    queries = [
+        parse_qs(urlsplit(a.attrs["href"]).query)["query"][0]
+        for a in page.find_all("a")
+        if a.attrs["href"].startswith("/query?")
+    ]
+    assert any(str(ZI.DesignationConferral) in query for query in queries)

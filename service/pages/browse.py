@@ -22,6 +22,10 @@ PER_PAGE = 25
 # A class this size or smaller is listed sorted by its members' labels, read whole; a larger
 # one a page at a time, sorted by IRI in the store, so that no page reads a whole class.
 LABEL_SORTED_MEMBERS = 1000
+# What the home page shows of each list, whatever the size of the data; a query gives the rest.
+HOME_ROWS = 25
+HOME_SOURCES = 10
+HOME_FUNNELS = 3
 DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 SEARCH_REFRESH_SECONDS = 30
@@ -125,32 +129,49 @@ class Designation:
     conferred_by: TermView | None
 
 
-def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
-    """Return the latest assessment year and the designations conferred for it."""
+def latest_year() -> int | None:
+    """Return the latest year in which designations were assessed."""
     rows = (
         get_store()
         .query(
-            f"""SELECT DISTINCT ?c ?recipient ?designation ?year ?date ?by WHERE {{
-  ?c a <{ZI.DesignationConferral}> .
+            f"SELECT DISTINCT ?year WHERE {{ ?c a <{ZI.DesignationConferral}> ; "
+            f"<{ZI.assessmentYear}> ?year }}"
+        )
+        .rows
+    )
+    years = sorted({term_value(bound(row[0]))[:4] for row in rows}, reverse=True)
+    return int(years[0]) if years and years[0].isdigit() else None
+
+
+def designations(labels: Labels) -> tuple[int | None, list[Designation], str | None]:
+    """Return the latest assessment year, its first designations, and a query for all."""
+    # The query is None when there are no more than HOME_ROWS; which HOME_ROWS are shown is
+    # the store's order, for sorting a year's thousands of conferrals costs a scan of them.
+    year = latest_year()
+    in_year = (
+        f'?c <{ZI.assessmentYear}> ?year FILTER(SUBSTR(STR(?year), 1, 4) = "{year}")'
+        if year is not None
+        else ""
+    )
+    every = f"SELECT DISTINCT ?c WHERE {{ ?c a <{ZI.DesignationConferral}> . {in_year} }}"
+    store = get_store()
+    rows = store.query(f"{every} LIMIT {HOME_ROWS + 1}").rows
+    first = [term_value(bound(row[0])) for row in rows]
+    if not first:
+        return year, [], None
+    values = " ".join(sparql_iri(iri) for iri in first[:HOME_ROWS])
+    details = store.query(
+        f"""SELECT DISTINCT ?c ?recipient ?designation ?date ?by WHERE {{
+  VALUES ?c {{ {values} }}
   OPTIONAL {{ ?c <{ZI.recipient}> ?recipient }}
   OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
-  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
   OPTIONAL {{ ?c <{ZI.conferralDate}> ?date }}
   OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
 }}"""
-        )
-        .dicts()
-    )
-    years = sorted({term_value(r["year"])[:4] for r in rows if "year" in r}, reverse=True)
-    year = int(years[0]) if years and years[0].isdigit() else None
-    chosen = [
-        r
-        for r in rows
-        if year is None or term_value(r.get("year", ox.Literal("")))[:4] == str(year)
-    ]
-    labels.fetch(t.value for r in chosen for t in r.values() if isinstance(t, ox.NamedNode))
+    ).dicts()
+    labels.fetch(t.value for r in details for t in r.values() if isinstance(t, ox.NamedNode))
     found: dict[str, Designation] = {}
-    for r in chosen:
+    for r in details:
         found.setdefault(
             term_value(r["c"]),
             Designation(
@@ -162,32 +183,47 @@ def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
             ),
         )
     ordered = sorted(found.values(), key=lambda d: d.recipient.text if d.recipient else "")
-    return year, ordered
+    return year, ordered, every if len(first) > HOME_ROWS else None
 
 
-def sources(labels: Labels) -> list[TermView]:
-    """Return the source documents: the nodes with a text we hold."""
-    rows = (
-        get_store()
-        .query(f"SELECT DISTINCT ?doc WHERE {{ ?doc <{DCTERMS.hasFormat}> ?text }} ORDER BY ?doc")
-        .rows
-    )
-    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
-    return [term_view(row[0], labels) for row in rows if isinstance(row[0], ox.NamedNode)]
+def sources(labels: Labels) -> tuple[list[TermView], str | None]:
+    """Return the first source documents (nodes with a text we hold), and a query for all."""
+    # The query is None when there are no more than HOME_SOURCES.
+    every = f"SELECT DISTINCT ?doc WHERE {{ ?doc <{DCTERMS.hasFormat}> ?text }}"
+    rows = get_store().query(f"{every} LIMIT {HOME_SOURCES + 1}").rows
+    documents = sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    labels.fetch(documents[:HOME_SOURCES])
+    shown = [term_view(ox.NamedNode(iri), labels) for iri in documents[:HOME_SOURCES]]
+    return shown, f"{every} ORDER BY ?doc" if len(rows) > HOME_SOURCES else None
+
+
+def funnels() -> tuple[list[charts.Funnel], str | None]:
+    """Return the funnels of the first selection pipelines, and a query for all pipelines."""
+    # The query is None when there are no more than HOME_FUNNELS.
+    every = f"SELECT DISTINCT ?pipeline WHERE {{ ?pipeline <{ZI.hasStage}> ?stage }}"
+    rows = get_store().query(f"{every} LIMIT {HOME_FUNNELS + 1}").rows
+    pipelines = sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    drawn = [charts.funnel(iri) for iri in pipelines[:HOME_FUNNELS]]
+    return drawn, f"{every} ORDER BY ?pipeline" if len(rows) > HOME_FUNNELS else None
 
 
 @bp.route("/")
 def home():
     """Introduce the dataset: where it comes from, what it holds, where to go next."""
     labels = Labels()
-    year, conferred = designations(labels)
+    year, conferred, conferred_query = designations(labels)
+    documents, documents_query = sources(labels)
+    drawn, funnels_query = funnels()
     return render_template(
         "pages/home.html",
         counts=data_classes(labels),
         year=year,
         designations=conferred,
-        funnels=charts.all_funnels(),
-        sources=sources(labels),
+        designations_query=conferred_query,
+        funnels=drawn,
+        funnels_query=funnels_query,
+        sources=documents,
+        sources_query=documents_query,
         dumps=DUMP_FORMATS,
     )
 
