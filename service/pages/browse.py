@@ -14,14 +14,16 @@ from service.pages import charts
 from service.pages.common import not_found
 from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
 from service.store import get_store
+from service.store.embedded import LISTED_MEMBERS
 from service.terms import bound, term_value
 
 bp = Blueprint("browse", __name__)
 
 PER_PAGE = 25
 # A class this size or smaller is listed sorted by its members' labels, read whole; a larger
-# one a page at a time, sorted by IRI in the store, so that no page reads a whole class.
-LABEL_SORTED_MEMBERS = 1000
+# one a page at a time, sorted by IRI (as the store lists it when built, else by its ORDER BY),
+# so that no page reads a whole class.
+LABEL_SORTED_MEMBERS = LISTED_MEMBERS
 # What the home page shows of each list, whatever the size of the data; a query gives the rest.
 HOME_ROWS = 25
 HOME_SOURCES = 10
@@ -251,10 +253,14 @@ def class_page():
         rows = store.query(members).rows
     else:
         paging = paging_of(total, PER_PAGE)
-        order = "DESC(?s)" if descending else "?s"
-        rows = store.query(
-            f"{members} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {paging.first - 1}"
-        ).rows
+        listed = store.class_members(iri, paging.first - 1, PER_PAGE, descending)
+        if listed is not None:
+            rows = [(ox.NamedNode(member),) for member in listed]
+        else:
+            order = "DESC(?s)" if descending else "?s"
+            rows = store.query(
+                f"{members} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {paging.first - 1}"
+            ).rows
     related = store.query(
         f"""SELECT DISTINCT ?c ?up WHERE {{
   {{ {node} <{RDFS.subClassOf}> ?c BIND(true AS ?up) }}

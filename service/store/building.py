@@ -20,7 +20,13 @@ import pyoxigraph as ox
 
 from service import dataset as datasets
 from service import statistics
-from service.store.embedded import read_metadata, save_statistics, write_metadata
+from service.store.embedded import (
+    LISTED_MEMBERS,
+    read_metadata,
+    save_class_members,
+    save_statistics,
+    write_metadata,
+)
 
 # Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
@@ -79,10 +85,13 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
 
 
 def count_statistics(path: Path) -> None:
-    """Count a built store's VoID statistics and save them beside it, for the pages."""
+    """Count a built store's VoID statistics and list its large classes, for the pages."""
     store = ox.Store.read_only(str(path))
     try:
-        save_statistics(path, statistics.from_store(store))
+        figures = statistics.from_store(store)
+        members = figures["data_classes"]["members"]
+        save_class_members(store, path, [c for c, n in members.items() if n > LISTED_MEMBERS])
+        save_statistics(path, figures)
     finally:
         del store
 
