@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
@@ -32,6 +34,8 @@ DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 SEARCH_REFRESH_SECONDS = 30
 CLASSES_KEY = "zigraph.pages.classes"
+YEAR_KEY = "zigraph.pages.latest-year"
+Value = TypeVar("Value")
 
 
 @dataclass
@@ -61,19 +65,27 @@ def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
     return items[paging.first - 1 : paging.first - 1 + per_page], paging
 
 
+def per_version(key: str, build: Callable[[], Value]) -> Value:
+    """Return a value built once per data version in this process.
+
+    A remote store may change at any time and has no cheap version: its values are built
+    again every SEARCH_REFRESH_SECONDS.
+    """
+    version = get_store().fixed_version()
+    version = version or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
+    cached = current_app.extensions.get(key)
+    if cached is None or cached[0] != version:
+        cached = (version, build())
+        current_app.extensions[key] = cached
+    return cached[1]
+
+
 def class_figures() -> dict:
     """Return the data's classes, their members and superclasses, counted once per version.
 
-    They are part of the VoID statistics, which a built store counts when it is built; a
-    remote store's are kept here per version (or for SEARCH_REFRESH_SECONDS without one).
+    They are part of the VoID statistics, which a built store counts when it is built.
     """
-    store = get_store()
-    version = store.fixed_version() or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
-    cached = current_app.extensions.get(CLASSES_KEY)
-    if cached is None or cached[0] != version:
-        cached = (version, store.statistics()["data_classes"])
-        current_app.extensions[CLASSES_KEY] = cached
-    return cached[1]
+    return per_version(CLASSES_KEY, lambda: get_store().statistics()["data_classes"])
 
 
 def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
@@ -132,7 +144,12 @@ class Designation:
 
 
 def latest_year() -> int | None:
-    """Return the latest year in which designations were assessed."""
+    """Return the latest year in which designations were assessed, once per data version."""
+    return per_version(YEAR_KEY, read_latest_year)
+
+
+def read_latest_year() -> int | None:
+    """Return the latest year in which designations were assessed, read from the store."""
     rows = (
         get_store()
         .query(
