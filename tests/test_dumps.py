@@ -327,3 +327,46 @@ def test_dumps_never_go_to_a_shared_folder_open_to_others(sample_app, monkeypatc
         chosen = dumps.dump_folder()
         assert chosen != shared and chosen == dumps.dump_folder()
         assert stat.S_IMODE(chosen.stat().st_mode) & 0o077 == 0
+
+
+def test_void_statistics_are_saved_when_the_store_is_built(tmp_path):
+    """The first visitor of the home page does not pay for counting the data's classes."""
+    from service import dataset, statistics
+    from service.namespaces import ZI
+    from service.store import building
+    from service.store.embedded import STATISTICS_FILE
+
+    path, metadata, _ = building.prepare_store(dataset.shipped_files(), tmp_path, validate=False)
+    saved = statistics.loads((path / STATISTICS_FILE).read_text())
+    assert saved["data_classes"]["members"][str(ZI.DesignationConferral)] == 2
+    assert str(ZI.DesignationConferral) in saved["data_classes"]["stated"]
+    assert "statistics_seconds" in read_metadata(path)
+
+
+def test_a_large_class_is_read_a_page_at_a_time_from_its_sorted_members(store_dir, tmp_path):
+    """The members saved beside a store give every page, ascending and descending."""
+    import shutil
+
+    from service.namespaces import ZI
+    from service.store.embedded import read_class_members, save_class_members
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy)
+    store = ox.Store.read_only(str(copy))
+    try:
+        save_class_members(store, copy, [str(ZI.Passage)])
+        members = sorted(
+            row[0].value
+            for row in store.query(
+                f"SELECT DISTINCT ?s WHERE {{ ?s a <{ZI.Passage}> }}",
+                use_default_graph_as_union=True,
+            )
+        )
+    finally:
+        del store
+    assert len(members) > 3
+    pages = [read_class_members(copy, str(ZI.Passage), start, 2, False) for start in (0, 2)]
+    assert pages == [members[0:2], members[2:4]]
+    assert read_class_members(copy, str(ZI.Passage), 0, 2, True) == members[::-1][:2]
+    assert read_class_members(copy, str(ZI.Passage), len(members) - 1, 2, False) == members[-1:]
+    assert read_class_members(copy, str(ZI.City), 0, 2, False) is None

@@ -198,3 +198,47 @@ def test_other_errors_use_the_site_layout(client):
     assert "<b>" not in response.get_data(as_text=True).split("<main", 1)[1].replace(
         "&lt;b&gt;", ""
     )
+
+
+def test_large_class_page_shows_one_page_of_members_with_the_total_and_links(client, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from service.pages import browse
+
+    def count_and_pages(page) -> list[str]:
+        return [p.text() for p in page.find_all("p") if any(c.isdigit() for c in p.text())]
+
+    monkeypatch.setattr(browse, "PER_PAGE", 2)
+    url = f"/browse/class?iri={ZI.Passage}".replace("#", "%23")
+    sorted_by_label = get_page(client, url)
+    monkeypatch.setattr(browse, "LABEL_SORTED_MEMBERS", 2)
+    first, second = get_page(client, url), get_page(client, f"{url}&page=2")
+    members = [
+        [a.attrs["href"] for a in page.find("ol", class_="instances").find_all("a")]
+        for page in (first, second)
+    ]
+    assert [len(m) for m in members] == [2, 2]
+    assert members[0] + members[1] == sorted(members[0] + members[1])
+    assert count_and_pages(first) == count_and_pages(sorted_by_label) != []
+    assert first.find("a", rel="next") is not None and first.find("a", rel="prev") is None
+    assert second.find("a", rel="prev") is not None
+    query = first.find("a", class_="members-query").attrs["href"]
+    assert urlsplit(query).path == "/query"
+    assert str(ZI.Passage) in parse_qs(urlsplit(query).query)["query"][0]
+
+
+def test_home_shows_the_first_designations_and_a_query_for_all_of_them(client, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from service.pages import browse
+
+    monkeypatch.setattr(browse, "HOME_ROWS", 1)
+    page = get_page(client, "/?lang=en")
+    glance = page.find_all("table")[0]
+    assert len(glance.find("tbody").find_all("tr")) == 1
+    queries = [
+        parse_qs(urlsplit(a.attrs["href"]).query)["query"][0]
+        for a in page.find_all("a")
+        if a.attrs["href"].startswith("/query?")
+    ]
+    assert any(str(ZI.DesignationConferral) in query for query in queries)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
@@ -13,19 +15,27 @@ from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
 from service.pages import charts
 from service.pages.common import not_found
 from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
-from service.pages.ontology import ONTOLOGY_GRAPHS, SHAPES_GRAPHS
 from service.store import get_store
+from service.store.embedded import LISTED_MEMBERS
 from service.terms import bound, term_value
 
 bp = Blueprint("browse", __name__)
 
 PER_PAGE = 25
+# A class this size or smaller is listed sorted by its members' labels, read whole; a larger
+# one a page at a time, sorted by IRI (as the store lists it when built, else by its ORDER BY),
+# so that no page reads a whole class.
+LABEL_SORTED_MEMBERS = LISTED_MEMBERS
+# What the home page shows of each list, whatever the size of the data; a query gives the rest.
+HOME_ROWS = 25
+HOME_SOURCES = 10
+HOME_FUNNELS = 3
 DUMP_FORMATS = ("ttl", "jsonld", "nq", "trig", "nt", "rdf")
 SEARCH_KEY = "zigraph.pages.search"
 SEARCH_REFRESH_SECONDS = 30
-DATA_GRAPHS_FILTER = (
-    f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
-)
+CLASSES_KEY = "zigraph.pages.classes"
+YEAR_KEY = "zigraph.pages.latest-year"
+Value = TypeVar("Value")
 
 
 @dataclass
@@ -38,47 +48,57 @@ class Paging:
     first: int
 
 
-def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
-    """Return the requested page (``?page=``) of the items and where it lies."""
-    per_page = per_page or PER_PAGE
-    pages = max(1, -(-len(items) // per_page))
+def paging_of(total: int, per_page: int) -> Paging:
+    """Return where the requested page (``?page=``) lies among ``total`` items."""
+    pages = max(1, -(-total // per_page))
     try:
         page = min(max(1, int(request.args.get("page", "1"))), pages)
     except ValueError:
         page = 1
-    start = (page - 1) * per_page
-    return items[start : start + per_page], Paging(page, pages, len(items), start + 1)
+    return Paging(page, pages, total, (page - 1) * per_page + 1)
+
+
+def paginate(items: list, per_page: int | None = None) -> tuple[list, Paging]:
+    """Return the requested page (``?page=``) of the items and where it lies."""
+    per_page = per_page or PER_PAGE
+    paging = paging_of(len(items), per_page)
+    return items[paging.first - 1 : paging.first - 1 + per_page], paging
+
+
+def per_version(key: str, build: Callable[[], Value]) -> Value:
+    """Return a value built once per data version in this process.
+
+    A remote store may change at any time and has no cheap version: its values are built
+    again every SEARCH_REFRESH_SECONDS.
+    """
+    version = get_store().fixed_version()
+    version = version or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
+    cached = current_app.extensions.get(key)
+    if cached is None or cached[0] != version:
+        cached = (version, build())
+        current_app.extensions[key] = cached
+    return cached[1]
+
+
+def class_figures() -> dict:
+    """Return the data's classes, their members and superclasses, counted once per version.
+
+    They are part of the VoID statistics, which a built store counts when it is built.
+    """
+    return per_version(CLASSES_KEY, lambda: get_store().statistics()["data_classes"])
 
 
 def class_counts(labels: Labels) -> list[tuple[TermView, int]]:
     """Return each class of the data with its instances (its subclasses' too), largest first."""
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-  {{ SELECT DISTINCT ?s ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }} }}
-  ?d <{RDFS.subClassOf}>* ?c FILTER(isIRI(?c))
-}} GROUP BY ?c"""
-        )
-        .rows
-    )
-    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
-    counts = [
-        (term_view(row[0], labels), int(term_value(row[1])))
-        for row in rows
-        if isinstance(row[0], ox.NamedNode)
-    ]
+    members: dict[str, int] = class_figures()["members"]
+    labels.fetch(members)
+    counts = [(term_view(ox.NamedNode(iri), labels), n) for iri, n in members.items()]
     return sorted(counts, key=lambda item: (-item[1], item[0].text.casefold()))
 
 
 def data_classes(labels: Labels) -> list[tuple[TermView, int]]:
     """Return the classes worth listing: ours, and reused ones the data states directly."""
-    direct = {
-        term_value(row[0])
-        for row in get_store()
-        .query(f"SELECT DISTINCT ?d WHERE {{ GRAPH ?g {{ ?s a ?d }} {DATA_GRAPHS_FILTER} }}")
-        .rows
-    }
+    direct = set(class_figures()["stated"])
     # prov:Entity or schema:Event only count what our classes already show.
     return [
         (cls, n)
@@ -99,25 +119,16 @@ class ClassNode:
 def class_tree(labels: Labels) -> list[ClassNode]:
     """Return the data's classes as a forest along rdfs:subClassOf, each counting its subtree."""
     nodes = {cls.value: ClassNode(cls, n) for cls, n in data_classes(labels)}
-    values = " ".join(sparql_iri(iri) for iri in nodes)
-    rows = (
-        get_store()
-        .query(
-            f"SELECT DISTINCT ?c ?parent WHERE {{ VALUES ?c {{ {values} }} "
-            f"?c <{RDFS.subClassOf}> ?parent FILTER(?c != ?parent) }}"
-        )
-        .rows
-    )
-    parents: dict[str, list[str]] = {}
-    for child, parent in rows:
-        if term_value(parent) in nodes:
-            parents.setdefault(term_value(child), []).append(term_value(parent))
+    superclasses: dict[str, list[str]] = class_figures()["superclasses"]
+    parents = {
+        iri: [parent for parent in superclasses.get(iri, []) if parent in nodes] for iri in nodes
+    }
     for iri, node in nodes.items():
-        for parent_iri in parents.get(iri, []):
+        for parent_iri in parents[iri]:
             nodes[parent_iri].children.append(node)
     for node in nodes.values():
         node.children.sort(key=lambda n: (-n.count, n.cls.text.casefold()))
-    roots = [node for iri, node in nodes.items() if iri not in parents]
+    roots = [node for iri, node in nodes.items() if not parents[iri]]
     return sorted(roots, key=lambda n: (-n.count, n.cls.text.casefold()))
 
 
@@ -132,32 +143,54 @@ class Designation:
     conferred_by: TermView | None
 
 
-def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
-    """Return the latest assessment year and the designations conferred for it."""
+def latest_year() -> int | None:
+    """Return the latest year in which designations were assessed, once per data version."""
+    return per_version(YEAR_KEY, read_latest_year)
+
+
+def read_latest_year() -> int | None:
+    """Return the latest year in which designations were assessed, read from the store."""
     rows = (
         get_store()
         .query(
-            f"""SELECT DISTINCT ?c ?recipient ?designation ?year ?date ?by WHERE {{
-  ?c a <{ZI.DesignationConferral}> .
+            f"SELECT DISTINCT ?year WHERE {{ ?c a <{ZI.DesignationConferral}> ; "
+            f"<{ZI.assessmentYear}> ?year }}"
+        )
+        .rows
+    )
+    years = sorted({term_value(bound(row[0]))[:4] for row in rows}, reverse=True)
+    return int(years[0]) if years and years[0].isdigit() else None
+
+
+def designations(labels: Labels) -> tuple[int | None, list[Designation], str | None]:
+    """Return the latest assessment year, its first designations, and a query for all."""
+    # The query is None when there are no more than HOME_ROWS; which HOME_ROWS are shown is
+    # the store's order, for sorting a year's thousands of conferrals costs a scan of them.
+    year = latest_year()
+    in_year = (
+        f'?c <{ZI.assessmentYear}> ?year FILTER(SUBSTR(STR(?year), 1, 4) = "{year}")'
+        if year is not None
+        else ""
+    )
+    every = f"SELECT DISTINCT ?c WHERE {{ ?c a <{ZI.DesignationConferral}> . {in_year} }}"
+    store = get_store()
+    rows = store.query(f"{every} LIMIT {HOME_ROWS + 1}").rows
+    first = [term_value(bound(row[0])) for row in rows]
+    if not first:
+        return year, [], None
+    values = " ".join(sparql_iri(iri) for iri in first[:HOME_ROWS])
+    details = store.query(
+        f"""SELECT DISTINCT ?c ?recipient ?designation ?date ?by WHERE {{
+  VALUES ?c {{ {values} }}
   OPTIONAL {{ ?c <{ZI.recipient}> ?recipient }}
   OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
-  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
   OPTIONAL {{ ?c <{ZI.conferralDate}> ?date }}
   OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
 }}"""
-        )
-        .dicts()
-    )
-    years = sorted({term_value(r["year"])[:4] for r in rows if "year" in r}, reverse=True)
-    year = int(years[0]) if years and years[0].isdigit() else None
-    chosen = [
-        r
-        for r in rows
-        if year is None or term_value(r.get("year", ox.Literal("")))[:4] == str(year)
-    ]
-    labels.fetch(t.value for r in chosen for t in r.values() if isinstance(t, ox.NamedNode))
+    ).dicts()
+    labels.fetch(t.value for r in details for t in r.values() if isinstance(t, ox.NamedNode))
     found: dict[str, Designation] = {}
-    for r in chosen:
+    for r in details:
         found.setdefault(
             term_value(r["c"]),
             Designation(
@@ -169,32 +202,47 @@ def designations(labels: Labels) -> tuple[int | None, list[Designation]]:
             ),
         )
     ordered = sorted(found.values(), key=lambda d: d.recipient.text if d.recipient else "")
-    return year, ordered
+    return year, ordered, every if len(first) > HOME_ROWS else None
 
 
-def sources(labels: Labels) -> list[TermView]:
-    """Return the source documents: the nodes with a text we hold."""
-    rows = (
-        get_store()
-        .query(f"SELECT DISTINCT ?doc WHERE {{ ?doc <{DCTERMS.hasFormat}> ?text }} ORDER BY ?doc")
-        .rows
-    )
-    labels.fetch(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
-    return [term_view(row[0], labels) for row in rows if isinstance(row[0], ox.NamedNode)]
+def sources(labels: Labels) -> tuple[list[TermView], str | None]:
+    """Return the first source documents (nodes with a text we hold), and a query for all."""
+    # The query is None when there are no more than HOME_SOURCES.
+    every = f"SELECT DISTINCT ?doc WHERE {{ ?doc <{DCTERMS.hasFormat}> ?text }}"
+    rows = get_store().query(f"{every} LIMIT {HOME_SOURCES + 1}").rows
+    documents = sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    labels.fetch(documents[:HOME_SOURCES])
+    shown = [term_view(ox.NamedNode(iri), labels) for iri in documents[:HOME_SOURCES]]
+    return shown, f"{every} ORDER BY ?doc" if len(rows) > HOME_SOURCES else None
+
+
+def funnels() -> tuple[list[charts.Funnel], str | None]:
+    """Return the funnels of the first selection pipelines, and a query for all pipelines."""
+    # The query is None when there are no more than HOME_FUNNELS.
+    every = f"SELECT DISTINCT ?pipeline WHERE {{ ?pipeline <{ZI.hasStage}> ?stage }}"
+    rows = get_store().query(f"{every} LIMIT {HOME_FUNNELS + 1}").rows
+    pipelines = sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    drawn = [charts.funnel(iri) for iri in pipelines[:HOME_FUNNELS]]
+    return drawn, f"{every} ORDER BY ?pipeline" if len(rows) > HOME_FUNNELS else None
 
 
 @bp.route("/")
 def home():
     """Introduce the dataset: where it comes from, what it holds, where to go next."""
     labels = Labels()
-    year, conferred = designations(labels)
+    year, conferred, conferred_query = designations(labels)
+    documents, documents_query = sources(labels)
+    drawn, funnels_query = funnels()
     return render_template(
         "pages/home.html",
         counts=data_classes(labels),
         year=year,
         designations=conferred,
-        funnels=charts.all_funnels(),
-        sources=sources(labels),
+        designations_query=conferred_query,
+        funnels=drawn,
+        funnels_query=funnels_query,
+        sources=documents,
+        sources_query=documents_query,
         dumps=DUMP_FORMATS,
     )
 
@@ -214,7 +262,22 @@ def class_page():
     except ValueError:
         return not_found(iri or "?iri=")
     store = get_store()
-    rows = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}").rows
+    members = f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}"
+    descending = request.args.get("sort") == "desc"
+    total = class_figures()["members"].get(iri)
+    by_label = total is None or total <= LABEL_SORTED_MEMBERS
+    if by_label:
+        rows = store.query(members).rows
+    else:
+        paging = paging_of(total, PER_PAGE)
+        listed = store.class_members(iri, paging.first - 1, PER_PAGE, descending)
+        if listed is not None:
+            rows = [(ox.NamedNode(member),) for member in listed]
+        else:
+            order = "DESC(?s)" if descending else "?s"
+            rows = store.query(
+                f"{members} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {paging.first - 1}"
+            ).rows
     related = store.query(
         f"""SELECT DISTINCT ?c ?up WHERE {{
   {{ {node} <{RDFS.subClassOf}> ?c BIND(true AS ?up) }}
@@ -232,15 +295,12 @@ def class_page():
             *(term_value(row[0]) for row in related),
         ]
     )
-    descending = request.args.get("sort") == "desc"
-    instances = sorted(
-        (term_view(bound(row[0]), labels) for row in rows),
-        key=lambda v: (v.text.casefold(), v.value),
-        reverse=descending,
-    )
-    if not instances and not get_store().query(f"ASK {{ ?x ?p {node} }}").boolean:
+    instances = [term_view(bound(row[0]), labels) for row in rows]
+    if not instances and not store.query(f"ASK {{ ?x ?p {node} }}").boolean:
         return not_found(iri)
-    shown, paging = paginate(instances)
+    if by_label:
+        instances.sort(key=lambda v: (v.text.casefold(), v.value), reverse=descending)
+        instances, paging = paginate(instances)
     return render_template(
         "pages/class.html",
         cls=term_view(ox.NamedNode(iri), labels),
@@ -257,9 +317,11 @@ def class_page():
             for row in definition
             if isinstance(row[0], ox.Literal)  # a comment or definition may be any term
         ),
-        instances=shown,
+        instances=instances,
         paging=paging,
         descending=descending,
+        by_label=by_label,
+        members_query=f"{members} ORDER BY ?s",
     )
 
 

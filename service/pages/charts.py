@@ -93,14 +93,6 @@ def funnels_for(iri: str) -> list[Funnel]:
     return [funnel(row[0].value) for row in pipelines if isinstance(row[0], ox.NamedNode)]
 
 
-def all_funnels() -> list[Funnel]:
-    """Return the funnels of every selection pipeline."""
-    rows = (
-        get_store().query(f"SELECT DISTINCT ?p WHERE {{ ?p <{ZI.hasStage}> ?s }} ORDER BY ?p").rows
-    )
-    return [funnel(row[0].value) for row in rows if isinstance(row[0], ox.NamedNode)]
-
-
 def funnel(pipeline: str) -> Funnel:
     """Return the funnel of one pipeline: stages in order, bar widths by member count.
 

@@ -19,7 +19,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from service import dataset as datasets
-from service.store.embedded import read_metadata, write_metadata
+from service import statistics
+from service.store.embedded import (
+    LISTED_MEMBERS,
+    read_metadata,
+    save_class_members,
+    save_statistics,
+    write_metadata,
+)
 
 # Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
@@ -77,11 +84,27 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
     return metadata
 
 
+def count_statistics(path: Path) -> None:
+    """Count a built store's VoID statistics and list its large classes, for the pages."""
+    store = ox.Store.read_only(str(path))
+    try:
+        figures = statistics.from_store(store)
+        members = figures["data_classes"]["members"]
+        save_class_members(store, path, [c for c, n in members.items() if n > LISTED_MEMBERS])
+        save_statistics(path, figures)
+    finally:
+        del store
+
+
 def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
-    """Stream the files into a new store at ``path``; return its metadata with the seconds."""
+    """Build a store of the files at ``path``, count its statistics; return its metadata."""
     started = time.monotonic()
     metadata = build_store(files, path)
     metadata["load_seconds"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    count_statistics(path)
+    metadata["statistics_seconds"] = round(time.monotonic() - started, 1)
+    write_metadata(path, metadata)
     return metadata
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -14,6 +16,7 @@ import pyoxigraph as ox
 
 from service import export, statistics
 from service.errors import BackendUnavailable, EngineFailed
+from service.namespaces import RDFS
 from service.queryparser import ParsedQuery
 from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 METADATA_FILE = "zigraph-store.json"
 STATISTICS_FILE = "zigraph-void-statistics.json"
+MEMBERS_FOLDER = "zigraph-class-members"  # each large class's members, sorted, for its pages
+LISTED_MEMBERS = 1000  # a class with more members is listed in MEMBERS_FOLDER
+OFFSET_BYTES = 8
 BULK_TIMEOUT = 120.0  # seconds for reading the whole store (dumps, VoID)
 # Quads the bulk loader holds at a time. Its memory grows with what one call is given (about
 # 1 GB for a million quads at once, 230 MB in batches of this size, and no slower): the
@@ -46,6 +52,69 @@ def read_metadata(path: Path) -> dict | None:
         return json.loads((path / METADATA_FILE).read_text())
     except (OSError, ValueError):
         return None
+
+
+def save_statistics(path: Path, figures: dict) -> None:
+    """Save a store's VoID statistics beside it, replacing the file in one step."""
+    saved = path / STATISTICS_FILE
+    partial = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        partial.write_text(statistics.dumps(figures))
+        os.replace(partial, saved)
+    except OSError as error:  # a read-only folder: counted again by the next process
+        log.warning("cannot save the VoID statistics beside the store: %s", error)
+        partial.unlink(missing_ok=True)
+
+
+def members_file(path: Path, cls: str) -> Path:
+    """Return the file of a class's sorted members in the store at ``path``."""
+    return path / MEMBERS_FOLDER / f"{hashlib.sha256(cls.encode()).hexdigest()[:32]}.txt"
+
+
+def save_class_members(store: ox.Store, path: Path, classes: Iterable[str]) -> None:
+    """Save each class's members (IRIs, its subclasses' too), sorted, one a line.
+
+    An index of each line's offset beside them lets a page be read without the rest.
+    """
+    for cls in classes:
+        answer = store.query(
+            f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* <{cls}> }}",
+            use_default_graph_as_union=True,
+        )
+        if not isinstance(answer, ox.QuerySolutions):
+            raise TypeError("a SELECT query gave no solutions")
+        members = sorted(row[0].value for row in answer if isinstance(row[0], ox.NamedNode))
+        lines = [f"{iri}\n".encode() for iri in members]
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line))
+        target = members_file(path, cls)
+        target.parent.mkdir(exist_ok=True)
+        target.with_suffix(".idx").write_bytes(
+            b"".join(o.to_bytes(OFFSET_BYTES, "little") for o in offsets)
+        )
+        target.write_bytes(b"".join(lines))
+
+
+def read_class_members(
+    path: Path, cls: str, start: int, count: int, descending: bool
+) -> list[str] | None:
+    """Return ``count`` members of a class from the ``start``-th, or None if not listed."""
+    target = members_file(path, cls)
+    try:
+        with target.with_suffix(".idx").open("rb") as index, target.open("rb") as lines:
+            total = index.seek(0, os.SEEK_END) // OFFSET_BYTES - 1
+            first = max(0, total - start - count) if descending else min(start, total)
+            last = max(0, total - start) if descending else min(start + count, total)
+            index.seek(first * OFFSET_BYTES)
+            begin = int.from_bytes(index.read(OFFSET_BYTES), "little")
+            index.seek(last * OFFSET_BYTES)
+            end = int.from_bytes(index.read(OFFSET_BYTES), "little")
+            lines.seek(begin)
+            members = lines.read(end - begin).decode().splitlines()
+    except OSError:
+        return None
+    return members[::-1] if descending else members
 
 
 def run_query(
@@ -144,6 +213,7 @@ class EmbeddedBackend:
             per_client=queries_per_client,
         )
         self._metadata: dict | None = None
+        self._statistics: dict | None = None
 
     def start(self) -> None:
         """Start every evaluator now (a web process does, before its first request)."""
@@ -237,25 +307,30 @@ class EmbeddedBackend:
     def statistics(self) -> dict:
         """Return the VoID statistics, counted by SPARQL aggregates in a service evaluator.
 
-        A built store never changes: the figures are saved beside it (``STATISTICS_FILE``),
-        so every web process and every restart over the same store reads them (a million
-        triples take some seconds to count).
+        A built store never changes: the figures are counted when it is built and saved
+        beside it (``STATISTICS_FILE``), so every web process and every restart over the same
+        store reads them (a million triples take some seconds to count). A store built
+        without them has them counted here, once.
         """
-        saved = self.path / STATISTICS_FILE
+        if self._statistics is not None:
+            return self._statistics
         try:
-            return statistics.loads(saved.read_text())
+            figures = statistics.loads((self.path / STATISTICS_FILE).read_text())
         except (OSError, ValueError, KeyError):
-            pass
-        deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
-        counted = self.service_pool.run(statistics.from_store, deadline)
-        partial = saved.with_name(f".{saved.name}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            partial.write_text(statistics.dumps(counted))
-            os.replace(partial, saved)
-        except OSError as error:  # a read-only folder: counted again by the next process
-            log.warning("cannot save the VoID statistics beside the store: %s", error)
-            partial.unlink(missing_ok=True)
-        return counted
+            deadline = time.monotonic() + max(self.timeout, BULK_TIMEOUT)
+            figures = self.service_pool.run(statistics.from_store, deadline)
+            save_statistics(self.path, figures)
+        self._statistics = figures
+        return figures
+
+    def class_members(
+        self, cls: str, start: int, count: int, descending: bool = False
+    ) -> list[str] | None:
+        """Return a page of a large class's members, sorted by IRI, as saved at build time.
+
+        None for a class not listed (a small one, or a store built without the lists).
+        """
+        return read_class_members(self.path, cls, start, count, descending)
 
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
         """Write the whole dataset in ``fmt`` to ``output``: the bytes `zigraph export` writes.

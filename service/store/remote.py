@@ -472,6 +472,12 @@ class RemoteBackend:
         route keeps them per dataset version)."""
         return statistics.from_quads(self.quads())
 
+    def class_members(
+        self, cls: str, start: int, count: int, descending: bool = False
+    ) -> list[str] | None:
+        """Return None: a remote store's classes are paged by its own ORDER BY."""
+        return None
+
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
         """Write every quad of zigraph's graphs in ``fmt``: the bytes `zigraph export` writes."""
         write_dataset(self.quads(), fmt, output)
