@@ -130,14 +130,20 @@ class AnswerCache:
         return int(self._entries.currsize)
 
 
-def get_answer_cache() -> AnswerCache:
-    """Return this process's answer cache, sized by the setting ``result_cache_mb``."""
+def process_cache(name: str, megabytes: float) -> AnswerCache:
+    """Return this process's cache ``name`` of the application, made on first use."""
     app = current_app
-    cache = app.extensions.get("zigraph.answers")
+    cache = app.extensions.get(name)
     if cache is None:
         with _creating:
-            cache = app.extensions.get("zigraph.answers")
+            cache = app.extensions.get(name)
             if cache is None:
-                megabytes = app.extensions["zigraph.settings"].result_cache_mb
-                cache = app.extensions["zigraph.answers"] = AnswerCache(int(megabytes * 2**20))
+                cache = app.extensions[name] = AnswerCache(int(megabytes * 2**20))
     return cache
+
+
+def get_answer_cache() -> AnswerCache:
+    """Return this process's answer cache, sized by the setting ``result_cache_mb``."""
+    return process_cache(
+        "zigraph.answers", current_app.extensions["zigraph.settings"].result_cache_mb
+    )

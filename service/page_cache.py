@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.answer_cache import Answer, AnswerCache
+from service.answer_cache import Answer, AnswerCache, process_cache
 from service.errors import NotAcceptable
 from service.i18n import get_language
 from service.negotiation import html_or_rdf
 from service.security import CACHE_HEADER
 from service.store import get_store
 
-_creating = threading.Lock()
 KEPT_STATUSES = (200, 303)  # a page, and an entity IRI's redirect to it; never an error
 
 
@@ -59,15 +57,8 @@ class PageKey:
 
 def get_page_cache() -> AnswerCache:
     """Return this process's page cache, sized by the setting ``page_cache_mb``."""
-    app = current_app
-    cache = app.extensions.get("zigraph.pages")
-    if cache is None:
-        with _creating:
-            cache = app.extensions.get("zigraph.pages")
-            if cache is None:
-                megabytes = app.extensions["zigraph.settings"].page_cache_mb
-                cache = app.extensions["zigraph.pages"] = AnswerCache(int(megabytes * 2**20))
-    return cache
+    megabytes = current_app.extensions["zigraph.settings"].page_cache_mb
+    return process_cache("zigraph.pages", megabytes)
 
 
 def page_key() -> PageKey | None:

@@ -737,13 +737,7 @@ class _Parser:
             if self.token.kind == "var":
                 self.var()
             elif self.is_punct("("):
-                self.open("(")
-                boolean = self.expression()
-                self.expect_word("AS")
-                name = self.var()
-                if boolean:
-                    self.booleans.add(name)
-                self.close(")")
+                self.bound_expression()
             else:
                 break
             count += 1
@@ -756,6 +750,16 @@ class _Parser:
             self.dataset_clauses()
         self.where_clause()
         self.solution_modifier(top=top)
+
+    def bound_expression(self) -> None:
+        """Read ``( expression AS ?variable )``, noting a variable bound to a boolean."""
+        self.open("(")
+        boolean = self.expression()
+        self.expect_word("AS")
+        name = self.var()
+        if boolean:
+            self.booleans.add(name)
+        self.close(")")
 
     def sub_select(self) -> None:
         self.select_query(top=False)
@@ -984,13 +988,7 @@ class _Parser:
         elif word == "FILTER":
             self.constraint()
         elif word == "BIND":
-            self.open("(")
-            boolean = self.expression()
-            self.expect_word("AS")
-            name = self.var()
-            if boolean:
-                self.booleans.add(name)
-            self.close(")")
+            self.bound_expression()
         else:  # VALUES
             self.data_block()
 
