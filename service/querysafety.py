@@ -30,8 +30,6 @@ DECISION_CACHE_BYTES = 4 * 2**20  # decisions kept per process, keyed by a diges
 # measured, bench/check_cost.py); longer ones in an evaluator process, under the deadline.
 INLINE_BYTES = 16 * 1024
 
-CheckedQuery = ParsedQuery  # a client query that passed the checks
-
 
 def _decision_size(decision: ParsedQuery | tuple) -> int:
     if isinstance(decision, ParsedQuery):

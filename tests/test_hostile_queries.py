@@ -1,7 +1,7 @@
 """Hostile queries make no outbound connection: embedded store, Oxigraph server, Virtuoso.
 
 A listener on loopback stands for "some other host": it records every connection made to it.
-Two layers are tested apart: the pre-check refuses every query below (the only layer in
+Two layers are tested apart: the parser refuses every query below (the only layer in
 front of a remote store), and the evaluators of the embedded store cannot connect even when
 a query is handed to them without any check (the layer that does not depend on parsing).
 """
@@ -115,7 +115,7 @@ def test_hostile_query_is_refused_and_connects_nowhere(hostile_target, listener,
 def misread_queries(url: str) -> dict[str, str]:
     """Return queries that a lexer and a store's parser read differently, by name.
 
-    Each one made a store connect to ``url`` through zigraph when only the pre-check stood in
+    Each one made a store connect to ``url`` through zigraph when only the old lexer stood in
     front of it (issue 15): Virtuoso for the comment and string families, the Oxigraph server
     for SERVICE glued to a prefixed name.
     """
@@ -191,7 +191,7 @@ def test_unchecked_service_query_cannot_connect_from_an_evaluator(store_dir, lis
     backend = embedded.EmbeddedBackend(store_dir, isolation=isolation)
     try:
         with app.app_context():
-            # Straight to an evaluator, past the pre-check, as a parser bug would let it through.
+            # Straight to an evaluator, past the parser, as a parser bug would let it through.
             result = backend.client_pool.run(
                 embedded.run_query,
                 request_deadline(),

@@ -41,13 +41,13 @@ def evaluator_isolation(preferred: str = "auto", allow_networked: bool = False) 
         log.warning(
             "query evaluators run WITH network access: this kernel allows neither a network "
             "namespace nor a seccomp filter, and ZIGRAPH_ALLOW_NETWORKED_EVALUATORS is set; "
-            "only the query pre-check stands between a client and an outbound connection"
+            "only the query parser's refusals stand between a client and an outbound connection"
         )
         return "none"
     raise BackendUnavailable(
         "query evaluators cannot be kept off the network on this machine (no network "
         "namespace, no seccomp filter); set ZIGRAPH_ALLOW_NETWORKED_EVALUATORS=1 to run "
-        "them anyway, with the query pre-check as the only guard"
+        "them anyway, with the query parser's refusals as the only guard"
     )
 
 
