@@ -128,6 +128,10 @@ INPUTS: dict[str, tuple[str, Callable[[int], str]]] = {
         "`e:x.x.x.…`",
         lambda n: fill("PREFIX e: <http://example.org/> " + SELECT + "e:", "x.", "x }", n),
     ),
+    "local-name-then-dots": (
+        "`e:x…` followed by a run of dots",
+        lambda n: fill("PREFIX e: <http://example.org/> " + SELECT + "e:x", ".", " }", n),
+    ),
     "long-variable": ("one long variable name", lambda n: fill("SELECT ?", "v", " WHERE {}", n)),
     "long-comment": (
         "one comment line, then a query",

@@ -260,9 +260,10 @@ def tokens_of(text: str) -> Iterator[Token]:
                 if prefix.endswith("."):
                     raise syntax_error(text, position, "a prefix cannot end with '.'")
                 local = _LOCAL.match(text, run_end + 1)
-                raw_local = local.group() if local else ""
-                while raw_local.endswith(".") and not raw_local.endswith("\\."):
-                    raw_local = raw_local[:-1]  # a local name never ends with '.'
+                # A local name never ends with '.', but may end with an escaped one ("\\.").
+                raw_local = local.group().rstrip(".") if local else ""
+                if raw_local.endswith("\\"):
+                    raw_local += "."
                 end = run_end + 1 + len(raw_local)
                 value = re.sub(r"\\(.)", r"\1", raw_local) if "\\" in raw_local else raw_local
                 yield Token("pname", prefix, position, end, value)

@@ -171,6 +171,14 @@ def test_a_bad_token_stops_the_reading_there():
     assert error.value.details["column"] == 19
 
 
+def test_a_local_name_ends_before_its_dots_unless_one_is_escaped():
+    ex = "PREFIX e: <http://example.org/> SELECT * WHERE { ?s ?p e:a\\. . ?s ?p e:b"
+    parsed = parse_query(ex + ". }")
+    assert "<http://example.org/a.>" in parsed.text and "<http://example.org/b>" in parsed.text
+    with pytest.raises(QuerySyntaxError):  # the dots after e:b are read as '.' tokens
+        parse_query(ex + "." * 1000 + " }")
+
+
 def test_form_graphs_booleans_and_order_are_collected():
     parsed = parse_query(
         "PREFIX ex: <http://example.org/> SELECT ?s (EXISTS { ?s ?p ?o } AS ?e) "
