@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cachetools import LRUCache
-from flask import current_app
+from flask import Response, current_app
+
+from service.security import CACHE_HEADER
 
 ENTRY_OVERHEAD = 200  # bytes counted per entry for the key, the objects and the dict slot
 LARGEST_SHARE = 8  # an answer may take at most 1/8 of the budget
@@ -128,6 +130,14 @@ class AnswerCache:
     def size(self) -> int:
         """Return the bytes counted for the cached answers."""
         return int(self._entries.currsize)
+
+
+def not_modified() -> Response:
+    """Return the 304 for a client that holds the answer or page its ETag names."""
+    response = Response(status=304, headers={CACHE_HEADER: "hit"})
+    del response.headers["Content-Type"]
+    response.vary.add("Accept")
+    return response
 
 
 def process_cache(name: str, megabytes: float) -> AnswerCache:

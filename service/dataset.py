@@ -63,8 +63,8 @@ class LoadedDataset:
 
     def graph_quads(self, *roles: str) -> Iterator[ox.Quad]:
         """Yield the quads of the files that play one of ``roles``."""
-        graphs = {f.graph for f in self.files if f.role in roles}
-        return (q for q in self.quads if str(q.graph_name) in {f"<{g}>" for g in graphs})
+        graphs = {ox.NamedNode(f.graph) for f in self.files if f.role in roles}
+        return (q for q in self.quads if q.graph_name in graphs)
 
     @cached_property
     def version(self) -> str:

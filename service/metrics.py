@@ -122,24 +122,21 @@ class StateCollector(Collector):
                     busy.add_metric([lane], len(pool.busy_pids()))
                     replaced.add_metric([lane], pool.replaced)
         yield from (size, running, waiting, busy, replaced)
-        cache: AnswerCache | None = self.app.extensions.get("zigraph.answers")
-        yield GaugeMetricFamily(
-            "zigraph_answer_cache_entries", "Answers kept in the answer cache", len(cache or ())
-        )
-        yield GaugeMetricFamily(
-            "zigraph_answer_cache_bytes",
-            "Bytes counted for the answers kept",
-            cache.size if cache is not None else 0,
-        )
-        pages: AnswerCache | None = self.app.extensions.get("zigraph.pages")
-        yield GaugeMetricFamily(
-            "zigraph_page_cache_entries", "Pages kept in the page cache", len(pages or ())
-        )
-        yield GaugeMetricFamily(
-            "zigraph_page_cache_bytes",
-            "Bytes counted for the pages kept",
-            pages.size if pages is not None else 0,
-        )
+        for name, extension, what in (
+            ("answer", "zigraph.answers", "answers"),
+            ("page", "zigraph.pages", "pages"),
+        ):
+            cache: AnswerCache | None = self.app.extensions.get(extension)
+            yield GaugeMetricFamily(
+                f"zigraph_{name}_cache_entries",
+                f"{what.capitalize()} kept in the {name} cache",
+                len(cache or ()),
+            )
+            yield GaugeMetricFamily(
+                f"zigraph_{name}_cache_bytes",
+                f"Bytes counted for the {what} kept",
+                cache.size if cache is not None else 0,
+            )
         if backend is not None:
             try:  # a remote store's version costs a read of the whole store: not shown
                 version = backend.fixed_version()

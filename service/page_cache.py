@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flask import Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.answer_cache import Answer, AnswerCache, process_cache
+from service.answer_cache import Answer, AnswerCache, not_modified, process_cache
 from service.errors import NotAcceptable
 from service.i18n import get_language
 from service.negotiation import html_or_rdf
@@ -87,9 +87,7 @@ def cached_page(render: Callable[[], BaseResponse], revalidate: bool = True) -> 
     etag = key.etag() if revalidate else None
     response: BaseResponse
     if etag is not None and request.if_none_match.contains_weak(etag):
-        response = Response(status=304, headers={CACHE_HEADER: "hit"})
-        del response.headers["Content-Type"]
-        response.vary.add("Accept")
+        response = not_modified()
     else:
         cache = get_page_cache()
         cached = cache.get(key)

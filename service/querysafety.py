@@ -26,7 +26,7 @@ from service.errors import QueryRefused, QuerySyntaxError, ZigraphError
 from service.queryparser import ParsedQuery, parse_query
 
 DECISION_CACHE_BYTES = 4 * 2**20  # decisions kept per process, keyed by a digest of the query
-# Bodies up to this size are read in the web thread (at most about 40 ms on the worst input
+# Bodies up to this size are read in the web thread (at most about 45 ms on the worst input
 # measured, bench/check_cost.py); longer ones in an evaluator process, under the deadline.
 INLINE_BYTES = 16 * 1024
 

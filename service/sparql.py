@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, make_response, request, url_for
 from werkzeug.exceptions import UnsupportedMediaType
 
-from service.answer_cache import Answer, AnswerKey, get_answer_cache
+from service.answer_cache import Answer, AnswerKey, get_answer_cache, not_modified
 from service.descriptions import service_description
 from service.errors import MissingQuery, QuerySyntaxError, UpdateRefused
 from service.export import FORMATS, RdfSerialization, serialize_triples
@@ -126,9 +126,7 @@ def query() -> Response:
     )
     etag = key.etag()
     if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(etag):
-        response = Response(status=304, headers={CACHE_HEADER: "hit"})
-        del response.headers["Content-Type"]
-        response.vary.add("Accept")
+        response = not_modified()
     else:
         cache = get_answer_cache()
         cached = cache.get(key)
