@@ -290,3 +290,20 @@ def test_probe_passes_a_store_without_network(oxigraph_without_network):
         assert outbound_ways(backend) == []
     finally:
         backend.close()
+
+
+def test_a_long_query_is_read_in_a_reader_process_before_the_store_sees_it(oxigraph_server):
+    """Bodies over the inline size are parsed apart, then refused or sent as canonical text."""
+    padding = "# " + "x" * 20_000 + "\n"  # a comment: past the inline size, nothing the store reads
+    json = {"Accept": "application/sparql-results+json"}
+    for app in remote_app(oxigraph_server.endpoint):
+        client = app.test_client()
+        answered = client.post("/sparql", data={"query": padding + QUICK_QUERY}, headers=json)
+        assert answered.status_code == 200 and answered.get_json()["boolean"] is True
+        refused = client.post(
+            "/sparql",
+            data={"query": padding + "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> {} }"},
+            headers=json,
+        )
+        assert refused.status_code == 400 and refused.get_json()["reason"] == "service"
+        assert app.extensions["zigraph.store"].reading_pool().pids()  # parsed in a reader
