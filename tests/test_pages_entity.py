@@ -360,6 +360,49 @@ def test_long_value_lists_and_incoming_links_are_paginated(client, monkeypatch):
     assert second.by_id("incoming").find("a", rel="prev") is not None
 
 
+def test_a_hub_shows_one_page_of_each_linking_property_with_its_total(client, monkeypatch):
+    # A hub (the ministry at a million triples is linked from 40,000 facts) shows a page of
+    # each property's subjects, how many there are, its own pager and a query for all.
+    from service.pages import entity
+
+    monkeypatch.setattr(entity, "INCOMING_PER_PAGE", 1)
+    page = parse(client.get("/doc/organisation/kemenpan-rb?lang=en", headers=HTML).data)
+    conferred = next(
+        div
+        for div in page.by_id("incoming").find_all("div", class_="statement")
+        if div.find("dt").text() == "conferred"
+    )
+    first = [
+        a.attrs["href"]
+        for a in conferred.find("ul").find_all("a")
+        if a.attrs["href"].startswith("/doc/conferral/")
+    ]
+    assert len(first) == 1
+    assert "Showing links 1–1 of 2" in conferred.text()
+    next_href = conferred.find("a", rel="next").attrs["href"]
+    assert "iproperty=" in next_href and "ipage=2" in next_href
+    query_href = conferred.find("a", class_="incoming-query").attrs["href"]
+    assert query_href.startswith("/query?query=")
+    answer = client.get(
+        "/sparql" + query_href[len("/query") :],
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert len(answer.get_json()["results"]["bindings"]) == 2
+    second = parse(client.get(next_href.split("#")[0], headers=HTML).data)
+    conferred_2 = next(
+        div
+        for div in second.by_id("incoming").find_all("div", class_="statement")
+        if div.find("dt").text() == "conferred"
+    )
+    rest = [
+        a.attrs["href"]
+        for a in conferred_2.find("ul").find_all("a")
+        if a.attrs["href"].startswith("/doc/conferral/")
+    ]
+    assert len(rest) == 1 and rest != first
+    assert "Showing links 2–2 of 2" in conferred_2.text()
+
+
 @pytest.mark.parametrize(
     ("iri", "href", "external"),
     [

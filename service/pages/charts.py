@@ -350,6 +350,8 @@ def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood |
         title=title,
         incoming=linking[:MOST_NEIGHBOURS],
         outgoing=outgoing[:MOST_NEIGHBOURS],
-        more_incoming=max(0, len(linking) - MOST_NEIGHBOURS),
+        # A hub's groups hold one page of its links: the rest are counted, not drawn.
+        more_incoming=max(0, len(linking) - MOST_NEIGHBOURS)
+        + sum(group.total - len(group.subjects) for group in incoming),
         more_outgoing=max(0, len(outgoing) - MOST_NEIGHBOURS),
     )

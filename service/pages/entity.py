@@ -43,7 +43,7 @@ from service.urls import public_url
 bp = Blueprint("entity", __name__)
 
 VALUES_PER_PAGE = 20
-INCOMING_PER_PAGE = 30
+INCOMING_PER_PAGE = 30  # subjects shown of each property linking to the entity
 CONTEXT_CHARS = 160
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.txt$")
 # Names shorter than this match too many passages by accident ("Ya", "di").
@@ -329,11 +329,16 @@ class Statement:
 
 @dataclass
 class Incoming:
-    """The subjects linking to the entity through one property (on the current page)."""
+    """The subjects linking to the entity through one property (a page of them), and how many."""
 
     prop: TermView
     subjects: list[TermView] = field(default_factory=list)
     sources: list[list[SourceRef]] = field(default_factory=list)
+    total: int = 0
+    first: int = 1
+    query: str | None = None  # a SPARQL query for every one, when they take several pages
+    next_url: str | None = None
+    previous_url: str | None = None
 
 
 def _value_order(view: TermView, lang: str) -> tuple:
@@ -469,32 +474,47 @@ def _page_number(name: str) -> int:
         return 1
 
 
-def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
-    node = sparql_iri(iri)
-    store = get_store()
-    count = store.query(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} }}"
-    )
-    total = int(term_value(count.rows[0][0])) if count.rows else 0
-    pages = max(1, -(-total // INCOMING_PER_PAGE))
-    page = min(_page_number("ipage"), pages)
-    rows = store.query(
-        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} ORDER BY ?p ?s "
-        f"LIMIT {INCOMING_PER_PAGE} OFFSET {(page - 1) * INCOMING_PER_PAGE}"
-    ).rows
-    labels.fetch(t.value for row in rows for t in row if isinstance(t, ox.NamedNode))
-    groups: dict[str, Incoming] = {}
-    for subject, prop in rows:
-        group = groups.setdefault(
-            term_value(prop), Incoming(_property_view(term_value(prop), labels, inverse=True))
+def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
+    """Return the properties linking to the IRI, each with a page of its subjects, and the total.
+
+    Each property shows INCOMING_PER_PAGE subjects and its own pager (``?iproperty=&ipage=``),
+    so a hub linked from a hundred thousand facts costs a few small queries.
+    """
+    counts = document.incoming_counts(iri)
+    wanted = request.args.get("iproperty")
+    page = _page_number("ipage")
+    groups = []
+    for prop, total in counts.items():
+        pages = max(1, -(-total // INCOMING_PER_PAGE))
+        current = min(page, pages) if prop == wanted else 1
+        first = (current - 1) * INCOMING_PER_PAGE
+        subjects = document.linking_subjects(iri, prop, total, first, INCOMING_PER_PAGE)
+        group = Incoming(
+            _property_view(prop, labels, inverse=True),
+            total=total,
+            first=first + 1,
+            query=document.linking_query(iri, prop) if pages > 1 else None,
         )
-        group.subjects.append(term_view(bound(subject), labels))
-    for group in groups.values():
-        group.subjects.sort(key=lambda v: v.text.casefold())
+        if current < pages:
+            group.next_url = _incoming_page_url(prop, current + 1)
+        if current > 1:
+            group.previous_url = _incoming_page_url(prop, current - 1)
+        groups.append((group, subjects))
+    labels.fetch(s.value for _, subjects in groups for s in subjects if isinstance(s, ox.NamedNode))
+    for group, subjects in groups:
+        group.subjects = sorted(
+            (term_view(bound(s), labels) for s in subjects), key=lambda v: v.text.casefold()
+        )
     ordered = sorted(
-        groups.values(), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
+        (g for g, _ in groups), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
     )
-    return ordered, total, page, pages
+    return ordered, sum(counts.values())
+
+
+def _incoming_page_url(prop: str, page: int) -> str:
+    from service.pages.common import url_with
+
+    return url_with(iproperty=prop, ipage=page) + "#incoming"
 
 
 def _cite_incoming(iri: str, incoming: list[Incoming], citations: Citations) -> None:
@@ -571,7 +591,7 @@ def entity_context(iri: str, path: str) -> dict:
         for t in triples
         if t.subject == subject and t.predicate.value == prop and isinstance(t.object, ox.Literal)
     ]
-    incoming, incoming_total, incoming_page, incoming_pages = _incoming(iri, labels)
+    incoming, incoming_total = _incoming(iri, labels)
     claims = [
         term_value(t.object)
         for t in triples
@@ -598,8 +618,6 @@ def entity_context(iri: str, path: str) -> dict:
         "statements": statements,
         "incoming": incoming,
         "incoming_total": incoming_total,
-        "incoming_page": incoming_page,
-        "incoming_pages": incoming_pages,
         "passage": citations.by_fact.get(iri, [None])[0] if is_passage else None,
         "paragraphs": _article(triples, iri, labels),
         "conformance": conformance(iri),
