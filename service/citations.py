@@ -79,7 +79,12 @@ def stated_values(quote: str, names: dict[str, list[str]], shortest: int = 3) ->
     text = quote.casefold()
     taken = [False] * len(text)
     pairs = sorted(
-        ((n.casefold(), key) for key, ns in names.items() for n in ns if len(n) >= shortest),
+        (
+            (n.casefold(), key)
+            for key, ns in names.items()
+            for n in ns
+            if len(n) >= shortest or n.isdigit()  # a count ("3 OPD") is short but exact
+        ),
         key=lambda pair: -len(pair[0]),
     )
     found = set()
@@ -427,8 +432,7 @@ def download(path: str, suffix: str) -> Response:
     if citation is None:
         abort(404)
     body = {"bib": citation.bibtex, "ris": citation.ris, "json": citation.csl_json}[suffix](lang)
-    response = Response(body, mimetype=MEDIA_TYPES[suffix])
-    response.charset = "utf-8"
+    response = Response(body, content_type=f"{MEDIA_TYPES[suffix]}; charset=utf-8")
     filename = f"{citation.key}.{suffix}"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
