@@ -13,6 +13,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from service import citations as ready_citations
 from service import resources
 from service.export import FORMATS, serialize_triples
 from service.i18n import format_date, get_language
@@ -160,6 +161,8 @@ class Passage:
 
     node: TermView
     number: str
+    where: str  # where it is: "paragraf 4, kalimat 1", else its number
+    short: str  # the same, short, for the marks in the article's text: "4.1"
     quote: Quote | None
     in_text: str | None  # the passage's place in its document's page
     anchor: str  # where the page cites it in full
@@ -189,6 +192,15 @@ class Citations:
             refs.append(SourceRef(passage, passage.node.value not in self._shown))
             self._shown.add(passage.node.value)
         return refs
+
+    def stating(self, fact: str, value: str, names: dict[str, list[str]]) -> list[Passage]:
+        """Return the passages of a fact that state the value, among all the fact's values."""
+        return [
+            p
+            for p in self.by_fact.get(fact, [])
+            if p.quote is not None
+            and value in ready_citations.stated_values(p.quote.exact, names, SHORTEST_MENTION)
+        ]
 
     def mentioning(self, fact: str, names: list[str]) -> list[Passage]:
         """Return the passages of a fact whose words mention one of the names."""
@@ -272,9 +284,13 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
             source = row.get("source")
             source_href = link_for(source.value).href if isinstance(source, ox.NamedNode) else None
             anchor = passage_anchor(iri)
+            place = labels.place(iri)
+            where = ready_citations.locator(place, get_language())
             made[iri] = Passage(
                 node=term_view(row["passage"], labels),
                 number=local_name(iri),
+                where=where or local_name(iri),
+                short=_short_place(place) or local_name(iri),
                 quote=quote,
                 in_text=f"{source_href}#{anchor}" if source_href else None,
                 anchor="source-" + anchor,
@@ -290,13 +306,12 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
     }
 
 
-def _date_mentions(value: str) -> list[str]:
-    """Return how a source may write an ISO date: 21/12/2020, 21 Desember 2020."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
-    if not match:
-        return [value]
-    year, month, day = match.groups()
-    return [f"{int(day)}/{month}/{year}", format_date(value, "id")]
+def _short_place(place: ready_citations.Place) -> str | None:
+    """Return "4.1" (paragraph 4, sentence 1) or "4.1–2", or None when the place is unknown."""
+    if place.paragraph is None or place.first is None:
+        return None
+    last = f"–{place.last}" if place.last not in (None, place.first) else ""
+    return f"{place.paragraph}.{place.first}{last}"
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -384,6 +399,13 @@ def _statements(
             statement.previous_url = _url_with_page(prop, current - 1)
         statements.append(statement)
     statements.sort(key=lambda s: (display_rank(s.prop.value), s.prop.text.casefold()))
+    value_names = {
+        value.value: _names_of(value, citations)
+        for statement in statements
+        if statement.prop.value not in (str(RDF.type), str(PROV.wasDerivedFrom))
+        for value in statement.values
+        if value.kind != "bnode"
+    }
     for statement in statements:
         if statement.prop.value == str(ZI.claimedCount):
             statement.claims = claimed_counts(iri, labels)
@@ -391,7 +413,9 @@ def _statements(
                 claim.sources = citations.cite(citations.by_fact.get(claim.node.value, []))
             continue
         for value in statement.values:
-            statement.sources.append(citations.cite(_supporting(iri, statement, value, citations)))
+            statement.sources.append(
+                citations.cite(_supporting(iri, statement, value, citations, value_names))
+            )
     return statements
 
 
@@ -442,17 +466,25 @@ def _count_order(claim: ClaimedCount) -> tuple:
     return (not number, int(claim.count) if number else 0, claim.node.value)
 
 
-def _supporting(iri: str, statement: Statement, value: TermView, citations: Citations):
-    """Return the passages of the entity that state this value."""
+def _names_of(value: TermView, citations: Citations) -> list[str]:
+    if value.kind == "iri":
+        return citations.labels.names(value.value)
+    return ready_citations.date_mentions(value.value)
+
+
+def _supporting(
+    iri: str,
+    statement: Statement,
+    value: TermView,
+    citations: Citations,
+    names: dict[str, list[str]],
+):
+    """Return the passages of the entity that state this value, not a longer name around it."""
     if statement.prop.value == str(PROV.wasDerivedFrom):
         return [p for p in citations.by_fact.get(iri, []) if p.node.value == value.value]
     if statement.prop.value == str(RDF.type) or value.kind == "bnode":
         return []
-    if value.kind == "iri":
-        names = citations.labels.names(value.value)
-    else:
-        names = _date_mentions(value.value)
-    return citations.mentioning(iri, names)
+    return citations.stating(iri, value.value, names)
 
 
 def _url_with_page(prop: str, page: int) -> str:
@@ -607,6 +639,7 @@ def entity_context(iri: str, path: str) -> dict:
     statements = _statements(iri, triples, labels, citations)
     _cite_incoming(iri, incoming, citations)
     timeline = charts.timeline_for(iri)
+    citation = ready_citations.citation_for(iri)
     return {
         "iri": iri,
         "path": path,
@@ -629,6 +662,37 @@ def entity_context(iri: str, path: str) -> dict:
             for name, fmt in RDF_SUFFIXES.items()
         ],
         "json_ld": json_ld_script(document.search_engine_view(iri, triples)),
+        "citation": citation,
+        "article_dates": _article_dates(citation),
+        "reference": _reference_view(iri, labels),
+    }
+
+
+def _article_dates(citation: ready_citations.Citation | None) -> dict[str, str]:
+    """Return the article's reported date and publication date as a reader writes them."""
+    if citation is None:
+        return {}
+    work = citation.work
+    return {
+        "reported": ready_citations.reported_date(work, get_language()),
+        "published": format_date(work.published, get_language()) if work.published else "",
+    }
+
+
+def _reference_view(iri: str, labels: Labels) -> dict | None:
+    """Return the basis and curators of a resource of reference data, as links."""
+    found = ready_citations.reference_of(iri)
+    if found is None:
+        return None
+    labels.fetch([found.record, *found.bases, *found.curators])
+
+    def views(iris: list[str]) -> list[TermView]:
+        return [term_view(ox.NamedNode(i), labels) for i in iris]
+
+    return {
+        "record": views([found.record])[0],
+        "bases": views(found.bases),
+        "curators": views(found.curators),
     }
 
 
