@@ -190,13 +190,19 @@ class Citation:
         """Return the citation as a sentence for a news story."""
         text = f"{self.work.publisher}, {self.title()} ({self.dates(lang)})"
         if self.passages:
-            text += f", {self.where(lang)}: “{self.quote()}”"
+            where = self.where(lang)  # empty for passages whose place the data does not give
+            text += f", {where}: “{self.quote()}”" if where else f": “{self.quote()}”"
         return text + "."
 
     def note(self, lang: str) -> str:
         note = self.dates(lang)
         if self.passages:
-            note += f". {self.where(lang)[0].upper()}{self.where(lang)[1:]}: “{self.quote()}”"
+            where = self.where(lang)
+            note += (
+                f". {where[:1].upper()}{where[1:]}: “{self.quote()}”"
+                if where
+                else f": “{self.quote()}”"
+            )
         return f"{note}. {translate_to(lang, 'cite_copy_at', url=self.url())}"
 
     def url(self) -> str:

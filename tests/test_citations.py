@@ -197,3 +197,26 @@ def test_the_sentence_names_publisher_dates_paragraph_and_quote(client) -> None:
     assert "memberitakan peristiwa Senin, 21 Desember 2020" in sentence
     assert "tanggal terbit tidak tercantum, diperkirakan Desember 2020" in sentence
     assert "paragraf 4, kalimat 1: “Selanjutnya,dari 3 OPD" in sentence
+
+
+def test_a_passage_without_its_place_is_still_cited(app) -> None:
+    # Data that does not give paragraphs and sentences (the bench's generated articles, a
+    # user's own) made every citation fail with an IndexError, and its fact pages answer 500.
+    from service.citations import Citation, CitedPassage, Place, Work
+
+    work = Work(
+        iri="https://example.org/article",
+        publisher="Warta Contoh",
+        title="Judul",
+        headline=True,
+        reported=None,
+        published="2021-01-02",
+        published_stated=True,
+        language="id",
+    )
+    passage = CitedPassage("https://example.org/p/1", Place(None, None, None), "Kata demi kata.", 0)
+    citation = Citation(work, "https://w3id.org/zigraph/id/x", [passage])
+    with app.test_request_context("/"):
+        for lang in ("id", "en"):
+            assert citation.sentence(lang).endswith(": “Kata demi kata.”.")
+            assert "Kata demi kata." in citation.note(lang)
