@@ -99,11 +99,18 @@ SECTION_HEADINGS = {
     "service": "description_kind_service",
     "agent": "description_kind_agent",
     "contact": "description_kind_contact",
-    "period": "description_kind_period",
     "distribution": "description_distribution",
 }
 NAME_PREDICATES = (str(DCTERMS.title), str(FOAF.name), str(VCARD.fn))
-HIDDEN_ON_PAGE = (RDF_TYPE, *NAME_PREDICATES, str(VOID.classPartition), str(VOID.propertyPartition))
+# Shown otherwise on a description page: in the heading, the downloads' table, the partitions'.
+HIDDEN_ON_PAGE = (
+    RDF_TYPE,
+    *NAME_PREDICATES,
+    str(VOID.classPartition),
+    str(VOID.propertyPartition),
+    str(VOID.dataDump),
+    str(DCAT.distribution),
+)
 CACHED_ENTRIES = 4  # the statistics of a few versions
 Value = TypeVar("Value")
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
@@ -551,6 +558,7 @@ class Section:
     """One resource on a description page: its kind, name, IRI and statements."""
 
     kind: str
+    anchor: str
     heading: str
     name: str
     iri: str
@@ -566,16 +574,44 @@ def description_page(triples: list[ox.Triple], with_statistics: bool) -> str:
     labels = Labels().fetch(
         {term_value(t.object) for t in triples if isinstance(t.object, ox.NamedNode)} | set(about)
     )
+
+    def of_type(cls: str) -> list[str]:
+        return sorted(
+            term_value(t.subject)
+            for t in triples
+            if t.predicate.value == RDF_TYPE and term_value(t.object) == cls
+        )
+
     place_of = {
         term_value(t.object): term_value(t.subject)
         for t in triples
         if t.predicate.value == str(SCHEMA.sameAs)
     }
 
+    kinds = (
+        *((i, "catalog") for i in of_type(str(DCAT.Catalog))),
+        (DATASET_IRI, "dataset"),
+        *((i, "service") for i in of_type(str(DCAT.DataService))),
+        *((i, "agent") for i in of_type(str(FOAF.Agent))),
+        *((i, "contact") for i in of_type(str(VCARD.Kind))),
+    )
+    anchors = {iri: f"{kind}-{n}" for n, (iri, kind) in enumerate(kinds, 1) if iri in about}
+    periods = {
+        iri: "–".join(
+            term_value(t.object)
+            for p in (DCAT.startDate, DCAT.endDate)
+            for t in about[iri]
+            if t.predicate.value == str(p)
+        )
+        for iri in of_type(str(DCTERMS.PeriodOfTime))
+    }
+
     def shown(term: Term) -> Shown:
         if isinstance(term, ox.Literal):
             if term.datatype.value in DATED:
                 return Shown(format_date(term.value[:10], lang))
+            if term.datatype.value == XSD_INTEGER:
+                return Shown(format_decimal(int(term.value), locale=lang))
             return Shown(term.value)
         iri = term_value(term)
         if iri.startswith(f"{EU_AUTHORITY}language/") or iri.startswith(ISO_639_1):
@@ -584,18 +620,23 @@ def description_page(triples: list[ox.Triple], with_statistics: bool) -> str:
             return Shown(Locale.parse(tag).get_display_name(lang) or tag, iri, True)
         if iri.startswith("mailto:"):
             return Shown(iri.removeprefix("mailto:"), iri)
+        if iri in periods:
+            return Shown(periods[iri])
+        if iri in anchors:
+            return Shown(_name(about[iri], lang) or compact(iri), "#" + anchors[iri])
+        for base in (IANA_MEDIA_TYPES, f"{EU_AUTHORITY}file-type/"):
+            if iri.startswith(base):
+                return Shown(iri.removeprefix(base), iri, True)
         name = labels.get(place_of.get(iri, iri), lang)
-        names = [t for t in about.get(iri, []) if t.predicate.value in NAME_PREDICATES]
-        if name is None and names:
-            name = term_value(_in_language(names, lang)[0])
+        name = name or _name(about.get(iri, []), lang)
         link = link_for(iri)
         return Shown(name or compact(iri), link.href or iri, link.external)
 
     def section(iri: str, kind: str) -> Section:
         statements = about.get(iri, [])
-        names = [t for t in statements if t.predicate.value in NAME_PREDICATES]
-        name = term_value(_in_language(names, lang)[0]) if names else compact(iri)
-        found = Section(kind, translate_to(lang, SECTION_HEADINGS[kind]), name, iri)
+        name = _name(statements, lang) or compact(iri)
+        heading = translate_to(lang, SECTION_HEADINGS[kind])
+        found = Section(kind, anchors.get(iri, ""), heading, name, iri)
         by_predicate: dict[str, list[ox.Triple]] = {}
         for t in statements:
             if t.predicate.value not in HIDDEN_ON_PAGE:
@@ -610,13 +651,6 @@ def description_page(triples: list[ox.Triple], with_statistics: bool) -> str:
                 )
             )
         return found
-
-    def of_type(cls: str) -> list[str]:
-        return sorted(
-            term_value(t.subject)
-            for t in triples
-            if t.predicate.value == RDF_TYPE and term_value(t.object) == cls
-        )
 
     dataset = DATASET_IRI
     dumps = [section(iri, "distribution") for iri in of_type(str(DCAT.Distribution))]
@@ -636,18 +670,7 @@ def description_page(triples: list[ox.Triple], with_statistics: bool) -> str:
                     )
                 )
             partitions[kind].sort(key=lambda row: row[0].text.casefold())
-    sections = [
-        section(iri, kind)
-        for iri, kind in (
-            *((i, "catalog") for i in of_type(str(DCAT.Catalog))),
-            (dataset, "dataset"),
-            *((i, "service") for i in of_type(str(DCAT.DataService))),
-            *((i, "agent") for i in of_type(str(FOAF.Agent))),
-            *((i, "contact") for i in of_type(str(VCARD.Kind))),
-            *((i, "period") for i in of_type(str(DCTERMS.PeriodOfTime))),
-        )
-        if iri in about
-    ]
+    sections = [section(iri, kind) for iri, kind in kinds if iri in about]
     endpoint = "descriptions.void" if with_statistics else "descriptions.catalog"
     return render_template(
         "pages/description.html",
@@ -662,6 +685,12 @@ def description_page(triples: list[ox.Triple], with_statistics: bool) -> str:
             for name in ("ttl", "jsonld", "xml", "nt")
         ],
     )
+
+
+def _name(statements: list[ox.Triple], lang: str) -> str | None:
+    """Return the title or name the statements give their subject, in the reader's language."""
+    names = [t for t in statements if t.predicate.value in NAME_PREDICATES]
+    return term_value(_in_language(names, lang)[0]) if names else None
 
 
 def _in_language(statements: list[ox.Triple], lang: str) -> list[Term]:
