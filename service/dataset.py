@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import hashlib
 import io
@@ -278,6 +279,14 @@ def source_folders(files: Iterable[SourceFile]) -> list[str]:
             if texts.is_dir() and str(texts) not in found:
                 found.append(str(texts))
     return found
+
+
+def newest_modification(files: Iterable[SourceFile]) -> str | None:
+    """Return the newest modification time of the files, ISO 8601 in UTC (None: no file)."""
+    newest = max((os.path.getmtime(f.path) for f in files), default=None)
+    if newest is None:
+        return None
+    return datetime.datetime.fromtimestamp(int(newest), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def total_size(files: Iterable[SourceFile]) -> int:

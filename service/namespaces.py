@@ -20,6 +20,10 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 WD = Namespace("http://www.wikidata.org/entity/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+# The EU Publications Office's authority tables (languages, file types, countries, data themes).
+EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
 # Prefixes bound in every serialization the project writes (exports, CONSTRUCT results, pages).
 PREFIXES: dict[str, str] = {

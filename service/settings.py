@@ -15,6 +15,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,45 @@ class Settings:
     base_iri: str = setting(
         ID_BASE,
         "the entity IRIs served at /id/; set it to serve a deployment's own IRIs one to one",
+    )
+    # the catalogue (/catalog, DCAT-AP): who publishes the data and what it is
+    publisher_name: str = setting(
+        "", "the publisher's name in the catalogue (empty: the operator of the public URL's host)"
+    )
+    publisher_url: str = setting("", "the publisher's web page (empty: none is stated)")
+    contact_name: str = setting("", "the contact point's name (empty: the publisher's)")
+    contact_email: str = setting(
+        "", "the contact point's e-mail address (empty: the service's home page is the contact)"
+    )
+    dataset_title_id: str = setting("", "the dataset's title in Indonesian (empty: a generic one)")
+    dataset_title_en: str = setting("", "the dataset's title in English (empty: a generic one)")
+    dataset_description_id: str = setting(
+        "", "the dataset's description in Indonesian (empty: one counted from the data)"
+    )
+    dataset_description_en: str = setting(
+        "", "the dataset's description in English (empty: one counted from the data)"
+    )
+    dataset_keywords_id: str = setting(
+        "", "keywords in Indonesian, separated by ',' (empty: the data's largest classes)"
+    )
+    dataset_keywords_en: str = setting(
+        "", "keywords in English, separated by ',' (empty: the data's largest classes)"
+    )
+    dataset_spatial: str = setting(
+        "",
+        "places the data covers beyond those it names (IRIs separated by spaces, e.g. the EU "
+        "country authority's .../country/IDN)",
+    )
+    dataset_themes: str = setting(
+        "", "EU data themes of the dataset, separated by spaces (codes such as GOVE, or IRIs)"
+    )
+    dataset_issued: str = setting(
+        "", "the date the dataset was first published, YYYY-MM-DD (empty: the data's own time)"
+    )
+    data_modified: str = setting(
+        "",
+        "the data's modification time, ISO 8601 (empty: the newest data file's modification "
+        "time, recorded when the store is built)",
     )
     # where and how it listens
     host: str = setting("127.0.0.1", "the address to listen on", "--host")
@@ -140,6 +180,17 @@ class Settings:
     def __post_init__(self) -> None:
         if self.export_run_lines < 1:
             raise SettingError(f"{variable('export_run_lines')} must be a positive whole number")
+        for name in ("data_modified", "dataset_issued"):
+            value = getattr(self, name)
+            try:
+                if value:
+                    datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise SettingError(
+                    f"{variable(name)} must be an ISO 8601 date or time, not {value!r}"
+                ) from None
+        if self.dataset_issued and len(self.dataset_issued) != len("YYYY-MM-DD"):
+            raise SettingError(f"{variable('dataset_issued')} must be a date, YYYY-MM-DD")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Settings:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
-from service.namespaces import GRAPH_BASE, ID_BASE, RDF, RDFS
+from service.namespaces import DCTERMS, GRAPH_BASE, ID_BASE, OWL, RDF, RDFS, SCHEMA, XSD
 
 RDF_TYPE = str(RDF.type)
 SUBCLASS_OF = str(RDFS.subClassOf)
@@ -36,6 +36,26 @@ EXAMPLES = f"""SELECT DISTINCT ?s WHERE {{ ?s <{RDF_TYPE}> ?type FILTER({IN_ID_S
 ORDER BY STR(?s) LIMIT {EXAMPLE_RESOURCES}"""
 DATA_TYPES = f"""SELECT ?d (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   GRAPH ?g {{ ?s <{RDF_TYPE}> ?d }} {DATA_GRAPHS_FILTER} }} GROUP BY ?d"""
+# What the catalogue says the data covers: literals dated with these types give its years,
+# things of these classes (or their subclasses) its places, and language tags its languages.
+DATED_TYPES = tuple(str(XSD[t]) for t in ("date", "dateTime", "gYear", "gYearMonth"))
+PLACE_CLASSES = tuple(
+    str(c) for c in (SCHEMA.AdministrativeArea, SCHEMA.City, SCHEMA.Country, DCTERMS.Location)
+)
+SAME_AS = (str(SCHEMA.sameAs), str(OWL.sameAs))
+_dated = ", ".join(f"<{t}>" for t in DATED_TYPES)
+YEARS = f"""SELECT (MIN(?year) AS ?first) (MAX(?year) AS ?last) WHERE {{
+  GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPHS_FILTER}
+  FILTER(isLiteral(?o) && DATATYPE(?o) IN ({_dated}) && REGEX(STR(?o), "^[0-9]{{4}}"))
+  BIND(xsd:integer(SUBSTR(STR(?o), 1, 4)) AS ?year) }}""".replace("xsd:integer", f"<{XSD.integer}>")
+LANGUAGES = f"""SELECT DISTINCT (LCASE(STRBEFORE(CONCAT(LANG(?o), "-"), "-")) AS ?language)
+WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPHS_FILTER} FILTER(isLiteral(?o) && LANG(?o) != "") }}"""
+PLACES = f"""SELECT DISTINCT ?place ?same WHERE {{
+  VALUES ?top {{ {" ".join(f"<{c}>" for c in PLACE_CLASSES)} }}
+  GRAPH ?g {{ ?place <{RDF_TYPE}> ?type }} {DATA_GRAPHS_FILTER}
+  ?type <{SUBCLASS_OF}>* ?top FILTER(isIRI(?place))
+  OPTIONAL {{ VALUES ?sameAs {{ {" ".join(f"<{p}>" for p in SAME_AS)} }}
+    ?place ?sameAs ?same FILTER(isIRI(?same)) }} }}"""
 SUPERCLASSES = f"""SELECT DISTINCT ?c ?parent WHERE {{
   ?c <{SUBCLASS_OF}> ?parent FILTER(isIRI(?c) && isIRI(?parent) && ?c != ?parent) }}"""
 
@@ -105,8 +125,17 @@ def from_store(store: ox.Store) -> dict:
     }
     superclasses = [(row[0].value, row[1].value) for row in rows(SUPERCLASSES)]
     properties = Counter({row[0].value: int(row[1].value) for row in rows(PROPERTIES)})
+    first, last = rows(YEARS)[0]
+    places: dict[str, set[str]] = {}
+    for place, same in rows(PLACES):
+        places.setdefault(place.value, set()).update([same.value] if same else [])
     return {
         "data_classes": class_figures(direct, superclasses, count_members),
+        "coverage": coverage(
+            {row[0].value for row in rows(LANGUAGES)},
+            (int(first.value), int(last.value)) if first and last else None,
+            places,
+        ),
         "triples": sum(properties.values()),
         "subjects": number(SUBJECTS),
         "entities": number(ENTITIES),
@@ -159,6 +188,7 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
             superclasses,
             lambda types: len(set().union(*(stated[t] for t in types))),
         ),
+        "coverage": _coverage_of_quads(quads, superclasses),
         "triples": len(triples),
         "subjects": len(subjects),
         "entities": len(entities),
@@ -166,6 +196,69 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         "classes": classes,
         "properties": properties,
     }
+
+
+def coverage(
+    languages: Iterable[str], years: tuple[int, int] | None, places: dict[str, set[str]]
+) -> dict:
+    """Return what the data covers: its languages, first and last year, places (with their
+    ``sameAs`` IRIs), for the catalogue."""
+    return {
+        "languages": sorted(languages),
+        "years": list(years) if years else None,
+        "places": {place: sorted(same) for place, same in sorted(places.items())},
+    }
+
+
+def _coverage_of_quads(quads: list[ox.Quad], superclasses: list[tuple[str, str]]) -> dict:
+    """Return ``coverage`` counted from quads, as the PLACES, YEARS and LANGUAGES queries do."""
+    parents: dict[str, set[str]] = {}
+    for child, parent in superclasses:
+        parents.setdefault(child, set()).add(parent)
+
+    def is_place_class(cls: str) -> bool:
+        seen, todo = {cls}, [cls]
+        while todo:
+            current = todo.pop()
+            if current in PLACE_CLASSES:
+                return True
+            for parent in parents.get(current, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return False
+
+    languages: set[str] = set()
+    years: list[int] = []
+    places: dict[str, set[str]] = {}
+    for quad in quads:
+        graph = quad.graph_name
+        if not isinstance(graph, ox.NamedNode) or graph.value.startswith(
+            (ONTOLOGY_GRAPHS, SHAPES_GRAPHS)
+        ):
+            continue
+        value = quad.object
+        if isinstance(value, ox.Literal):
+            if value.language:
+                languages.add(value.language.split("-")[0].lower())
+            elif value.datatype.value in DATED_TYPES and value.value[:4].isdigit():
+                years.append(int(value.value[:4]))
+        elif (
+            quad.predicate.value == RDF_TYPE
+            and isinstance(quad.subject, ox.NamedNode)
+            and isinstance(value, ox.NamedNode)
+            and is_place_class(value.value)
+        ):
+            places.setdefault(quad.subject.value, set())
+    for quad in quads:
+        if (
+            isinstance(quad.subject, ox.NamedNode)
+            and quad.subject.value in places
+            and quad.predicate.value in SAME_AS
+            and isinstance(quad.object, ox.NamedNode)
+        ):
+            places[quad.subject.value].add(quad.object.value)
+    return coverage(languages, (min(years), max(years)) if years else None, places)
 
 
 def dumps(figures: dict) -> str:
@@ -178,6 +271,8 @@ def loads(text: str) -> dict:
     figures = json.loads(text)
     if "members" not in figures.get("data_classes", {}):  # saved before the pages' figures
         raise KeyError("data_classes")
+    if "coverage" not in figures:  # saved before the catalogue's figures
+        raise KeyError("coverage")
     for key in ("classes", "properties"):
         figures[key] = Counter(figures[key])
     return figures

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 
 from service.settings import get_settings
 
@@ -20,3 +20,10 @@ def public_url(endpoint: str, **values: Any) -> str:
     """Return the absolute URL of a route under ``PUBLIC_URL``."""
     base = (get_settings().public_url or DEFAULT_PUBLIC_URL).rstrip("/")
     return base + url_for(endpoint, **values)
+
+
+def public_request_url() -> str:
+    """Return the absolute URL of the current request under ``PUBLIC_URL``, with its query."""
+    base = (get_settings().public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")

@@ -223,6 +223,8 @@ PHONE_PAGES = {
     "shapes": "/shapes",
     "validation": "/validation",
     "not-found": "/doc/organisation/no-such-agency",
+    "catalog": "/catalog",
+    "void": "/.well-known/void",
 }
 
 # Every visible text's rendered size (SVG text scaled with its picture), in CSS pixels.

@@ -75,6 +75,7 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
         "fingerprint": datasets.fingerprint(files),
         "triples": len(store),
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "modified": datasets.newest_modification(files),  # the data's own time
         "graphs": graphs,
         "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
         "source_folders": datasets.source_folders(files),
