@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
+from service.descriptions import data_time
 from service.namespaces import (
     DATASET_IRI,
     DCTERMS,
@@ -157,9 +158,10 @@ def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
         ox.Triple(document, ox.NamedNode(str(DCTERMS.license)), ox.NamedNode(DATA_LICENCE)),
         ox.Triple(document, ox.NamedNode(str(VOID.inDataset)), ox.NamedNode(DATASET_IRI)),
     ]
-    built = get_store().metadata().get("built")
-    if built:
-        when = datetime.fromisoformat(built.replace("Z", "+00:00")).astimezone(UTC)
+    modified = data_time()  # the data's own time, never when the store was built
+    if modified:
+        when = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
         triples.append(
             ox.Triple(
                 document,
