@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import tantivy
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -48,7 +49,7 @@ ENTRIES_QUERY = f"""SELECT DISTINCT ?node ?text ?kind WHERE {{
 }}"""
 MAX_WORDS = 8  # a query's words that count; the rest are ignored
 MAX_WORD = 40  # characters of a word that count
-CANDIDATES = 200  # documents read from the index for one query, best first
+CANDIDATES = 100  # texts read from the index for one query, best first: four pages
 SNIPPET = 160  # characters of a passage shown around the first word that matched
 WRITER_HEAP = 64_000_000  # bytes tantivy's writer holds before it writes a segment
 
@@ -59,6 +60,7 @@ RANKS = (EXACT, WORDS, SIMILAR, QUOTED)
 SAME, PREFIX, STEM, TYPO = 0, 1, 2, 3
 
 
+@functools.lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Return a text with its accents removed and its case folded."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -118,11 +120,19 @@ def document(node: str, text: str, kind: str) -> tantivy.Document:
     return doc
 
 
-def entries_of(rows: Iterable[Sequence[Term | None]]) -> Iterable[tuple[str, str, str]]:
-    """Yield (node, text, kind) from the solutions of ENTRIES_QUERY."""
-    for node, text, kind in rows:
-        if node is not None and text is not None and kind is not None:
-            yield node.value, text.value, kind.value  # type: ignore[union-attr]
+def entries_of(rows: Iterable[Sequence[Term | None]]) -> list[tuple[str, str, str]]:
+    """Return the (node, text, kind) of the solutions of ENTRIES_QUERY, each once.
+
+    A text in two languages ("WBK"@id, "WBK"@en) is one entry.
+    """
+    found = {
+        (node.value, text.value, kind.value)
+        for node, text, kind in rows
+        if isinstance(node, ox.NamedNode)
+        and isinstance(text, ox.Literal)
+        and isinstance(kind, ox.Literal)
+    }
+    return sorted(found)
 
 
 def build(entries: Iterable[tuple[str, str, str]], folder: Path | None = None) -> SearchIndex:
@@ -140,11 +150,12 @@ def build(entries: Iterable[tuple[str, str, str]], folder: Path | None = None) -
     return SearchIndex(index)
 
 
-def build_from_store(store, folder: Path) -> SearchIndex:
+def build_from_store(store: ox.Store, folder: Path) -> SearchIndex:
     """Index the labels and passages of a pyoxigraph store into ``folder``."""
     solutions = store.query(ENTRIES_QUERY, use_default_graph_as_union=True)
-    rows = ([solution[v] for v in ("node", "text", "kind")] for solution in solutions)
-    return build(entries_of(rows), folder)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise TypeError("a SELECT query gave no solutions")
+    return build(entries_of([s[v] for v in ("node", "text", "kind")] for s in solutions), folder)
 
 
 def open_index(folder: Path) -> SearchIndex | None:
