@@ -185,6 +185,12 @@ def main() -> None:
             get_store.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    lines += [
+        "",
+        "Load average (1, 5, 15 min) when done: "
+        + ", ".join(f"{load:.1f}" for load in os.getloadavg())
+        + f" on {os.cpu_count()} cores; other work shared the machine.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if arguments.out:
