@@ -49,6 +49,7 @@ ENTRIES_QUERY = f"""SELECT DISTINCT ?node ?text ?kind WHERE {{
 }}"""
 MAX_WORDS = 8  # a query's words that count; the rest are ignored
 MAX_WORD = 40  # characters of a word that count
+MAX_WHOLE = 1000  # characters of a label indexed whole (tantivy takes terms to 65,530 bytes)
 CANDIDATES = 100  # texts read from the index for one query, best first: four pages
 SNIPPET = 160  # characters of a passage shown around the first word that matched
 WRITER_HEAP = 64_000_000  # bytes tantivy's writer holds before it writes a segment
@@ -60,11 +61,16 @@ RANKS = (EXACT, WORDS, SIMILAR, QUOTED)
 SAME, PREFIX, STEM, TYPO = 0, 1, 2, 3
 
 
-@functools.lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Return a text with its accents removed and its case folded."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@functools.lru_cache(maxsize=100_000)
+def fold_word(word: str) -> str:
+    """Return a word folded, remembered: the texts of hits are read again at every query."""
+    return fold(word)
 
 
 def words(text: str) -> list[str]:
@@ -115,7 +121,7 @@ def document(node: str, text: str, kind: str) -> tantivy.Document:
     doc.add_bytes("kind", kind.encode())
     doc.add_text(f"{kind}_words", " ".join(found))
     doc.add_text(f"{kind}_stems", " ".join(stem(w) for w in found))
-    if kind == LABEL:
+    if kind == LABEL and len(text) <= MAX_WHOLE:
         doc.add_text("label_whole", " ".join(found))
     return doc
 
@@ -197,7 +203,7 @@ def meeting(wanted: str, word: str) -> int | None:
 
 def explain(node: str, text: str, kind: str, wanted: list[str], score: float) -> Match | None:
     """Return how a text matches the query words, or None when one of them is not in it."""
-    spans = [(m.start(), m.end(), fold(m.group())) for m in re.finditer(r"\w+", text)]
+    spans = [(m.start(), m.end(), fold_word(m.group())) for m in re.finditer(r"\w+", text)]
     marked: dict[int, int] = {}  # a word of the text that met a query word: how it met it
     rank = WORDS
     for query_word in wanted:
