@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
 
     from service import (
+        citations,
         descriptions,
         downloads,
         error_handlers,
@@ -44,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     store.init_app(app)
     error_handlers.init_app(app)
-    for module in (sparql, descriptions, downloads, health):
+    for module in (sparql, descriptions, downloads, health, citations):
         app.register_blueprint(module.bp)
 
     from service import pages

@@ -19,6 +19,7 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 VANN = Namespace("http://purl.org/vocab/vann/")
 WD = Namespace("http://www.wikidata.org/entity/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 
 # Prefixes bound in every serialization the project writes (exports, CONSTRUCT results, pages).
 PREFIXES: dict[str, str] = {
@@ -42,6 +43,7 @@ PREFIXES: dict[str, str] = {
     "dcat": str(DCAT),
     "sd": str(SD),
     "wd": str(WD),
+    "hydra": str(HYDRA),
 }
 
 # The SHACL shapes (shapes/zigraph-shapes.ttl): reports compact a rule to zsh:<local name>.

@@ -12,6 +12,7 @@ import click
 from service import dataset
 from service.cli_options import dataset_options, files_or_exit, settings_or_exit
 from service.server import gunicorn_options, run_gunicorn
+from service.settings import Settings
 from service.store.building import StoreFolderInUse, prepare_store
 from service.store.remote import shown_url
 
@@ -129,7 +130,7 @@ def refuse_networked_store(
 )
 @click.option(
     "--threads",
-    default=4,
+    default=Settings.threads,
     show_default=True,
     type=int,
     envvar="ZIGRAPH_THREADS",

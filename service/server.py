@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from typing import Any
+
+from gunicorn.http.errors import NoMoreData
+from gunicorn.workers.gthread import ThreadWorker
 
 from service.security import SECURITY_HEADERS
 
 LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
+# A client has this long to send its request line and headers, then its body: a thread reading
+# a request that trickles in byte by byte is given back, where gunicorn alone waits forever.
+HEAD_SECONDS = 10.0
+BODY_SECONDS = 60.0
+SEND_SECONDS = 60.0  # a client that reads no answer for this long is dropped
 SECURITY_HEADERS_OF_SERVER_ERRORS = (
     "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
     + "Cache-Control: no-store\r\n"
@@ -19,7 +29,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
     return {
         "bind": bind,
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": f"{__name__}.DeadlineWorker",
         "threads": threads,
         "timeout": int(max(30, timeout * 3)),
         "graceful_timeout": 10,
@@ -79,3 +89,68 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
             return app
 
     ZigraphApplication().run()
+
+
+class DeadlineReads:
+    """A client socket whose reads share one deadline, so a slow client cannot keep a thread.
+
+    gunicorn's threaded worker reads a request's head and body with blocking reads and no time
+    limit: eight sockets sending a byte now and then held every thread of the service. Every
+    read here waits at most until the deadline, and a send at most SEND_SECONDS.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline: float | None = None
+        self.reading_head = False
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        """Read as a socket does, until the deadline; past it, answer 408 or end the body."""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self._expired()
+            self._sock.settimeout(left)
+        try:
+            return self._sock.recv(size, *flags)
+        except TimeoutError:
+            self._expired()
+            raise  # unreachable: _expired raises
+
+    def _expired(self) -> None:
+        if self.reading_head:  # nothing was answered yet: say why the connection ends
+            self.reading_head = False
+            try:
+                self._sock.settimeout(1.0)
+                write_server_error(
+                    self._sock, 408, "Request Timeout", "the request was not sent in time"
+                )
+            except OSError:
+                pass
+        raise NoMoreData(b"")  # gunicorn closes the connection quietly
+
+    def sendall(self, data: bytes, *flags: int) -> None:
+        """Send as a socket does, giving up after SEND_SECONDS."""
+        self._sock.settimeout(SEND_SECONDS)
+        self._sock.sendall(data, *flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class DeadlineWorker(ThreadWorker):
+    """gunicorn's threaded worker, with a deadline on reading each request (``DeadlineReads``)."""
+
+    def handle(self, conn):
+        """Read and answer a request, its head due within HEAD_SECONDS."""
+        if not isinstance(conn.sock, DeadlineReads):
+            conn.sock = DeadlineReads(conn.sock)
+        conn.sock.deadline = time.monotonic() + HEAD_SECONDS
+        conn.sock.reading_head = True
+        return super().handle(conn)
+
+    def handle_request(self, req, conn):
+        """Answer a request whose head has arrived, its body due within BODY_SECONDS."""
+        conn.sock.reading_head = False
+        conn.sock.deadline = time.monotonic() + BODY_SECONDS
+        return super().handle_request(req, conn)

@@ -73,7 +73,7 @@ class Settings:
     host: str = setting("127.0.0.1", "the address to listen on", "--host")
     port: int = setting(5000, "the port to listen on", "--port")
     workers: int = setting(2, "gunicorn web processes", "--workers")
-    threads: int = setting(4, "threads per web process", "--threads")
+    threads: int = setting(32, "threads per web process", "--threads")
     public_url: str = setting(
         "",
         "the base of absolute URLs in the service description, VoID and DCAT (empty: the "

@@ -34,6 +34,8 @@ KINDS = {
     "passage": (ZI.Passage,),
     "selector": (OA.Selector,),
     "source document": (SCHEMA.NewsArticle,),
+    "regulation": (SCHEMA.Legislation,),
+    "reference data record": (ZI.ReferenceData,),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 import pytest
@@ -175,3 +176,38 @@ def test_domain_errors_on_a_page_say_what_happened_in_the_reader_language(client
     assert page.find("pre", class_="error-detail").attrs["lang"] == "en"
     machine = client.post("/sparql", data={"update": "DROP ALL"}, headers={"Accept": "*/*"})
     assert json.loads(machine.data)["message"].startswith("SPARQL updates are refused")
+
+
+def test_a_hub_document_holds_some_links_of_each_property_and_says_how_many(client, monkeypatch):
+    # The ministry's document at a million triples would hold 40,000 links: it holds a bounded
+    # number per property and a hydra:Collection with the total and a query for every one.
+    from service.namespaces import HYDRA, RDFS
+    from service.pages import document
+
+    monkeypatch.setattr(document, "LINKS_PER_PROPERTY", 1)
+    response = client.get("/doc/organisation/kemenpan-rb.ttl")
+    assert response.status_code == 200
+    triples = {q.triple for q in ox.parse(response.data, format=ox.RdfFormat.TURTLE)}
+    ministry = node(ID_BASE + "organisation/kemenpan-rb")
+    conferred = [t for t in triples if t.predicate == node(ZI.conferredBy) and t.object == ministry]
+    assert len(conferred) == 1
+    (manages,) = [
+        t.subject
+        for t in triples
+        if t.predicate == node(HYDRA.property) and t.object == node(ZI.conferredBy)
+    ]
+    (collection,) = [t.subject for t in triples if t.object == manages]
+    total = next(
+        t.object
+        for t in triples
+        if t.subject == collection and t.predicate == node(HYDRA.totalItems)
+    )
+    assert total.value == "2"
+    query = next(
+        t.object for t in triples if t.subject == collection and t.predicate == node(RDFS.seeAlso)
+    )
+    where = urlsplit(query.value)
+    answer = client.get(
+        f"{where.path}?{where.query}", headers={"Accept": "application/sparql-results+json"}
+    )
+    assert len(answer.get_json()["results"]["bindings"]) == 2

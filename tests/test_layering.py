@@ -19,6 +19,7 @@ LAYERS = {
     "service": ROUTES,  # create_app
     "service.sparql": ROUTES,
     "service.descriptions": ROUTES,
+    "service.citations": ROUTES,
     "service.downloads": ROUTES,
     "service.health": ROUTES,
     "service.security": ROUTES,

@@ -215,8 +215,10 @@ def test_each_passage_is_quoted_in_full_once_per_page(client, path):
 def test_passages_have_readable_labels(client):
     page = parse(client.get(f"/doc/{CONFERRAL}?lang=en", headers=HTML).data)
     assert page.find("h1").text() == "WBK 2020 for Pekalongan City's DPMPTSP"
-    passage = parse(client.get(f"/doc/{PASSAGE}", headers=HTML).data)
-    assert passage.find("h1").text().startswith("¶02 “Hal ini disampaikan Inspektur")
+    passage = parse(client.get(f"/doc/{PASSAGE}?lang=id", headers=HTML).data)
+    assert passage.find("h1").text().startswith("Paragraf 1, kalimat 2 “Hal ini disampaikan")
+    english = parse(client.get(f"/doc/{PASSAGE}?lang=en", headers=HTML).data)
+    assert english.find("h1").text().startswith("Paragraph 1, sentence 2 “Hal ini")
 
 
 def test_passage_page_shows_its_quote_first_and_links_its_place_in_the_text(client):
@@ -317,7 +319,7 @@ def test_neighbourhood_says_how_many_more_when_it_caps(client):
     page = parse(client.get(f"/doc/{ARTICLE}", headers=HTML).data)
     neighbourhood = page.find("figure", class_="neighbourhood")
     more = neighbourhood.find("li", class_="nb-more")
-    assert more is not None and more.text() == "+10 lainnya"
+    assert more is not None and more.text() == "+11 lainnya"
 
 
 def test_funnel_bars_are_proportional_to_the_counts(agency_page):
@@ -332,8 +334,13 @@ def test_article_page_shows_its_text_as_paragraphs_with_the_passages_numbered(cl
     text = page.by_id("source-text")
     assert len(text.find_all("p")) >= 6
     numbers = text.find_all("a", class_="passage-no")
-    assert [a.text() for a in numbers] == [f"{n:02d}" for n in range(1, 19)]
-    assert [a.attrs["id"] for a in numbers] == [f"passage-{n:02d}" for n in range(1, 19)]
+    # Each passage is marked with its paragraph and sentences, in the order of the text.
+    assert [a.text() for a in numbers] == [
+        *("1.1", "1.2", "2.1", "3.1", "3.2", "3.3", "3.4", "4.1–2", "4.1", "4.2"),
+        *("5.1", "5.2", "5.3", "6.1–5", "6.1", "6.2", "6.3", "6.4", "6.5"),
+    ]
+    titles = [a.attrs["title"] for a in numbers]
+    assert len(set(titles)) == len(titles), "every passage has a title of its own"
     assert numbers[1].attrs["href"] == f"/doc/{PASSAGE}"
     assert len(text.find_all("mark")) >= 18
 
@@ -358,6 +365,49 @@ def test_long_value_lists_and_incoming_links_are_paginated(client, monkeypatch):
     assert incoming_next is not None and "ipage=2" in incoming_next.attrs["href"]
     second = parse(client.get(incoming_next.attrs["href"].split("#")[0], headers=HTML).data)
     assert second.by_id("incoming").find("a", rel="prev") is not None
+
+
+def test_a_hub_shows_one_page_of_each_linking_property_with_its_total(client, monkeypatch):
+    # A hub (the ministry at a million triples is linked from 40,000 facts) shows a page of
+    # each property's subjects, how many there are, its own pager and a query for all.
+    from service.pages import entity
+
+    monkeypatch.setattr(entity, "INCOMING_PER_PAGE", 1)
+    page = parse(client.get("/doc/organisation/kemenpan-rb?lang=en", headers=HTML).data)
+    conferred = next(
+        div
+        for div in page.by_id("incoming").find_all("div", class_="statement")
+        if div.find("dt").text() == "conferred"
+    )
+    first = [
+        a.attrs["href"]
+        for a in conferred.find("ul").find_all("a")
+        if a.attrs["href"].startswith("/doc/conferral/")
+    ]
+    assert len(first) == 1
+    assert "Showing links 1–1 of 2" in conferred.text()
+    next_href = conferred.find("a", rel="next").attrs["href"]
+    assert "iproperty=" in next_href and "ipage=2" in next_href
+    query_href = conferred.find("a", class_="incoming-query").attrs["href"]
+    assert query_href.startswith("/query?query=")
+    answer = client.get(
+        "/sparql" + query_href[len("/query") :],
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert len(answer.get_json()["results"]["bindings"]) == 2
+    second = parse(client.get(next_href.split("#")[0], headers=HTML).data)
+    conferred_2 = next(
+        div
+        for div in second.by_id("incoming").find_all("div", class_="statement")
+        if div.find("dt").text() == "conferred"
+    )
+    rest = [
+        a.attrs["href"]
+        for a in conferred_2.find("ul").find_all("a")
+        if a.attrs["href"].startswith("/doc/conferral/")
+    ]
+    assert len(rest) == 1 and rest != first
+    assert "Showing links 2–2 of 2" in conferred_2.text()
 
 
 @pytest.mark.parametrize(

@@ -413,3 +413,30 @@ def test_the_progress_bar_counts_the_bytes_read(capsys):
     with dataset.progress_bar(200, "loading") as quiet:  # standard error is no terminal here
         quiet.update(200)
     assert capsys.readouterr().err == ""
+
+
+def test_clients_that_never_finish_their_headers_do_not_hold_the_threads(server):
+    # gunicorn alone gives a thread to a request that trickles in and waits for it forever:
+    # eight such sockets made /healthz time out. Here each gets a 408 once its head is late,
+    # and the service answers meanwhile or, at worst, once that deadline has passed.
+    from service.server import HEAD_SECONDS
+
+    stalled = []
+    for _ in range(6):  # more than the test server's 4 threads
+        sock = socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1])))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        stalled.append(sock)
+    try:
+        started = time.monotonic()
+        with urllib.request.urlopen(server + "/healthz", timeout=HEAD_SECONDS * 3) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < HEAD_SECONDS + 5
+        stalled[0].settimeout(HEAD_SECONDS * 2)
+        answer = b""
+        while chunk := stalled[0].recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout")
+        assert b"X-Content-Type-Options: nosniff" in answer
+    finally:
+        for sock in stalled:
+            sock.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from service.i18n import format_date, translate
-from service.namespaces import PROV, RDF, ZI
+from service.namespaces import DCTERMS, PROV, RDF, ZI
 from service.pages.labels import Labels, TermView, sparql_iri, term_view
 from service.store import get_store
 from service.terms import Term, term_value
@@ -327,19 +327,25 @@ def _side(pairs: list[tuple[TermView, TermView]], iri: str, outgoing: bool) -> l
     return list(found.values())
 
 
+# Where a node's data comes from is shown beside its values, not drawn as a neighbour.
+PROVENANCE_LINKS = tuple(
+    str(p) for p in (PROV.wasDerivedFrom, DCTERMS.source, DCTERMS.hasPart, PROV.wasAttributedTo)
+)
+
+
 def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood | None:
     """Return the entity's neighbourhood from its statements and incoming links."""
     out_pairs = [
         (value, statement.prop)
         for statement in statements
-        if statement.prop.value not in (str(RDF.type), str(PROV.wasDerivedFrom))
+        if statement.prop.value not in (str(RDF.type), *PROVENANCE_LINKS)
         for value in statement.values
         if value.kind == "iri"
     ]
     in_pairs = [
         (subject, group.prop)
         for group in incoming
-        if group.prop.value != str(PROV.wasDerivedFrom)
+        if group.prop.value not in PROVENANCE_LINKS
         for subject in group.subjects
         if subject.kind == "iri"
     ]
@@ -350,6 +356,8 @@ def neighbourhood(iri: str, title: str, statements, incoming) -> Neighbourhood |
         title=title,
         incoming=linking[:MOST_NEIGHBOURS],
         outgoing=outgoing[:MOST_NEIGHBOURS],
-        more_incoming=max(0, len(linking) - MOST_NEIGHBOURS),
+        # A hub's groups hold one page of its links: the rest are counted, not drawn.
+        more_incoming=max(0, len(linking) - MOST_NEIGHBOURS)
+        + sum(group.total - len(group.subjects) for group in incoming),
         more_outgoing=max(0, len(outgoing) - MOST_NEIGHBOURS),
     )

@@ -17,6 +17,7 @@ from service.namespaces import (
     DATASET_IRI,
     DCTERMS,
     FOAF,
+    HYDRA,
     ID_BASE,
     OA,
     PREFIXES,
@@ -31,10 +32,12 @@ from service.namespaces import (
 )
 from service.pages.labels import sparql_iri
 from service.store import get_store
-from service.terms import as_triple
+from service.terms import Term, as_triple, term_value
+from service.urls import public_url
 
 DATA_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
-MOST_INCOMING = 10000
+LINKS_PER_PROPERTY = 100  # subjects of each property linking to the entity, in its document
+SORTED_UP_TO = 500  # links of one property read in IRI order; a hub's in the store's order
 NAME_PROPERTIES = (SKOS.prefLabel, RDFS.label)
 # A local name Turtle writes after a prefix without escapes (no "/", no trailing ".").
 PLAIN_LOCAL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
@@ -70,13 +73,59 @@ def describe(iri: str) -> list[ox.Triple]:
     )
 
 
-def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
-    """Return the triples of an entity's standalone document served at ``document_url``."""
-    node = sparql_iri(iri)
-    triples = describe(iri)
-    triples += _triples(
-        f"SELECT ?s ?p ?o WHERE {{ BIND({node} AS ?o) ?s ?p ?o }} LIMIT {MOST_INCOMING}"
+def incoming_counts(iri: str) -> dict[str, int]:
+    """Return each property linking to the IRI with its number of distinct subjects."""
+    rows = (
+        get_store()
+        .query(
+            f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {sparql_iri(iri)} }} GROUP BY ?p"
+        )
+        .rows
     )
+    return {term_value(p): int(term_value(n)) for p, n in rows if isinstance(p, ox.NamedNode)}
+
+
+def linking_subjects(iri: str, prop: str, total: int, first: int, count: int) -> list[Term]:
+    """Return ``count`` subjects linking to the IRI through ``prop``, from the ``first`` (0-based).
+
+    Up to SORTED_UP_TO links are read in IRI order; a hub's in the store's own order, which is
+    stable for a data version, because sorting a hundred thousand costs the engine seconds.
+    """
+    order = " ORDER BY ?s" if total <= SORTED_UP_TO else ""
+    rows = (
+        get_store()
+        .query(
+            f"SELECT DISTINCT ?s WHERE {{ ?s {sparql_iri(prop)} {sparql_iri(iri)} }}{order} "
+            f"LIMIT {count} OFFSET {first}"
+        )
+        .rows
+    )
+    return [row[0] for row in rows if row[0] is not None]
+
+
+def linking_query(iri: str, prop: str) -> str:
+    """Return the SPARQL query that lists every subject linking to the IRI through ``prop``."""
+    return f"SELECT ?s WHERE {{\n  ?s {sparql_iri(prop)} {sparql_iri(iri)}\n}}\nORDER BY ?s"
+
+
+def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
+    """Return the triples of an entity's standalone document served at ``document_url``.
+
+    Of the triples linking to the entity it holds LINKS_PER_PROPERTY per property; where a
+    property has more, a hydra:Collection says how many and where the query for all is.
+    """
+    document = ox.NamedNode(document_url)
+    triples = describe(iri)
+    facts: list[str] = []
+    for index, (prop, total) in enumerate(sorted(incoming_counts(iri).items())):
+        subjects = linking_subjects(iri, prop, total, 0, LINKS_PER_PROPERTY)
+        triples += [
+            ox.Triple(s, ox.NamedNode(prop), ox.NamedNode(iri))  # type: ignore[arg-type]
+            for s in subjects
+        ]
+        facts += [s.value for s in subjects if isinstance(s, ox.NamedNode)]
+        if total > len(subjects):
+            triples += _collection(document, index, iri, prop, total)
     linked = sorted(
         {
             term.value
@@ -87,20 +136,21 @@ def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
     )
     if linked:
         values = " ".join(sparql_iri(i) for i in linked if _is_iri(i))
-        names = " ".join(f"<{p}>" for p in NAME_PROPERTIES)
-        triples += _triples(
-            f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {names} }} ?s ?p ?o }}"
-        )
+        # One pattern per name property: two VALUES blocks joined with ?s ?p ?o make the
+        # engine scan the store (6.9 s for 300 IRIs at a million triples; this 18 ms).
+        names = " UNION ".join(f"{{ ?s <{p}> ?o BIND(<{p}> AS ?p) }}" for p in NAME_PROPERTIES)
+        triples += _triples(f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} {names} }}")
+    if facts:
         # The passages the linking facts are derived from, with their quotes and positions.
+        values = " ".join(sparql_iri(f) for f in facts)
         triples += _triples(
             f"""SELECT DISTINCT ?s ?p ?o WHERE {{
-  ?fact ?link {node} .
+  VALUES ?fact {{ {values} }}
   {{ ?fact <{PROV.wasDerivedFrom}> ?o BIND(?fact AS ?s) BIND(<{PROV.wasDerivedFrom}> AS ?p) }}
   UNION {{ ?fact <{PROV.wasDerivedFrom}> ?s . ?s ?p ?o }}
   UNION {{ ?fact <{PROV.wasDerivedFrom}>/<{OA.hasSelector}> ?s . ?s ?p ?o }}
 }}"""
         )
-    document = ox.NamedNode(document_url)
     triples += [
         ox.Triple(document, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(FOAF.Document))),
         ox.Triple(document, ox.NamedNode(str(FOAF.primaryTopic)), ox.NamedNode(iri)),
@@ -120,6 +170,28 @@ def entity_document(iri: str, document_url: str) -> list[ox.Triple]:
             )
         )
     return sorted(set(triples), key=str)
+
+
+def _collection(
+    document: ox.NamedNode, index: int, iri: str, prop: str, total: int
+) -> list[ox.Triple]:
+    """Return a hydra:Collection of every subject linking to the IRI through ``prop``."""
+    collection = ox.NamedNode(f"{document.value}#linked-by-{index + 1}")
+    manages = ox.BlankNode()
+    query = public_url("sparql.query", query=linking_query(iri, prop))
+    return [
+        ox.Triple(document, ox.NamedNode(str(HYDRA.collection)), collection),
+        ox.Triple(collection, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(HYDRA.Collection))),
+        ox.Triple(
+            collection,
+            ox.NamedNode(str(HYDRA.totalItems)),
+            ox.Literal(str(total), datatype=ox.NamedNode(XSD.integer)),
+        ),
+        ox.Triple(collection, ox.NamedNode(str(HYDRA.manages)), manages),
+        ox.Triple(manages, ox.NamedNode(str(HYDRA.property)), ox.NamedNode(prop)),
+        ox.Triple(manages, ox.NamedNode(str(HYDRA.object)), ox.NamedNode(iri)),
+        ox.Triple(collection, ox.NamedNode(str(RDFS.seeAlso)), ox.NamedNode(query)),
+    ]
 
 
 def _is_iri(iri: str) -> bool:

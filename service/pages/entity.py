@@ -13,6 +13,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from service import citations as ready_citations
 from service import resources
 from service.export import FORMATS, serialize_triples
 from service.i18n import format_date, get_language
@@ -43,7 +44,7 @@ from service.urls import public_url
 bp = Blueprint("entity", __name__)
 
 VALUES_PER_PAGE = 20
-INCOMING_PER_PAGE = 30
+INCOMING_PER_PAGE = 30  # subjects shown of each property linking to the entity
 CONTEXT_CHARS = 160
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.txt$")
 # Names shorter than this match too many passages by accident ("Ya", "di").
@@ -160,6 +161,8 @@ class Passage:
 
     node: TermView
     number: str
+    where: str  # where it is: "paragraf 4, kalimat 1", else its number
+    short: str  # the same, short, for the marks in the article's text: "4.1"
     quote: Quote | None
     in_text: str | None  # the passage's place in its document's page
     anchor: str  # where the page cites it in full
@@ -189,6 +192,15 @@ class Citations:
             refs.append(SourceRef(passage, passage.node.value not in self._shown))
             self._shown.add(passage.node.value)
         return refs
+
+    def stating(self, fact: str, value: str, names: dict[str, list[str]]) -> list[Passage]:
+        """Return the passages of a fact that state the value, among all the fact's values."""
+        return [
+            p
+            for p in self.by_fact.get(fact, [])
+            if p.quote is not None
+            and value in ready_citations.stated_values(p.quote.exact, names, SHORTEST_MENTION)
+        ]
 
     def mentioning(self, fact: str, names: list[str]) -> list[Passage]:
         """Return the passages of a fact whose words mention one of the names."""
@@ -272,9 +284,13 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
             source = row.get("source")
             source_href = link_for(source.value).href if isinstance(source, ox.NamedNode) else None
             anchor = passage_anchor(iri)
+            place = labels.place(iri)
+            where = ready_citations.locator(place, get_language())
             made[iri] = Passage(
                 node=term_view(row["passage"], labels),
                 number=local_name(iri),
+                where=where or local_name(iri),
+                short=_short_place(place) or local_name(iri),
                 quote=quote,
                 in_text=f"{source_href}#{anchor}" if source_href else None,
                 anchor="source-" + anchor,
@@ -290,13 +306,12 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
     }
 
 
-def _date_mentions(value: str) -> list[str]:
-    """Return how a source may write an ISO date: 21/12/2020, 21 Desember 2020."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
-    if not match:
-        return [value]
-    year, month, day = match.groups()
-    return [f"{int(day)}/{month}/{year}", format_date(value, "id")]
+def _short_place(place: ready_citations.Place) -> str | None:
+    """Return "4.1" (paragraph 4, sentence 1) or "4.1–2", or None when the place is unknown."""
+    if place.paragraph is None or place.first is None:
+        return None
+    last = f"–{place.last}" if place.last not in (None, place.first) else ""
+    return f"{place.paragraph}.{place.first}{last}"
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -329,11 +344,16 @@ class Statement:
 
 @dataclass
 class Incoming:
-    """The subjects linking to the entity through one property (on the current page)."""
+    """The subjects linking to the entity through one property (a page of them), and how many."""
 
     prop: TermView
     subjects: list[TermView] = field(default_factory=list)
     sources: list[list[SourceRef]] = field(default_factory=list)
+    total: int = 0
+    first: int = 1
+    query: str | None = None  # a SPARQL query for every one, when they take several pages
+    next_url: str | None = None
+    previous_url: str | None = None
 
 
 def _value_order(view: TermView, lang: str) -> tuple:
@@ -379,6 +399,13 @@ def _statements(
             statement.previous_url = _url_with_page(prop, current - 1)
         statements.append(statement)
     statements.sort(key=lambda s: (display_rank(s.prop.value), s.prop.text.casefold()))
+    value_names = {
+        value.value: _names_of(value, citations)
+        for statement in statements
+        if statement.prop.value not in (str(RDF.type), str(PROV.wasDerivedFrom))
+        for value in statement.values
+        if value.kind != "bnode"
+    }
     for statement in statements:
         if statement.prop.value == str(ZI.claimedCount):
             statement.claims = claimed_counts(iri, labels)
@@ -386,7 +413,9 @@ def _statements(
                 claim.sources = citations.cite(citations.by_fact.get(claim.node.value, []))
             continue
         for value in statement.values:
-            statement.sources.append(citations.cite(_supporting(iri, statement, value, citations)))
+            statement.sources.append(
+                citations.cite(_supporting(iri, statement, value, citations, value_names))
+            )
     return statements
 
 
@@ -437,17 +466,25 @@ def _count_order(claim: ClaimedCount) -> tuple:
     return (not number, int(claim.count) if number else 0, claim.node.value)
 
 
-def _supporting(iri: str, statement: Statement, value: TermView, citations: Citations):
-    """Return the passages of the entity that state this value."""
+def _names_of(value: TermView, citations: Citations) -> list[str]:
+    if value.kind == "iri":
+        return citations.labels.names(value.value)
+    return ready_citations.date_mentions(value.value)
+
+
+def _supporting(
+    iri: str,
+    statement: Statement,
+    value: TermView,
+    citations: Citations,
+    names: dict[str, list[str]],
+):
+    """Return the passages of the entity that state this value, not a longer name around it."""
     if statement.prop.value == str(PROV.wasDerivedFrom):
         return [p for p in citations.by_fact.get(iri, []) if p.node.value == value.value]
     if statement.prop.value == str(RDF.type) or value.kind == "bnode":
         return []
-    if value.kind == "iri":
-        names = citations.labels.names(value.value)
-    else:
-        names = _date_mentions(value.value)
-    return citations.mentioning(iri, names)
+    return citations.stating(iri, value.value, names)
 
 
 def _url_with_page(prop: str, page: int) -> str:
@@ -469,32 +506,47 @@ def _page_number(name: str) -> int:
         return 1
 
 
-def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int, int, int]:
-    node = sparql_iri(iri)
-    store = get_store()
-    count = store.query(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} }}"
-    )
-    total = int(term_value(count.rows[0][0])) if count.rows else 0
-    pages = max(1, -(-total // INCOMING_PER_PAGE))
-    page = min(_page_number("ipage"), pages)
-    rows = store.query(
-        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {node} }} ORDER BY ?p ?s "
-        f"LIMIT {INCOMING_PER_PAGE} OFFSET {(page - 1) * INCOMING_PER_PAGE}"
-    ).rows
-    labels.fetch(t.value for row in rows for t in row if isinstance(t, ox.NamedNode))
-    groups: dict[str, Incoming] = {}
-    for subject, prop in rows:
-        group = groups.setdefault(
-            term_value(prop), Incoming(_property_view(term_value(prop), labels, inverse=True))
+def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
+    """Return the properties linking to the IRI, each with a page of its subjects, and the total.
+
+    Each property shows INCOMING_PER_PAGE subjects and its own pager (``?iproperty=&ipage=``),
+    so a hub linked from a hundred thousand facts costs a few small queries.
+    """
+    counts = document.incoming_counts(iri)
+    wanted = request.args.get("iproperty")
+    page = _page_number("ipage")
+    groups = []
+    for prop, total in counts.items():
+        pages = max(1, -(-total // INCOMING_PER_PAGE))
+        current = min(page, pages) if prop == wanted else 1
+        first = (current - 1) * INCOMING_PER_PAGE
+        subjects = document.linking_subjects(iri, prop, total, first, INCOMING_PER_PAGE)
+        group = Incoming(
+            _property_view(prop, labels, inverse=True),
+            total=total,
+            first=first + 1,
+            query=document.linking_query(iri, prop) if pages > 1 else None,
         )
-        group.subjects.append(term_view(bound(subject), labels))
-    for group in groups.values():
-        group.subjects.sort(key=lambda v: v.text.casefold())
+        if current < pages:
+            group.next_url = _incoming_page_url(prop, current + 1)
+        if current > 1:
+            group.previous_url = _incoming_page_url(prop, current - 1)
+        groups.append((group, subjects))
+    labels.fetch(s.value for _, subjects in groups for s in subjects if isinstance(s, ox.NamedNode))
+    for group, subjects in groups:
+        group.subjects = sorted(
+            (term_view(bound(s), labels) for s in subjects), key=lambda v: v.text.casefold()
+        )
     ordered = sorted(
-        groups.values(), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
+        (g for g, _ in groups), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
     )
-    return ordered, total, page, pages
+    return ordered, sum(counts.values())
+
+
+def _incoming_page_url(prop: str, page: int) -> str:
+    from service.pages.common import url_with
+
+    return url_with(iproperty=prop, ipage=page) + "#incoming"
 
 
 def _cite_incoming(iri: str, incoming: list[Incoming], citations: Citations) -> None:
@@ -571,7 +623,7 @@ def entity_context(iri: str, path: str) -> dict:
         for t in triples
         if t.subject == subject and t.predicate.value == prop and isinstance(t.object, ox.Literal)
     ]
-    incoming, incoming_total, incoming_page, incoming_pages = _incoming(iri, labels)
+    incoming, incoming_total = _incoming(iri, labels)
     claims = [
         term_value(t.object)
         for t in triples
@@ -587,6 +639,7 @@ def entity_context(iri: str, path: str) -> dict:
     statements = _statements(iri, triples, labels, citations)
     _cite_incoming(iri, incoming, citations)
     timeline = charts.timeline_for(iri)
+    citation = ready_citations.citation_for(iri)
     return {
         "iri": iri,
         "path": path,
@@ -598,8 +651,6 @@ def entity_context(iri: str, path: str) -> dict:
         "statements": statements,
         "incoming": incoming,
         "incoming_total": incoming_total,
-        "incoming_page": incoming_page,
-        "incoming_pages": incoming_pages,
         "passage": citations.by_fact.get(iri, [None])[0] if is_passage else None,
         "paragraphs": _article(triples, iri, labels),
         "conformance": conformance(iri),
@@ -611,6 +662,37 @@ def entity_context(iri: str, path: str) -> dict:
             for name, fmt in RDF_SUFFIXES.items()
         ],
         "json_ld": json_ld_script(document.search_engine_view(iri, triples)),
+        "citation": citation,
+        "article_dates": _article_dates(citation),
+        "reference": _reference_view(iri, labels),
+    }
+
+
+def _article_dates(citation: ready_citations.Citation | None) -> dict[str, str]:
+    """Return the article's reported date and publication date as a reader writes them."""
+    if citation is None:
+        return {}
+    work = citation.work
+    return {
+        "reported": ready_citations.reported_date(work, get_language()),
+        "published": format_date(work.published, get_language()) if work.published else "",
+    }
+
+
+def _reference_view(iri: str, labels: Labels) -> dict | None:
+    """Return the basis and curators of a resource of reference data, as links."""
+    found = ready_citations.reference_of(iri)
+    if found is None:
+        return None
+    labels.fetch([found.record, *found.bases, *found.curators])
+
+    def views(iris: list[str]) -> list[TermView]:
+        return [term_view(ox.NamedNode(i), labels) for i in iris]
+
+    return {
+        "record": views([found.record])[0],
+        "bases": views(found.bases),
+        "curators": views(found.curators),
     }
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import url_for
 
+from service.citations import Place, passage_title
 from service.i18n import format_date, get_language, translate_to
 from service.namespaces import (
     DCTERMS,
@@ -42,9 +43,10 @@ RDF_LANG_STRING = str(RDF.langString)
 LABEL_PROPERTIES = tuple(str(p) for p in (SKOS.prefLabel, RDFS.label, DCTERMS.title, SH.name))
 # Other names: acronyms (skos:altLabel) and what people are called (schema:alternateName).
 ALT_LABELS = (str(SKOS.altLabel), str(SCHEMA.alternateName))
-# A passage has no label of its own: it is named by its number and the start of its quote.
+# A passage has no label of its own: it is named by where it is (paragraph and sentences) and
+# the start of its quote.
 PASSAGE_QUOTE = str(OA.exact)
-QUOTE_WORDS = 6
+PASSAGE_PLACE = tuple(str(p) for p in (ZI.paragraphNumber, ZI.firstSentence, ZI.lastSentence))
 # Properties whose values describe a node in prose.
 DESCRIPTION_PROPERTIES = tuple(str(p) for p in (SKOS.definition, DCTERMS.description, RDFS.comment))
 
@@ -125,6 +127,7 @@ class Labels:
         self._names: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._alts: dict[str, list[tuple[str, str]]] = {}
         self._quotes: dict[str, str] = {}
+        self._places: dict[str, dict[str, int]] = {}
         self._asked: set[str] = set()
 
     def fetch(self, iris: Iterable[str]) -> Labels:
@@ -140,7 +143,9 @@ class Labels:
             self._asked.add(iri)
         for start in range(0, len(wanted), 200):
             values = " ".join(wanted[start : start + 200])
-            properties = " ".join(f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS))
+            properties = " ".join(
+                f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS, *PASSAGE_PLACE)
+            )
             result = get_store().query(
                 f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
                 f"{{ VALUES ?p {{ {properties} }} ?x ?p ?l }} UNION "
@@ -154,6 +159,8 @@ class Labels:
                     self._alts.setdefault(iri, []).append(pair)
                 elif prop == PASSAGE_QUOTE:
                     self._quotes[iri] = label.value
+                elif prop in PASSAGE_PLACE:
+                    self._places.setdefault(iri, {})[prop] = int(label.value)
                 else:
                     self._names.setdefault(iri, {}).setdefault(prop, []).append(pair)
         return self
@@ -168,8 +175,16 @@ class Labels:
         if declared is not None:
             return declared
         if iri in self._quotes:
-            return passage_label(local_name(iri), self._quotes[iri])
+            return passage_title(
+                self.place(iri), self._quotes[iri], local_name(iri), lang or get_language()
+            )
         return None
+
+    def place(self, iri: str) -> Place:
+        """Return where a passage is, as far as the data says."""
+        known = self._places.get(iri, {})
+        paragraph, first, last = (known.get(p) for p in PASSAGE_PLACE)
+        return Place(paragraph, first, last)
 
     def names(self, iri: str) -> list[str]:
         """Return every label and acronym of the IRI, in every language."""
@@ -202,13 +217,6 @@ class Labels:
     def alternatives(self, iri: str) -> list[str]:
         """Return the IRI's alternative labels (acronyms), sorted."""
         return sorted({text for text, _ in self._alts.get(iri, [])})
-
-
-def passage_label(number: str, quote: str) -> str:
-    """Return a passage's readable name: its number and the first words of its quote."""
-    words = quote.strip("“”\"' ").split()
-    start = " ".join(words[:QUOTE_WORDS])
-    return f"¶{number} “{start}{'…' if len(words) > QUOTE_WORDS else ''}”"
 
 
 @dataclass(frozen=True)

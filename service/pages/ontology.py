@@ -13,6 +13,7 @@ from service.export import FORMATS, RdfSerialization
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, GRAPH_BASE, ONTOLOGY_IRI, OWL, RDF, RDFS, SH, SKOS, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
+from service.page_cache import cached_page
 from service.pages.common import not_found
 from service.pages.labels import (
     SHAPES_NS,
@@ -22,6 +23,7 @@ from service.pages.labels import (
     link_for,
     local_name,
     pick_language,
+    sparql_iri,
     term_view,
 )
 from service.store import get_store
@@ -43,9 +45,12 @@ PROPERTY_KINDS = (
 
 def graph_triples(graph_prefix: str) -> list[ox.Triple]:
     """Return the triples of the named graphs whose IRI starts with ``graph_prefix``."""
+    # The graphs are named, not found by a filter on every quad (5.5 s at a million triples).
+    graphs = " ".join(sparql_iri(g) for g in get_store().graphs() if g.startswith(graph_prefix))
+    if not graphs:
+        return []
     result = get_store().query(
-        "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
-        f'FILTER(STRSTARTS(STR(?g), "{graph_prefix}")) }}'
+        f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
     )
     return [as_triple(row) for row in result.rows]
 
@@ -100,18 +105,8 @@ class TermDoc:
 
 
 def _instance_counts() -> dict[str, int]:
-    rows = (
-        get_store()
-        .query(
-            "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH ?g { ?s a ?c } "
-            f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") '
-            f'&& !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}")) }} GROUP BY ?c'
-        )
-        .rows
-    )
-    return {
-        row[0].value: int(term_value(row[1])) for row in rows if isinstance(row[0], ox.NamedNode)
-    }
+    """Return the members of each class of the data, its subclasses' included, as home counts."""
+    return get_store().statistics()["data_classes"]["members"]
 
 
 def _shapes_by_class() -> dict[str, list[str]]:
@@ -234,7 +229,9 @@ def _document(graph_prefix: str, template: str, context, fmt: RdfSerialization |
 @bp.route("/ontology")
 def ontology():
     """Document the ontology for people, or serve it as RDF by Accept."""
-    return _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, html_or_rdf())
+    return cached_page(
+        lambda: _document(ONTOLOGY_GRAPHS, "pages/ontology.html", ontology_context, html_or_rdf())
+    )
 
 
 @bp.route("/ontology.<suffix>")
@@ -357,7 +354,9 @@ def shapes_context() -> dict:
 @bp.route("/shapes")
 def shapes():
     """Document the SHACL shapes, or serve them as RDF by Accept."""
-    return _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, html_or_rdf())
+    return cached_page(
+        lambda: _document(SHAPES_GRAPHS, "pages/shapes.html", shapes_context, html_or_rdf())
+    )
 
 
 @bp.route("/shapes.<suffix>")

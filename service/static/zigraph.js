@@ -74,4 +74,23 @@
       });
     });
   });
+  // Citations: a button beside each one copies its text; without script the text is selectable.
+  var copyLabel = document.documentElement.lang === "en" ? "Copy" : "Salin";
+  var copiedLabel = document.documentElement.lang === "en" ? "Copied" : "Tersalin";
+  Array.prototype.forEach.call(document.querySelectorAll("pre.cite-text"), function (pre) {
+    if (!navigator.clipboard) {
+      return;
+    }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy";
+    button.textContent = copyLabel;
+    button.setAttribute("aria-describedby", pre.id);
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(pre.textContent).then(function () {
+        button.textContent = copiedLabel;
+      });
+    });
+    pre.parentNode.insertBefore(button, pre.nextSibling);
+  });
 })();
