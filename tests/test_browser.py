@@ -199,6 +199,17 @@ def test_result_columns_sort_when_their_header_is_pressed(live_server, page_fact
     assert not page.problems, page.problems
 
 
+def test_search_finds_the_articles_own_typo_and_marks_it(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/")
+    page.fill("#site-q", "koruosi")
+    page.press("#site-q", "Enter")
+    page.wait_for_url("**/search?q=koruosi")
+    passage = page.locator("li.hit[data-rank=quoted]").first
+    assert passage.locator("mark").first.inner_text() == "koruosi"
+    assert page.problems == []
+
+
 def test_query_page_works_without_javascript(live_server, page_factory):
     page = page_factory(javascript=False)
     page.goto(live_server + "/query")

@@ -30,6 +30,7 @@ LAYERS = {
     "service.validation_report": ROUTES,
     "service.pages": ROUTES,
     "service.store": STORE,
+    "service.search": CORE,  # the index of labels and passages: built by the store, read by pages
 }
 
 

@@ -1,20 +1,22 @@
-"""The home page, class lists and search over labels."""
+"""The home page, class lists and search over labels and passages."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
 
+from service import search
 from service.i18n import format_date
 from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
 from service.pages import charts
 from service.pages.common import not_found
-from service.pages.labels import Labels, TermView, fold, pick_language, sparql_iri, term_view
+from service.pages.labels import Labels, TermView, pick_language, sparql_iri, term_view
 from service.store import get_store
 from service.store.embedded import LISTED_MEMBERS
 from service.terms import bound, term_value
@@ -325,81 +327,44 @@ def class_page():
     )
 
 
-@dataclass
-class SearchEntry:
-    """One label of one node, folded for matching."""
-
-    iri: str
-    text: str
-    folded: str
+def search_index() -> search.SearchIndex:
+    """Return the index of the labels and passages, once per data version in this process."""
+    return per_version(SEARCH_KEY, open_search_index)
 
 
-def search_index() -> list[SearchEntry]:
-    """Return every label, acronym and title of the store's nodes, rebuilt when the data changes.
+def open_search_index() -> search.SearchIndex:
+    """Open the index a built store keeps beside it, or index the store now, in memory.
 
-    A remote store may change at any time and has no cheap version: its index is rebuilt
-    every SEARCH_REFRESH_SECONDS.
+    A remote store, or a store built before zigraph indexed its text, is read whole by one
+    query (ENTRIES_QUERY) and indexed in this process: seconds at a million triples.
     """
     store = get_store()
-    version = store.fixed_version() or f"at-{time.monotonic() // SEARCH_REFRESH_SECONDS:.0f}"
-    cached = current_app.extensions.get(SEARCH_KEY)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    properties = " ".join(
-        f"<{p}>" for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label, DCTERMS.title)
-    )
-    rows = store.query(
-        f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?l "
-        "FILTER(isIRI(?s) && isLiteral(?l)) }"
-    ).rows
-    index = [
-        SearchEntry(term_value(s), term_value(label), fold(term_value(label))) for s, label in rows
-    ]
-    current_app.extensions[SEARCH_KEY] = (version, index)
-    return index
+    if store.name == "embedded":
+        saved = search.open_index(Path(store.location) / search.INDEX_FOLDER)
+        if saved is not None:
+            return saved
+    return search.build(search.entries_of(store.query(search.ENTRIES_QUERY).rows))
 
 
 @dataclass
 class Hit:
-    """A node that matches the search, with the label that matched."""
+    """A node that matches the search, with what matched and why."""
 
     node: TermView
-    matched: str
+    match: search.Match
     types: list[TermView]
-    rank: int
 
 
-def search_nodes(query: str) -> list[tuple[str, str, int]]:
-    """Return (IRI, matched label, rank) for nodes whose labels contain the folded query."""
-    wanted = fold(query)
-    if not wanted:
-        return []
-    best: dict[str, tuple[int, str]] = {}
-    for entry in search_index():
-        if wanted not in entry.folded:
-            continue
-        if entry.folded == wanted:
-            rank = 0
-        elif entry.folded.startswith(wanted) or f" {wanted}" in f" {entry.folded}":
-            rank = 1
-        else:
-            rank = 2
-        if entry.iri not in best or (rank, entry.text) < best[entry.iri]:
-            best[entry.iri] = (rank, entry.text)
-    return [(iri, text, rank) for iri, (rank, text) in best.items()]
-
-
-@bp.route("/search")
-def search():
-    """Search labels and acronyms in both languages, ignoring case and accents."""
+@bp.route("/search", endpoint="search")
+def search_page():
+    """Search labels, acronyms and the passages' text, with typos and Indonesian affixes."""
     query = request.args.get("q", "")[:200].strip()
-    found = search_nodes(query)
-    labels = Labels().fetch(iri for iri, _, _ in found)
-    ordered = sorted(found, key=lambda f: (f[2], labels(f[0]).casefold(), f[0]))
-    shown, paging = paginate(ordered)
+    found = search_index().search(query) if query else search.Found([], False)
+    shown, paging = paginate(found.matches)
+    labels = Labels().fetch(m.node for m in shown)
     types: dict[str, list[str]] = {}
     if shown:
-        values = " ".join(sparql_iri(iri) for iri, _, _ in shown)
+        values = " ".join(sparql_iri(m.node) for m in shown)
         for s, t in (
             get_store()
             .query(f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values} }} ?s <{RDF.type}> ?t }}")
@@ -409,11 +374,10 @@ def search():
         labels.fetch(t for found_types in types.values() for t in found_types)
     hits = [
         Hit(
-            node=term_view(ox.NamedNode(iri), labels),
-            matched=text,
-            types=[term_view(ox.NamedNode(t), labels) for t in sorted(types.get(iri, []))],
-            rank=rank,
+            node=term_view(ox.NamedNode(m.node), labels),
+            match=m,
+            types=[term_view(ox.NamedNode(t), labels) for t in sorted(types.get(m.node, []))],
         )
-        for iri, text, rank in shown
+        for m in shown
     ]
-    return render_template("pages/search.html", q=query, hits=hits, paging=paging)
+    return render_template("pages/search.html", q=query, hits=hits, paging=paging, more=found.more)

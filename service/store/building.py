@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from service import dataset as datasets
-from service import statistics
+from service import search, statistics
 from service.store.embedded import (
     LISTED_MEMBERS,
     read_metadata,
@@ -86,13 +86,15 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
 
 
 def count_statistics(path: Path) -> None:
-    """Count a built store's VoID statistics and list its large classes, for the pages."""
+    """Count a built store's VoID statistics, list its large classes and index its labels
+    and passages, for the pages."""
     store = ox.Store.read_only(str(path))
     try:
         figures = statistics.from_store(store)
         members = figures["data_classes"]["members"]
         save_class_members(store, path, [c for c, n in members.items() if n > LISTED_MEMBERS])
         save_statistics(path, figures)
+        search.build_from_store(store, path / search.INDEX_FOLDER)
     finally:
         del store
 
