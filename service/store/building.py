@@ -85,29 +85,39 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
     return metadata
 
 
-def count_statistics(path: Path) -> None:
-    """Count a built store's VoID statistics, list its large classes and index its labels
-    and passages, for the pages."""
+def count_statistics(path: Path) -> float:
+    """Count a built store's VoID statistics and list its large classes, for the pages.
+
+    Return the seconds it took.
+    """
+    started = time.monotonic()
     store = ox.Store.read_only(str(path))
     try:
         figures = statistics.from_store(store)
         members = figures["data_classes"]["members"]
         save_class_members(store, path, [c for c, n in members.items() if n > LISTED_MEMBERS])
         save_statistics(path, figures)
+    finally:
+        del store
+    return round(time.monotonic() - started, 1)
+
+
+def index_for_search(path: Path) -> float:
+    """Index a built store's labels and passages for /search; return the seconds it took."""
+    started = time.monotonic()
+    store = ox.Store.read_only(str(path))
+    try:
         search.build_from_store(store, path / search.INDEX_FOLDER)
     finally:
         del store
+    return round(time.monotonic() - started, 1)
 
 
 def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
-    """Build a store of the files at ``path``, count its statistics; return its metadata."""
+    """Build a store of the files at ``path``; return its metadata with the seconds it took."""
     started = time.monotonic()
     metadata = build_store(files, path)
     metadata["load_seconds"] = round(time.monotonic() - started, 1)
-    started = time.monotonic()
-    count_statistics(path)
-    metadata["statistics_seconds"] = round(time.monotonic() - started, 1)
-    write_metadata(path, metadata)
     return metadata
 
 
@@ -121,7 +131,10 @@ def validate_timed(files: list[datasets.SourceFile]):
 
 
 def build_isolated(files: list[datasets.SourceFile], path: Path, validate: bool) -> dict:
-    """Build the store and validate the files, side by side in two child processes.
+    """Build the store and validate the files, side by side in child processes.
+
+    Once the store is loaded, its statistics and its search index are made in two more,
+    side by side.
 
     The report is saved beside the store, for the pages, and the outcome (conformance, the
     seconds it took, the engine) goes into the store's metadata, so that a restart over
@@ -130,10 +143,16 @@ def build_isolated(files: list[datasets.SourceFile], path: Path, validate: bool)
     they exit. So the master never opens one.
     """
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as executor:
+    with concurrent.futures.ProcessPoolExecutor(3, mp_context=context) as executor:
         built = executor.submit(build_timed, files, path)
         checked = executor.submit(validate_timed, files) if validate else None
         metadata = built.result()
+        # Both read the built store, each in its own process, side by side.
+        counted = executor.submit(count_statistics, path)
+        indexed = executor.submit(index_for_search, path)
+        metadata["statistics_seconds"] = counted.result()
+        metadata["search_index_seconds"] = indexed.result()
+        write_metadata(path, metadata)
         if checked is not None:
             report, seconds = checked.result()
             report.save(path)
