@@ -1,9 +1,11 @@
-"""VoID statistics of the served dataset: counted by SPARQL in the store, or from its quads.
+"""VoID statistics of the served dataset, counted by SPARQL aggregates in the store.
 
-Both give the same figures: distinct triples of the union of the graphs, distinct subjects,
+The figures: distinct triples of the union of the graphs, distinct subjects,
 entities (subjects in zigraph's IRI space), a few example resources, and the triples of each
 class (``rdf:type``) and each property; and, for the pages, the classes of the data graphs
-with their members (their subclasses' too) and their superclasses.
+with their members (their subclasses' too) and their superclasses. The embedded store
+counts them when it is built; a remote store's come from the record ``zigraph push`` writes,
+or are counted by the store itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 
 from service.namespaces import GRAPH_BASE, ID_BASE, RDF, RDFS
+from service.terms import Term, term_value
 
 RDF_TYPE = str(RDF.type)
 SUBCLASS_OF = str(RDFS.subClassOf)
@@ -74,22 +77,38 @@ def class_figures(
     }
 
 
-def from_store(store: ox.Store) -> dict:
-    """Count the statistics with SPARQL aggregates, the default graph the union of all.
+Rows = list[tuple[Term | None, ...]]
 
-    Nothing proportional to the data is kept in Python: a million triples take a few seconds
-    and the memory of the engine's DISTINCT, where a list of every quad overran an evaluator's
-    heap. Run in an evaluator (``EmbeddedBackend.statistics``).
+
+def from_store(store: ox.Store) -> dict:
+    """Count the statistics of an Oxigraph store, the default graph the union of all.
+
+    Run in an evaluator (``EmbeddedBackend.statistics``) and when a store is built.
     """
 
-    def rows(query: str) -> list[ox.QuerySolution]:
+    def rows(query: str) -> Rows:
         answer = store.query(query, use_default_graph_as_union=True)
         if not isinstance(answer, ox.QuerySolutions):
             raise TypeError(f"not a SELECT query: {query}")
-        return list(answer)
+        return [tuple(solution) for solution in answer]
+
+    return from_queries(rows)
+
+
+def from_queries(rows: Callable[[str], Rows]) -> dict:
+    """Count the statistics with SPARQL aggregates that ``rows`` runs and answers.
+
+    :param rows: runs a SELECT query over the dataset (its default graph the union of the
+        data's graphs, its named graphs the data's) and returns its rows: the embedded
+        store's evaluator or a remote store, which count alike.
+
+    Nothing proportional to the data is kept in Python: a million triples take a few seconds
+    and the memory of the engine's DISTINCT, where a list of every quad overran an evaluator's
+    heap.
+    """
 
     def number(query: str) -> int:
-        return int(rows(query)[0][0].value)
+        return int(term_value(rows(query)[0][0]))
 
     def count_members(types: list[str]) -> int:
         values = " ".join(f"<{t}>" for t in types)
@@ -99,25 +118,26 @@ def from_store(store: ox.Store) -> dict:
         )
 
     direct = {
-        row[0].value: int(row[1].value)
+        row[0].value: int(term_value(row[1]))
         for row in rows(DATA_TYPES)
         if isinstance(row[0], ox.NamedNode)
     }
-    superclasses = [(row[0].value, row[1].value) for row in rows(SUPERCLASSES)]
-    properties = Counter({row[0].value: int(row[1].value) for row in rows(PROPERTIES)})
+    superclasses = [(term_value(row[0]), term_value(row[1])) for row in rows(SUPERCLASSES)]
+    properties = Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(PROPERTIES)})
     return {
         "data_classes": class_figures(direct, superclasses, count_members),
         "triples": sum(properties.values()),
         "subjects": number(SUBJECTS),
         "entities": number(ENTITIES),
-        "examples": [row[0].value for row in rows(EXAMPLES)],
-        "classes": Counter({row[0].value: int(row[1].value) for row in rows(CLASSES)}),
+        "examples": [term_value(row[0]) for row in rows(EXAMPLES)],
+        "classes": Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(CLASSES)}),
         "properties": properties,
     }
 
 
 def from_quads(quads: Iterable[ox.Quad]) -> dict:
-    """Count the same statistics from a list of quads (a remote store's, read whole)."""
+    """Count the same statistics from quads in Python: the reference the tests hold
+    :func:`from_queries` to."""
     quads = list(quads)
     triples = {q.triple for q in quads}
     stated: dict[str, set] = {}
