@@ -106,6 +106,10 @@ def push(
     except dataset.DatasetError as error:
         click.echo(f"zigraph: cannot read {error}", err=True)
         sys.exit(2)
+    click.echo(
+        f"zigraph: built {metadata['triples']:,} quads in {len(metadata['graphs'])} graphs "
+        f"in {metadata.get('load_seconds')} s, statistics in {metadata.get('statistics_seconds')} s"
+    )
     try:
         refuse_nonconforming(metadata, path)
         store = ox.Store.read_only(str(path))
