@@ -5,11 +5,11 @@ limit, the exact query text, the ``default-graph-uri`` and ``named-graph-uri`` l
 negotiated media type. The same key also gives the answer's ETag, so a client revalidating
 with ``If-None-Match`` gets a 304 without the query being evaluated at all.
 
-Only the embedded store is cached: its version is a hash of its content and cannot change
-while the process runs, so a cached answer is exactly what evaluating again would give. A
-remote store can change at any moment without zigraph knowing, and its only version is a hash
-over a full read of the store, which costs more than the queries it would save; its answers
-are never cached here (see ``fixed_version`` of the backends).
+The embedded store's version is a hash of its content and cannot change while the process
+runs, so a cached answer is exactly what evaluating again would give. A remote store's is the
+version of the record ``zigraph push`` wrote beside its graphs, read again every 30 s; a remote
+store without a record has none, and its answers are never cached here (see
+``fixed_version`` of the backends).
 
 The cache holds at most ``RESULT_CACHE_MB`` megabytes (0 disables it) and forgets the least
 recently used answers first; an answer larger than an eighth of that is not kept. Only

@@ -95,6 +95,7 @@ def write_dataset(
     *,
     run_lines: int | None = None,
     progress: bool = False,
+    blank_nodes_named: bool = False,
 ) -> int:
     """Write a dataset sorted, blank nodes named by RDFC-1.0; return the statements written.
 
@@ -102,12 +103,14 @@ def write_dataset(
 
     :param run_lines: lines sorted in memory at a time (the setting ``export_run_lines``).
     :param progress: show a bar of the writing on standard error, when it is a terminal.
+    :param blank_nodes_named: the quads' blank nodes already have stable names (a remote
+        store's dump names them graph by graph), so none is held here to be named.
     """
     line_of, write = _WRITERS[fmt.name]
     with ExternalSort(run_lines) as lines:
         blank = []
         for quad in quads:
-            if has_blank_node(quad):
+            if not blank_nodes_named and has_blank_node(quad):
                 blank.append(quad)
             else:
                 lines.add(line_of(quad))

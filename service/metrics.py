@@ -138,7 +138,7 @@ class StateCollector(Collector):
                 cache.size if cache is not None else 0,
             )
         if backend is not None:
-            try:  # a remote store's version costs a read of the whole store: not shown
+            try:  # a remote store's: its record's, and none without one
                 version = backend.fixed_version()
             except ZigraphError:  # no store built: /healthz says so, the figures still answer
                 version = None

@@ -6,8 +6,9 @@ bytes: the data version, the URL's path and query string, the reader's language 
 negotiated representation (HTML or one RDF format). The key also gives the page's strong
 ETag, so a client revalidating with ``If-None-Match`` gets a 304 without any rendering.
 
-A remote store's data may change at any moment without zigraph knowing (``fixed_version``
-is None): its pages are rendered every time, as its ``/sparql`` answers are evaluated.
+A remote store's pages are kept per version of the record ``zigraph push`` wrote beside its
+graphs; one without a record (``fixed_version`` is None) has its pages rendered every time,
+as its ``/sparql`` answers are evaluated.
 
 The pages share the bookkeeping of the answer cache (``service.answer_cache``) in a cache of
 their own, sized by ``page_cache_mb`` (0 disables it). Pages (200) and the 303s of entity

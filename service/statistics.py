@@ -1,9 +1,11 @@
-"""VoID statistics of the served dataset: counted by SPARQL in the store, or from its quads.
+"""VoID statistics of the served dataset, counted by SPARQL aggregates in the store.
 
-Both give the same figures: distinct triples of the union of the graphs, distinct subjects,
+The figures: distinct triples of the union of the graphs, distinct subjects,
 entities (subjects in zigraph's IRI space), a few example resources, and the triples of each
 class (``rdf:type``) and each property; and, for the pages, the classes of the data graphs
-with their members (their subclasses' too) and their superclasses.
+with their members (their subclasses' too) and their superclasses. The embedded store
+counts them when it is built; a remote store's come from the record ``zigraph push`` writes,
+or are counted by the store itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 
 from service.namespaces import DCTERMS, GRAPH_BASE, ID_BASE, OWL, RDF, RDFS, SCHEMA, XSD
+from service.terms import Term, term_value
 
 RDF_TYPE = str(RDF.type)
 SUBCLASS_OF = str(RDFS.subClassOf)
@@ -93,22 +96,37 @@ def class_figures(
     }
 
 
-def from_store(store: ox.Store) -> dict:
-    """Count the statistics with SPARQL aggregates, the default graph the union of all.
+Rows = list[tuple[Term | None, ...]]
 
-    No quad is kept in Python, only the distinct subjects (170,000 at a million triples, about
-    20 MB), where a list of every quad overran an evaluator's heap. Run in an evaluator
-    (``EmbeddedBackend.statistics``) or the build.
+
+def from_store(store: ox.Store) -> dict:
+    """Count the statistics of an Oxigraph store, the default graph the union of all.
+
+    Run in an evaluator (``EmbeddedBackend.statistics``) and when a store is built.
     """
 
-    def rows(query: str) -> list[ox.QuerySolution]:
+    def rows(query: str) -> Rows:
         answer = store.query(query, use_default_graph_as_union=True)
         if not isinstance(answer, ox.QuerySolutions):
             raise TypeError(f"not a SELECT query: {query}")
-        return list(answer)
+        return [tuple(solution) for solution in answer]
+
+    return from_queries(rows)
+
+
+def from_queries(rows: Callable[[str], Rows]) -> dict:
+    """Count the statistics with SPARQL aggregates that ``rows`` runs and answers.
+
+    :param rows: runs a SELECT query over the dataset (its default graph the union of the
+        data's graphs, its named graphs the data's) and returns its rows: the embedded
+        store's evaluator or a remote store, which count alike.
+
+    No quad is kept in Python, only the distinct subjects (170,000 at a million triples,
+    about 20 MB), where a list of every quad overran an evaluator's heap.
+    """
 
     def number(query: str) -> int:
-        return int(rows(query)[0][0].value)
+        return int(term_value(rows(query)[0][0]))
 
     def count_members(types: list[str]) -> int:
         values = " ".join(f"<{t}>" for t in types)
@@ -118,41 +136,42 @@ def from_store(store: ox.Store) -> dict:
         )
 
     direct = {
-        row[0].value: int(row[1].value)
+        row[0].value: int(term_value(row[1]))
         for row in rows(DATA_TYPES)
         if isinstance(row[0], ox.NamedNode)
     }
-    superclasses = [(row[0].value, row[1].value) for row in rows(SUPERCLASSES)]
+    superclasses = [(term_value(row[0]), term_value(row[1])) for row in rows(SUPERCLASSES)]
     subjects = [row[0] for row in rows(SUBJECTS)]
-    properties = Counter({row[0].value: int(row[1].value) for row in rows(PROPERTIES)})
+    properties = Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(PROPERTIES)})
     first, last = rows(YEARS)[0]
     places: dict[str, set[str]] = {}
     for place, same in rows(PLACES):
-        places.setdefault(place.value, set()).update([same.value] if same else [])
+        places.setdefault(term_value(place), set()).update([term_value(same)] if same else [])
     return {
         "data_classes": class_figures(direct, superclasses, count_members),
         "coverage": coverage(
-            {row[0].value for row in rows(LANGUAGES)},
-            (int(first.value), int(last.value)) if first and last else None,
+            {term_value(row[0]) for row in rows(LANGUAGES)},
+            (int(term_value(first)), int(term_value(last))) if first and last else None,
             places,
         ),
         "triples": sum(properties.values()),
         "subjects": len(subjects),
         "entities": sum(1 for s in subjects if _in_id_space(s)),
-        "examples": sorted(row[0].value for row in rows(TYPED_SUBJECTS) if _in_id_space(row[0]))[
-            :EXAMPLE_RESOURCES
-        ],
-        "classes": Counter({row[0].value: int(row[1].value) for row in rows(CLASSES)}),
+        "examples": sorted(
+            term_value(row[0]) for row in rows(TYPED_SUBJECTS) if _in_id_space(row[0])
+        )[:EXAMPLE_RESOURCES],
+        "classes": Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(CLASSES)}),
         "properties": properties,
     }
 
 
-def _in_id_space(term: ox.NamedNode | ox.BlankNode | ox.Triple | None) -> bool:
+def _in_id_space(term: Term | None) -> bool:
     return isinstance(term, ox.NamedNode) and term.value.startswith(ID_BASE)
 
 
 def from_quads(quads: Iterable[ox.Quad]) -> dict:
-    """Count the same statistics from a list of quads (a remote store's, read whole)."""
+    """Count the same statistics from quads in Python: the reference the tests hold
+    :func:`from_queries` to."""
     quads = list(quads)
     triples = {q.triple for q in quads}
     stated: dict[str, set] = {}

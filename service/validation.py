@@ -126,8 +126,8 @@ class Report:
         """Return the SHACL validation report graph as Turtle."""
         return self.graph.serialize(format="turtle")
 
-    def save(self, folder: Path) -> None:
-        """Write the report into a folder (the store's), for every web process to read."""
+    def dumps(self) -> str:
+        """Return the report as the JSON document :meth:`save` writes and :meth:`loads` reads."""
         document = {
             "conforms": self.conforms,
             "checked_triples": self.checked_triples,
@@ -136,18 +136,27 @@ class Report:
             "results": [asdict(result) for result in self.results],
             "graph": self.turtle(),
         }
+        return json.dumps(document, ensure_ascii=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the report into a folder (the store's), for every web process to read."""
         path = folder / REPORT_FILE
         partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(document, ensure_ascii=False))
+        partial.write_text(self.dumps())
         partial.replace(path)  # readers see the old report or the new, never half of one
 
     @classmethod
     def load(cls, folder: Path) -> Report | None:
         """Return the report saved in a folder, or None when there is none."""
         try:
-            document = json.loads((folder / REPORT_FILE).read_text())
+            return cls.loads((folder / REPORT_FILE).read_text())
         except (OSError, ValueError):
             return None
+
+    @classmethod
+    def loads(cls, text: str) -> Report:
+        """Return the report of a JSON document :meth:`dumps` wrote; raise ValueError if none."""
+        document = json.loads(text)
         graph = Graph().parse(data=document["graph"], format="turtle")
         results = [ValidationResult(**result) for result in document["results"]]
         return cls(

@@ -2,9 +2,11 @@
 
 ``zigraph serve`` validates the data before it starts and saves the report beside the embedded
 store; every web process reads that. A store ``serve`` built from files with ``--no-validate``
-has none: the pages say the data was not validated (never the report of other files). A
-remote store may hold anything: what it serves is read back and validated, again when its
-version changes. The pages only show what these functions return.
+has none: the pages say the data was not validated (never the report of other files). Over a
+remote store, ``zigraph push`` validates the data as ``serve`` does and writes the report into
+its record; a store loaded by other means holds no record, and what it serves is read back
+and validated, again when its version changes. The pages only show what these functions
+return.
 """
 
 from __future__ import annotations
@@ -45,8 +47,14 @@ def _per_version(name: str, compute: Callable[[Backend, str], Kept]) -> Kept:
 
 
 def _report(store: Backend, version: str) -> validation.Report | None:
-    report: validation.Report | None
-    if store.fixed_version() is None:
+    from service.store.remote import RemoteBackend
+
+    if isinstance(store, RemoteBackend):
+        if store.record() is not None:
+            # The report zigraph push saved in its record; None when it pushed unvalidated.
+            text = store.record_part("report")
+            return validation.Report.loads(text) if text is not None else None
+        # Loaded by other means: what the store serves is read back whole and validated.
         report = validation.validate(store.quads())
         report.validated = f"(version {version})"
         return report

@@ -30,7 +30,8 @@ import netrc
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from typing import IO, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,7 +42,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from service import statistics
-from service.dataset import canonical_quads, dataset_version
+from service.dataset import has_blank_node, name_blank_nodes
 from service.errors import BackendError, BackendUnavailable, QueryTimeout, ZigraphError
 from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
@@ -56,9 +57,10 @@ log = logging.getLogger(__name__)
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 PASSWORD_VARIABLE = "ZIGRAPH_STORE_PASSWORD"
-METADATA_SECONDS = 30.0  # how long the graph list and the whole-store read are reused
+METADATA_SECONDS = 30.0  # how long the record (or the store's counts) is reused
 BULK_TIMEOUT = 120.0
-PAGE_ROWS = 10000  # rows per page of the whole-store read (Virtuoso's default row cap)
+PAGE_ROWS = 10000  # rows per page of a graph read for a dump (Virtuoso's default row cap)
+RECENT_QUERIES = 256  # kept in RemoteBackend.sent
 CONNECTIONS = 16  # kept-alive connections per web process
 MAX_ANSWER_BYTES = 32 * 1024 * 1024  # read of one answer; the rest is cut, as past the row limit
 STORE_SHARE = 0.9  # of the time limit, given to the store as its own limit
@@ -74,12 +76,18 @@ VIRTUOSO_ASK = "__ASK_RETVAL"
 # "The SPARQL operation has been cancelled"). Narrow: Virtuoso echoes the query in its errors.
 TIMEOUT_WORDS = re.compile(r"\bS(?:R171|1T00|1TAT)\b|timed out|has been cancell?ed")
 BLANK_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
-ZIGRAPH_GRAPHS = (
-    "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
-    f'FILTER(STRSTARTS(STR(?g), "{GRAPH_BASE}")) }}'
+GRAPH_COUNTS = (
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+    f'FILTER(STRSTARTS(STR(?g), "{GRAPH_BASE}")) }} GROUP BY ?g'
 )
-COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
-ALL_QUADS = "SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit} OFFSET {offset}"
+GRAPH_PAGE = (
+    "SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT {limit} OFFSET {offset}"
+)
+# The record `zigraph push` writes last, beside the graphs (docs/remote-stores.md): outside
+# GRAPH_BASE, so that it is never one of the graphs served. Its literals hold JSON.
+RECORD_GRAPH = "https://w3id.org/zigraph/record/dataset"
+RECORD_TERMS = "https://w3id.org/zigraph/record#"
+RECORD_PARTS = {part: RECORD_TERMS + part for part in ("metadata", "statistics", "report")}
 
 
 class StoreAnswer(NamedTuple):
@@ -109,6 +117,8 @@ class StoreAuth(AuthBase):
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()
         retry = self.basic(response.request.copy())
+        if hasattr(retry.body, "seek"):  # a file sent (zigraph push): send it again whole
+            retry.body.seek(0)
         answer = response.connection.send(retry, **kwargs)
         answer.history.append(response)
         answer.request = retry
@@ -205,8 +215,13 @@ class RemoteBackend:
         )
         self._cache: TTLCache = TTLCache(maxsize=8, ttl=METADATA_SECONDS)
         self._cache_lock = threading.Lock()
-        # One lock per entry: a whole-store read never holds up the graph list.
-        self._building = {key: threading.Lock() for key in ("graphs", "quads", "metadata", "count")}
+        # One lock per entry: counting the statistics never holds up the record.
+        self._building = {
+            key: threading.Lock() for key in ("record", "record part", "counts", "statistics")
+        }
+        self._record_parts: dict[tuple[str, str | None], str | None] = {}
+        self._counted: tuple[str, dict] | None = None  # statistics counted without a record
+        self._warned = False  # that the store holds no record
         # Processes that read long client queries (no store, no network), started on first use.
         self._readers = EvaluatorPool(
             None,
@@ -217,6 +232,8 @@ class RemoteBackend:
             per_client=queries_per_client,
         )
         self._service_readings: LRUCache = LRUCache(maxsize=512)
+        # The last queries sent to the store, newest last: what a test or a debugger asks.
+        self.sent: deque[str] = deque(maxlen=RECENT_QUERIES)
         self._service_readings_lock = threading.Lock()
 
     def reading_pool(self) -> EvaluatorPool:
@@ -254,6 +271,7 @@ class RemoteBackend:
         :param refusal_expected: log a failure at debug level only, not as a warning.
         """
         level = logging.DEBUG if refusal_expected else logging.WARNING
+        self.sent.append(sparql)
         form = {
             "query": sparql,
             "default-graph-uri": default_graph_uris or [],
@@ -453,24 +471,141 @@ class RemoteBackend:
                 self._cache[key] = value
             return value
 
+    def record(self) -> dict | None:
+        """Return the metadata of the record ``zigraph push`` wrote, at most METADATA_SECONDS
+        old, or None when the store holds none (its data was loaded by other means)."""
+
+        def read() -> dict | None:
+            metadata, _ = self._read_record(None)
+            if metadata is None and not self._warned:
+                self._warned = True
+                log.warning(
+                    "the SPARQL store at %s holds no record of zigraph push (graph %s): "
+                    "its size, version and statistics are counted by the store, and its "
+                    "pages and answers are not cached; load the data with zigraph push",
+                    self.endpoint,
+                    RECORD_GRAPH,
+                )
+            return metadata
+
+        return self._cached("record", read)
+
+    def record_part(self, part: str) -> str | None:
+        """Return one part of the record (``statistics`` or ``report``), read once a version.
+
+        None when the store holds no record, or a record without that part (pushed with
+        ``--no-validate``: no report).
+        """
+        record = self.record()
+        if record is None:
+            return None
+        key = (part, record["version"])
+        with self._building["record part"]:
+            if key not in self._record_parts:
+                metadata, text = self._read_record(RECORD_PARTS[part])
+                # Read with its own metadata: a push since may have written another version.
+                version = metadata["version"] if metadata else None
+                self._record_parts = {
+                    k: v for k, v in self._record_parts.items() if k[1] == version
+                }
+                self._record_parts[(part, version)] = text
+                return text
+            return self._record_parts[key]
+
+    def _read_record(self, part: str | None) -> tuple[dict | None, str | None]:
+        """Read the record's metadata and, if named, one more of its literals."""
+        query = (
+            f"SELECT ?metadata ?part WHERE {{ GRAPH <{RECORD_GRAPH}> {{ "
+            f"<{RECORD_GRAPH}> <{RECORD_PARTS['metadata']}> ?metadata "
+            f"OPTIONAL {{ <{RECORD_GRAPH}> <{part or RECORD_PARTS['metadata']}> ?part }} }} }}"
+        )
+        answer = self._post(query, RESULTS_JSON, self.timeout, [NO_GRAPH], [RECORD_GRAPH])
+        rows = self._read_results(answer.body).rows
+        if not rows:
+            return None, None
+        metadata, text = (term_value(term) if term is not None else None for term in rows[0])
+        try:
+            found = json.loads(metadata or "")
+            if not isinstance(found, dict) or not isinstance(found.get("version"), str):
+                raise ValueError("no version")
+        except ValueError as error:
+            log.warning(
+                "the record in the SPARQL store at %s cannot be read: %s", self.endpoint, error
+            )
+            return None, None
+        return found, text if part is not None else None
+
+    def _graph_counts(self) -> dict[str, int]:
+        """Return each of zigraph's graphs with its quads, counted by the store."""
+
+        def read() -> dict[str, int]:
+            rows = self._read_results(
+                self._post(GRAPH_COUNTS, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT)).body
+            ).rows
+            return {
+                row[0].value: int(term_value(row[1]))
+                for row in rows
+                if isinstance(row[0], ox.NamedNode) and row[1] is not None
+            }
+
+        return self._cached("counts", read)
+
     def graphs(self) -> list[str]:
         """Return the IRIs of the graphs zigraph pushed (not the store's own system graphs)."""
+        record = self.record()
+        if record is not None:
+            return list(record.get("graphs", []))
+        return sorted(self._graph_counts())
 
-        def read() -> list[str]:
-            body = self._post(ZIGRAPH_GRAPHS, RESULTS_JSON, self.timeout).body
-            rows = self._read_results(body).rows
-            return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+    def metadata(self) -> dict:
+        """Return the dataset's metadata: the record's, with every key ``zigraph serve``
+        keeps beside a built store; without a record, the store's counts and a version
+        made of them."""
+        record = self.record()
+        if record is not None:
+            return record
+        counts = self._graph_counts()
+        lines = "".join(f"{graph}\t{n}\n" for graph, n in sorted(counts.items()))
+        return {
+            "version": "n" + hashlib.sha256(lines.encode()).hexdigest()[:15],
+            "triples": sum(counts.values()),
+            "graphs": sorted(counts),
+            "built": None,
+        }
 
-        return self._cached("graphs", read)
+    def fixed_version(self) -> str | None:
+        """Return the version of the record, at most METADATA_SECONDS old; None without one.
 
-    def quads(self) -> list[ox.Quad]:
-        """Return every quad of zigraph's graphs, blank nodes named stably, sorted."""
-        return self._cached("quads", self._read_quads)
+        Pages and answers are kept per version, as over the embedded store: data changed in
+        the store by anything but ``zigraph push`` is seen once the record changes.
+        """
+        record = self.record()
+        return record["version"] if record is not None else None
 
     def statistics(self) -> dict:
-        """Return the VoID statistics of zigraph's graphs, counted from their quads (the VoID
-        route keeps them per dataset version)."""
-        return statistics.from_quads(self.quads())
+        """Return the VoID statistics: the record's, or counted by the store once a version."""
+        text = self.record_part("statistics")
+        if text is not None:
+            return statistics.loads(text)
+        version = self.metadata()["version"]
+        with self._building["statistics"]:
+            if self._counted is None or self._counted[0] != version:
+                self._counted = (version, statistics.from_queries(self._bulk_rows))
+            return self._counted[1]
+
+    def _bulk_rows(self, query: str) -> list[tuple[Term | None, ...]]:
+        """Return every row a query of the service's answers over zigraph's graphs."""
+        graphs = self.graphs() or [NO_GRAPH]
+        body = self._post(query, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT), graphs, graphs).body
+        return self._read_results(body).rows
+
+    def quads(self) -> list[ox.Quad]:
+        """Return every quad of zigraph's graphs, blank nodes named per graph, sorted.
+
+        A read of the whole store into memory: only /validation of a store without a record
+        needs it.
+        """
+        return sorted(self._stream_quads(), key=lambda q: (str(q.graph_name), str(q)))
 
     def class_members(
         self, cls: str, start: int, count: int, descending: bool = False
@@ -479,78 +614,67 @@ class RemoteBackend:
         return None
 
     def dump(self, fmt: RdfSerialization, output: IO[bytes]) -> None:
-        """Write every quad of zigraph's graphs in ``fmt``: the bytes `zigraph export` writes."""
-        write_dataset(self.quads(), fmt, output)
+        """Write every quad of zigraph's graphs in ``fmt``: the bytes `zigraph export` writes.
 
-    def _read_quads(self) -> list[ox.Quad]:
-        graphs = self.graphs()
-        if not graphs:
-            return []
-        read: list[ox.Quad] = []
+        The quads are read graph by graph, PAGE_ROWS at a time, and sorted on disk: no
+        more than one graph's blank-node quads is held in memory.
+        """
+        write_dataset(self._stream_quads(), fmt, output, blank_nodes_named=True)
+
+    def _stream_quads(self) -> Iterator[ox.Quad]:
+        """Yield the quads of zigraph's graphs, graph by graph; blank nodes named by RDFC-1.0
+        within their graph, their labels made unique across graphs."""
+        for graph in self.graphs():
+            blank: list[ox.Quad] = []
+            for quad in self._graph_quads(graph):
+                if has_blank_node(quad):
+                    blank.append(quad)
+                else:
+                    yield quad
+            if blank:
+                prefix = "g" + hashlib.sha256(graph.encode()).hexdigest()[:12]
+                named = sorted(name_blank_nodes(blank), key=str)
+                yield from (_relabelled(quad, prefix) for quad in named)
+
+    def _graph_quads(self, graph: str) -> Iterator[ox.Quad]:
+        """Yield the quads of one graph, read PAGE_ROWS at a time."""
+        name = ox.NamedNode(graph)
         offset = 0
         while True:
-            query = ALL_QUADS.format(limit=PAGE_ROWS, offset=offset)
+            query = GRAPH_PAGE.format(graph=graph, limit=PAGE_ROWS, offset=offset)
             answer = self._post(
-                query, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT), [NO_GRAPH], graphs
+                query, RESULTS_JSON, max(self.timeout, BULK_TIMEOUT), [NO_GRAPH], [graph]
             )
-            body = answer.body
             if "X-SPARQL-MaxRows" in answer.headers:
                 raise BackendError(
                     f"the SPARQL store answers fewer than {PAGE_ROWS} rows "
                     "at a time, so the dataset cannot be read whole; raise its row limit "
                     "(Virtuoso: ResultSetMaxRows)"
                 )
-            rows = self._read_results(body).rows
-            read += (_quad(row) for row in rows)
+            rows = self._read_results(answer.body).rows
+            for row in rows:
+                yield _quad((*row, name))
             if len(rows) < PAGE_ROWS:
-                break
+                return
             offset += PAGE_ROWS
-        quads = canonical_quads(read)
-        quads.sort(key=lambda q: (str(q.graph_name), str(q)))
-        return quads
-
-    def metadata(self) -> dict:
-        """Return the dataset version, triple count and graphs, read from the store."""
-
-        def read() -> dict:
-            quads = self.quads()
-            return {
-                "version": dataset_version(quads),
-                "triples": len(quads),
-                "graphs": sorted({_graph_iri(q) for q in quads}),
-                "built": None,
-            }
-
-        return self._cached("metadata", read)
-
-    def fixed_version(self) -> None:
-        """Return None: the remote store may change at any time without zigraph knowing."""
-        return None
 
     def health(self) -> dict:
-        """Return the store's state: reachable now, its size (at most 30 s old), its version."""
+        """Return the store's state: reachable now, its size and version (at most
+        METADATA_SECONDS old), from the record or counted by the store."""
         self._post("ASK {}", RESULTS_JSON, self.timeout)  # reachable now, whatever is cached
         if not self.graphs():
             raise BackendUnavailable(
                 "the SPARQL store holds none of zigraph's graphs "
                 f"(named {GRAPH_BASE}…); load them with zigraph push"
             )
-        with self._cache_lock:
-            metadata = self._cache.get("metadata")
+        metadata = self.metadata()
         return {
             "store": self.name,
             "engine": self.engine,
-            "triples": self._cached("count", self._count),
-            # The version costs a read of the whole store: shown once the dumps, VoID or
-            # /validation have read it, never read for a health check.
-            "version": metadata["version"] if metadata else None,
+            "triples": metadata.get("triples"),
+            "version": metadata["version"],
+            "record": self.record() is not None,
         }
-
-    def _count(self) -> int:
-        """Return the number of quads in zigraph's graphs, counted by the store."""
-        body = self._post(COUNT_QUADS, RESULTS_JSON, self.timeout, [NO_GRAPH], self.graphs()).body
-        (row,) = self._read_results(body).rows
-        return int(term_value(row[0]))
 
     def start(self) -> None:
         """Do nothing: connections to the store are opened as queries need them."""
@@ -608,11 +732,17 @@ def _quad(row: tuple[Term | None, ...]) -> ox.Quad:
     return ox.Quad(subject, predicate, term, graph)
 
 
-def _graph_iri(quad: ox.Quad) -> str:
-    """Return the name of a quad's graph: every quad read from the store is in a named one."""
-    if isinstance(quad.graph_name, ox.DefaultGraph):
-        raise TypeError(f"a quad of the default graph: {quad}")
-    return quad.graph_name.value
+def _relabelled(quad: ox.Quad, prefix: str) -> ox.Quad:
+    """Return a quad whose blank node labels, quoted triples' too, begin with ``prefix``."""
+
+    def term(value):
+        if isinstance(value, ox.BlankNode):
+            return ox.BlankNode(prefix + value.value)
+        if isinstance(value, ox.Triple):
+            return ox.Triple(term(value.subject), value.predicate, term(value.object))
+        return value
+
+    return ox.Quad(term(quad.subject), quad.predicate, term(quad.object), quad.graph_name)
 
 
 def _complete(body: bytes) -> bytes:
