@@ -69,11 +69,15 @@ def _facts(store: Backend, version: str) -> dict:
   {{ ?shape a <{SH.NodeShape}> }} UNION {{ ?shape a <{SH.PropertyShape}> }}
   UNION {{ ?any <{SH.property}> ?shape }} }}
   FILTER(STRSTARTS(STR(?g), "{validation.SHAPES_GRAPHS}")) }}"""
+    # The target classes and properties first, then their members: a path from every typed
+    # node up to the targets took three times as long (0.6 s at a million triples, 0.2 s).
     focus = f"""SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{
-  {{ ?shape <{SH.targetClass}> ?c . ?node a/<{RDFS.subClassOf}>* ?c }}
+  {{ {{ SELECT DISTINCT ?class WHERE {{
+       ?shape <{SH.targetClass}> ?target . ?class <{RDFS.subClassOf}>* ?target }} }}
+     ?node a ?class }}
   UNION {{ ?shape <{SH.targetNode}> ?node }}
-  UNION {{ ?shape <{SH.targetSubjectsOf}> ?p . ?node ?p ?o }}
-  UNION {{ ?shape <{SH.targetObjectsOf}> ?p . ?s ?p ?node }}
+  UNION {{ {{ SELECT DISTINCT ?p WHERE {{ ?shape <{SH.targetSubjectsOf}> ?p }} }} ?node ?p ?o }}
+  UNION {{ {{ SELECT DISTINCT ?p WHERE {{ ?shape <{SH.targetObjectsOf}> ?p }} }} ?s ?p ?node }}
 }}"""
     return {
         "version": metadata.get("version"),
