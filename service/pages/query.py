@@ -189,7 +189,7 @@ def prefix_lines(sparql: str, first: str) -> list[str]:
     return lines
 
 
-def explain(error: ZigraphError | SyntaxError, sparql: str) -> dict[str, object]:
+def explain(error: Exception, sparql: str) -> dict[str, object]:
     """Return what the page says of an error: its heading, what it means, where, how to fix it."""
     heading = next(v for k, v in QUERY_ERRORS.items() if isinstance(error, k))
     message = getattr(error, "message", None) or str(error)
@@ -272,7 +272,7 @@ def missing_terms(parsed: ParsedQuery, sparql: str) -> list[MissingTerm]:
         f"SELECT DISTINCT ?t WHERE {{ VALUES ?t {{ {' '.join(wanted)} }} "
         "FILTER(EXISTS { ?t ?p ?o } || EXISTS { ?s ?p ?t }) }"
     )
-    present = {row[0].value for row in found.rows if row[0] is not None}
+    present = {row[0].value for row in found.rows if isinstance(row[0], ox.NamedNode)}
     shown = {compact(term): term for term in known}
     missing = []
     for iri in asked:
