@@ -36,6 +36,7 @@ from service.errors import (
 from service.export import FORMATS, serialize_triples
 from service.i18n import error_message, get_language, translate
 from service.namespaces import PREFIXES, compact
+from service.pages.browse import per_version
 from service.pages.labels import Labels, sparql_iri, term_view
 from service.queryparser import MAX_DEPTH, WELL_KNOWN_PREFIXES, XSD, ParsedQuery
 from service.querysafety import check_request
@@ -102,6 +103,7 @@ REFUSALS = {
     "extension": "query_refused_extension",
     "unknown-graph": "query_refused_unknown_graph",
 }
+TERMS_KEY = "zigraph.query.terms"
 MOST_TERMS_CHECKED = 50  # IRIs of one query looked up when it returns nothing
 MOST_TERMS_OFFERED = 400  # terms the editor completes, the most used first
 SUGGESTION_SCORE = 80  # how alike (0-100) a known term must be to be offered instead
@@ -241,9 +243,16 @@ class MissingTerm:
 
 
 def known_terms() -> Counter[str]:
-    """Return the properties and classes of the store with how often each is used."""
-    figures = get_store().statistics()
-    return Counter(figures.get("properties", {})) + Counter(figures.get("classes", {}))
+    """Return the properties and classes of the store with how often each is used.
+
+    They are part of the VoID statistics, counted when the store is built; kept per version.
+    """
+
+    def count() -> Counter[str]:
+        figures = get_store().statistics()
+        return Counter(figures.get("properties", {})) + Counter(figures.get("classes", {}))
+
+    return per_version(TERMS_KEY, count)
 
 
 def missing_terms(parsed: ParsedQuery, sparql: str) -> list[MissingTerm]:
