@@ -202,7 +202,6 @@ def explain(error: Exception, sparql: str) -> dict[str, object]:
         "place": error_place(sparql, message, error),
         "text": None,
         "undeclared": None,
-        "namespace": None,
         "fix_lines": [],
         "fix_query": None,
     }
@@ -213,7 +212,6 @@ def explain(error: Exception, sparql: str) -> dict[str, object]:
     if isinstance(prefix, str):
         lines = prefix_lines(sparql, prefix)
         explained["undeclared"] = prefix
-        explained["namespace"] = KNOWN_PREFIXES.get(prefix)
         explained["fix_lines"] = lines
         explained["fix_query"] = "\n".join([*lines, sparql]) if lines else None
     elif isinstance(error, QuerySyntaxError) and found:
