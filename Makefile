@@ -7,6 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SERVING := $(VENV)/.installed-serve
+# The query page's editor: the npm package codemirror (version 5), pinned in package.json and
+# package-lock.json, installed into node_modules/ (never committed) and served by the page.
+EDITOR := node_modules/.installed
 
 .PHONY: serve test check lint types bench clean screenshots translations
 
@@ -22,19 +25,26 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
 
+$(EDITOR): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(EDITOR); \
+	else \
+		echo "npm not found: the query page keeps its plain text box (no editor)"; \
+	fi
+
 # Validates the data, builds the store and serves http://127.0.0.1:5000. The ZIGRAPH_*
 # variables choose the rest: ZIGRAPH_PORT=8080 make serve, ZIGRAPH_DATA=mydata make serve.
-serve: $(SERVING)
+serve: $(SERVING) $(EDITOR)
 	$(BIN)/zigraph serve
 
 # The whole suite, as CI runs it: lint, types, then every test (Chromium, the Oxigraph server
 # and Virtuoso included).
-test: $(INSTALLED) lint types
+test: $(INSTALLED) $(EDITOR) lint types
 	$(BIN)/python -m pytest
 
 # The edit-test loop: lint, types and the tests that need neither a browser nor another
 # engine's server (about a minute).
-check: $(INSTALLED) lint types
+check: $(INSTALLED) $(EDITOR) lint types
 	$(BIN)/python -m pytest -q -n auto -m "not browser and not engines and not slow"
 
 lint: $(INSTALLED)
@@ -50,10 +60,10 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/run.py --scale 1M --duration 3 --concurrency 1,8 --quiet-load 1.5 --quiet-wait 60
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules dist build .pytest_cache .ruff_cache test-artifacts
 
 # Refresh the README's screenshots (docs/img/) from the browser tests.
-screenshots: $(INSTALLED)
+screenshots: $(INSTALLED) $(EDITOR)
 	ZIGRAPH_UPDATE_DOCS_IMAGES=1 $(BIN)/python -m pytest tests/test_browser.py
 
 # Compile the interface's message catalogues (service/translations/*/LC_MESSAGES/messages.po);

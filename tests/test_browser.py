@@ -7,6 +7,7 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright import sync_api as playwright_api
@@ -175,11 +176,22 @@ def test_reader_goes_from_home_to_an_entity_and_runs_a_query(live_server, page_f
     assert not page.problems, page.problems
 
 
+def replace_in_editor(page, text: str) -> None:
+    """Select all of the query editor's text and type ``text`` over it, as a reader would."""
+    page.locator(".query-form .CodeMirror").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(text)
+
+
+EDITOR_TEXT = "() => document.querySelector('.query-form .CodeMirror').CodeMirror.getValue()"
+
+
 def test_ctrl_enter_runs_the_query(live_server, page_factory):
     page = page_factory()
     page.goto(live_server + "/query?lang=en")
-    page.fill("#query-text", "ASK { ?s ?p ?o }")
-    page.press("#query-text", "Control+Enter")
+    replace_in_editor(page, "ASK { ?s ?p ?o }")
+    page.keyboard.press("Control+Enter")
     page.wait_for_selector("p.boolean-answer")
     assert page.locator("p.boolean-answer").inner_text().startswith("Yes")
     assert not page.problems, page.problems
@@ -213,10 +225,78 @@ def test_search_finds_the_articles_own_typo_and_marks_it(live_server, page_facto
 def test_query_page_works_without_javascript(live_server, page_factory):
     page = page_factory(javascript=False)
     page.goto(live_server + "/query")
+    assert page.locator(".CodeMirror").count() == 0
     page.fill("#query-text", "SELECT ?s WHERE { ?s a <https://w3id.org/zigraph/ontology#Passage> }")
     page.click("form.query-form button[type=submit]")
     page.wait_for_selector("table.results")
     assert page.locator("table.results tbody tr").count() > 1
+
+
+def test_undeclared_prefix_is_fixed_with_one_click_without_javascript(live_server, page_factory):
+    page = page_factory(javascript=False)
+    page.goto(live_server + "/query?lang=en")
+    page.fill("#query-text", "SELECT ?c WHERE { ?c zi:recipient ?r }")
+    page.click("form.query-form button[type=submit]")
+    page.wait_for_selector("section.query-error")
+    assert page.locator("pre.error-place mark.error-spot").inner_text() == "z"
+    page.click("form.prefix-fix button")
+    page.wait_for_selector("table.results")
+    assert page.locator("#query-text").input_value().startswith("PREFIX zi: <")
+    assert page.locator("table.results tbody tr").count() == 2
+
+
+def test_query_editor_highlights_and_completes_prefixes(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/query?lang=en")
+    editor = page.locator(".query-form .CodeMirror")
+    editor.wait_for()
+    assert not page.locator("#query-text").is_visible()  # the editor stands in for it
+    assert page.locator(".CodeMirror .cm-keyword", has_text="SELECT").count() >= 1
+
+    replace_in_editor(page, "PREFIX zi")
+    hints = page.locator(".CodeMirror-hints")
+    hints.wait_for()
+    assert "PREFIX zi: <https://w3id.org/zigraph/ontology#>" in hints.inner_text()
+    page.keyboard.press("Enter")
+    assert page.evaluate(EDITOR_TEXT) == "PREFIX zi: <https://w3id.org/zigraph/ontology#>"
+
+    replace_in_editor(page, "SELECT ?c WHERE { ?c a sk")
+    hints.wait_for()
+    first = hints.locator("li").first  # the prefix, then the terms that start with it
+    assert first.inner_text().split() == ["skos:", "http://www.w3.org/2004/02/skos/core#"]
+    page.keyboard.press("Enter")
+    # The chosen prefix brings its declaration along.
+    assert page.evaluate(EDITOR_TEXT) == (
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\nSELECT ?c WHERE { ?c a skos:"
+    )
+    page.keyboard.type("Concept }")
+    assert page.locator(".CodeMirror .cm-variable-2", has_text="?c").count() == 2
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#results")
+    assert page.evaluate(EDITOR_TEXT).startswith("PREFIX skos:")
+    assert not page.problems, page.problems
+
+
+def test_query_editor_completes_terms_of_the_data(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/query?lang=en")
+    replace_in_editor(page, "SELECT ?d WHERE { ?c zi:conferralD")
+    page.locator(".CodeMirror-hints li", has_text="zi:conferralDate").wait_for()
+    page.keyboard.press("Enter")
+    assert page.evaluate(EDITOR_TEXT) == (
+        "PREFIX zi: <https://w3id.org/zigraph/ontology#>\nSELECT ?d WHERE { ?c zi:conferralDate"
+    )
+    assert not page.problems, page.problems
+
+
+def test_query_editor_marks_where_the_parser_stopped(live_server, page_factory):
+    page = page_factory()
+    page.goto(live_server + "/query?lang=en&query=" + quote("SELECT ?x WHERE {\n  ?x ?p ?o ]\n}"))
+    spot = page.locator(".CodeMirror .cm-error-spot")
+    assert spot.inner_text() == "]"
+    assert page.locator(".CodeMirror .cm-error-line").count() == 1
+    # The browser reports the page's own 400 status; nothing else may go wrong.
+    assert [p for p in page.problems if "status of 400" not in p] == []
 
 
 PHONE_PAGES = {
@@ -230,6 +310,12 @@ PHONE_PAGES = {
     "browse": "/browse",
     "class": "/browse/class?iri=https%3A%2F%2Fw3id.org%2Fzigraph%2Fontology%23Dinas",
     "query": "/query?query=SELECT+*+WHERE+%7B+%3Fs+%3Fp+%3Fo+%7D+LIMIT+5",
+    "query-error": "/query?query="
+    + quote("SELECT ?c ?n WHERE {\n  ?c zi:recipient ?r .\n  ?r schema:name ?n\n}"),
+    "query-nothing": "/query?query="
+    + quote(
+        "PREFIX zi: <https://w3id.org/zigraph/ontology#>\nSELECT ?d WHERE { ?c zi:conferalDate ?d }"
+    ),
     "ontology": "/ontology",
     "shapes": "/shapes",
     "validation": "/validation",
@@ -306,7 +392,7 @@ def test_pages_fit_a_phone_screen(live_server, page_factory, name, lang):
     split = page.evaluate(SPLIT_WORDS)
     assert split == [], f"words split across lines on {name}: {split}"
     shoot(page, f"phone-{name}-{lang}", full_page=True)
-    if name != "not-found":  # the browser reports the page's own 404 status
+    if name not in ("not-found", "query-error"):  # the browser reports the page's 404 or 400
         assert not page.problems, page.problems
 
 

@@ -87,7 +87,8 @@ def test_service_clause_is_refused_on_the_page(client):
 def test_hostile_query_text_is_escaped(client):
     page = run(client, "SELECT * WHERE { ?s ?p '</textarea><script>alert(1)</script>' }")
     assert "</textarea><script>" in page.find("textarea").text()
-    assert [s.attrs.get("src") for s in page.find_all("script")] == ["/static/zigraph.js"]
+    assert all(s.attrs.get("src", "").startswith("/") for s in page.find_all("script"))
+    assert not [s for s in page.find_all("script") if s.text().strip()]
 
 
 @pytest.mark.parametrize(
@@ -199,6 +200,183 @@ def test_syntax_error_shows_the_line_with_a_caret(client):
     )
     shown = page.find("pre", class_="error-place")
     assert shown is not None
-    line, caret = shown.children[0].split("\n")
-    assert line == "WHER { }" and caret.endswith("^")
-    assert len(caret) == int(shown.attrs["data-column"])
+    assert shown.find("span", class_="error-line").text() == "WHER { }"
+    caret = shown.children[-1]  # under the spot: as many spaces as the column, then ^
+    assert caret == " " * (int(shown.attrs["data-column"]) - 1) + "^"
+
+
+ZI = "PREFIX zi: <https://w3id.org/zigraph/ontology#>\n"
+
+
+def error_of(page):
+    return page.find("section", class_="query-error")
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("id", "Prefiks zi: dipakai tetapi tidak dideklarasikan"),
+        ("en", "The query uses 2 prefixes"),
+    ],
+)
+def test_undeclared_prefix_names_the_prefix_lines_to_add(client, lang, words):
+    query = "SELECT ?c ?n WHERE { ?c zi:recipient ?r . ?r schema:name ?n }"
+    response = client.get("/query", query_string={"query": query, "lang": lang}, headers=HTML)
+    assert response.status_code == 400
+    error = error_of(parse(response.data))
+    assert words in error.find("p", class_="error-text").text()
+    assert error.find("pre", class_="prefix-lines").children[0].split("\n") == [
+        "PREFIX zi: <https://w3id.org/zigraph/ontology#>",
+        "PREFIX schema: <https://schema.org/>",
+    ]
+
+
+def test_undeclared_prefix_is_fixed_in_one_click_without_javascript(client):
+    """Guards the no-script fix: the button's form sends the query with the lines prepended."""
+    query = "SELECT ?c WHERE { ?c zi:recipient ?r }"
+    fix = error_of(run(client, query, status=400)).find("form", class_="prefix-fix")
+    assert fix.attrs["method"] == "get" and fix.attrs["action"] == "/query"
+    fields = {i.attrs["name"]: i.attrs["value"] for i in fix.find_all("input")}
+    assert fields["query"] == ZI + query
+    answer = parse(client.get(fix.attrs["action"], query_string=fields, headers=HTML).data)
+    assert error_of(answer) is None
+    assert len(answer.find("table", class_="results").find_all("tr")) == 1 + 2
+
+
+def test_an_unknown_prefix_asks_for_its_namespace(client):
+    error = error_of(run(client, "SELECT ?x WHERE { ?x foo:bar ?y }", status=400))
+    assert error.find("pre", class_="prefix-lines").text() == "PREFIX foo: <…>"
+    assert error.find("form", class_="prefix-fix") is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("id", "Di sini diharapkan sebuah objek, tetapi yang ditemukan '}'."),
+        ("en", "Expected an object here, but found '}'."),
+    ],
+)
+def test_syntax_error_says_what_was_expected_and_marks_the_spot(client, lang, said):
+    query = "SELECT ?x WHERE {\n  ?x a ?t .\n  ?x ?p\n}"
+    response = client.get("/query", query_string={"query": query, "lang": lang}, headers=HTML)
+    error = error_of(parse(response.data))
+    assert error.find("p", class_="error-text").text() == said
+    place = error.find("pre", class_="error-place")
+    assert (place.attrs["data-line"], place.attrs["data-column"]) == ("4", "1")
+    assert [n.text() for n in place.find_all("span", class_="line-no")][:3] == ["2", "3", "4"]
+    assert place.find("mark", class_="error-spot").text() == "}"
+
+
+def test_the_spot_is_marked_inside_a_line(client):
+    place = error_of(run(client, "SELECT ?x WHERE { ?x ?p ?o ] }", status=400)).find(
+        "pre", class_="error-place"
+    )
+    line = place.find("span", class_="error-line")
+    assert line.text() == "SELECT ?x WHERE { ?x ?p ?o ] }"
+    assert line.find("mark", class_="error-spot").text() == "]"
+    assert line.children[0] == "SELECT ?x WHERE { ?x ?p ?o "
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "said"),
+    [
+        (
+            "SELECT * WHERE { SERVICE <https://example.org/sparql> { ?s ?p ?o } }",
+            "id",
+            "SERVICE ditolak: titik akhir ini tidak mengirim kueri",
+        ),
+        (
+            "SELECT * WHERE { SERVICE <https://example.org/sparql> { ?s ?p ?o } }",
+            "en",
+            "SERVICE is refused: this endpoint does not query other endpoints",
+        ),
+        (
+            "PREFIX bif: <http://www.openlinksw.com/schemas/bif#>\n"
+            "SELECT * WHERE { ?s ?p ?o FILTER(bif:contains(?o, 'x')) }",
+            "id",
+            "bif:contains memanggil fungsi yang bukan bagian dari SPARQL",
+        ),
+        ("INSERT DATA { <a:b> <a:c> <a:d> }", "id", "Titik akhir ini hanya menjawab kueri"),
+        ("INSERT DATA { <a:b> <a:c> <a:d> }", "en", "This endpoint answers queries only"),
+    ],
+)
+def test_refusals_are_explained_in_the_readers_language(client, query, lang, said):
+    response = client.get("/query", query_string={"query": query, "lang": lang}, headers=HTML)
+    assert response.status_code in (400, 403)
+    assert said in error_of(parse(response.data)).find("p", class_="error-text").text()
+
+
+MISSPELT = ZI + "SELECT ?c ?d WHERE { ?c zi:conferalDate ?d }"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("id", "zi:conferalDate tidak ada dalam data; mungkin maksud Anda zi:conferralDate?"),
+        ("en", "zi:conferalDate does not occur in the data; did you mean zi:conferralDate?"),
+    ],
+)
+def test_a_misspelt_term_is_pointed_out_when_nothing_is_found(client, lang, said):
+    response = client.get("/query", query_string={"query": MISSPELT, "lang": lang}, headers=HTML)
+    hints = parse(response.data).find("section", class_="missing-terms")
+    assert [li.children[0].strip() for li in hints.find_all("li")] == [said]
+
+
+def test_the_suggested_term_is_put_in_with_one_click(client):
+    hints = run(client, MISSPELT).find("section", class_="missing-terms")
+    fields = {i.attrs["name"]: i.attrs["value"] for i in hints.find_all("input")}
+    assert fields["query"] == MISSPELT.replace("conferalDate", "conferralDate")
+    answer = parse(client.get("/query", query_string=fields, headers=HTML).data)
+    assert answer.find("section", class_="missing-terms") is None
+    assert len(answer.find("table", class_="results").find_all("tr")) == 1 + 2
+
+
+def test_terms_that_occur_are_not_pointed_out(client):
+    """Guards against false alarms: an entity, a class and a datatype that are all there."""
+    query = (
+        ZI + "SELECT ?x WHERE { <https://w3id.org/zigraph/id/organisation/dpmptsp-kota-pekalongan>"
+        " a zi:Dinas ; zi:recipient ?x FILTER(?x = 1 || ?x = xsd:integer('2')) }"
+    ).replace("xsd:integer", "<http://www.w3.org/2001/XMLSchema#integer>")
+    page = run(client, query)
+    assert page.find("table", class_="results") is None
+    assert page.find("section", class_="missing-terms") is None
+
+
+def test_a_full_iri_that_occurs_nowhere_is_named_without_a_guess(client):
+    page = run(client, "SELECT ?p WHERE { <https://example.org/nothing-here> ?p ?o }")
+    item = page.find("section", class_="missing-terms").find("li")
+    assert (
+        item.children[0].strip() == "https://example.org/nothing-here does not occur in the data."
+    )
+    assert item.find("form") is None
+
+
+def test_editor_files_come_from_our_own_origin(client):
+    page = parse(client.get("/query", headers=HTML).data)
+    sources = [s.attrs["src"] for s in page.find_all("script")]
+    styles = [link.attrs["href"] for link in page.find_all("link", rel="stylesheet")]
+    assert "/query/editor/lib/codemirror.js" in sources
+    assert "/query/editor/mode/sparql/sparql.js" in sources
+    assert "/static/query-editor.js" in sources
+    assert "/query/editor/lib/codemirror.css" in styles
+    for url in sources + styles:
+        assert url.startswith("/") and not url.startswith("//")
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.data
+
+
+def test_editor_route_serves_only_the_pages_files(client):
+    assert client.get("/query/editor/package.json").status_code == 404
+    assert client.get("/query/editor/../package.json").status_code == 404
+    assert client.get("/query/editor/mode/sql/sql.js").status_code == 404
+
+
+def test_editor_completes_the_known_prefixes_and_terms(client):
+    import json
+
+    textarea = parse(client.get("/query", headers=HTML).data).find("textarea")
+    completions = json.loads(textarea.attrs["data-completions"])
+    assert completions["prefixes"]["zi"] == "https://w3id.org/zigraph/ontology#"
+    assert completions["prefixes"]["skos"] == "http://www.w3.org/2004/02/skos/core#"
+    assert "zi:conferralDate" in completions["terms"]
