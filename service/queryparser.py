@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from service.errors import QueryRefused, QuerySyntaxError, UpdateRefused
+from service.namespaces import PREFIXES
 
 MAX_DEPTH = 64  # brackets ( { [ << nested deeper than this are refused
 SHOWN = 40  # characters of a token quoted in a message
@@ -66,6 +67,7 @@ WELL_KNOWN_PREFIXES = {
     "sh": "http://www.w3.org/ns/shacl#",
     "oa": "http://www.w3.org/ns/oa#",
     "wd": "http://www.wikidata.org/entity/",
+    **PREFIXES,  # zigraph's own (zi:, zid:, hydra:…), as the query page offers them
 }
 
 UPDATE_WORDS = frozenset(
