@@ -238,8 +238,10 @@ def _title_and_description(stats: dict) -> tuple[dict[str, str], dict[str, str],
         rows = (
             get_store()
             .query(
+                # One pattern per property: two VALUES blocks joined with ?c ?p ?l make the
+                # engine scan the store (0.9 s at a million triples).
                 f"SELECT ?c ?l WHERE {{ VALUES ?c {{ {values} }} "
-                f"VALUES ?p {{ <{SKOS.prefLabel}> <{RDFS.label}> }} ?c ?p ?l "
+                f"{{ ?c <{SKOS.prefLabel}> ?l }} UNION {{ ?c <{RDFS.label}> ?l }} "
                 "FILTER(isLiteral(?l)) }"
             )
             .rows
