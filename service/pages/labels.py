@@ -39,6 +39,7 @@ from service.terms import Term, literal, term_value
 SHAPES_NS = str(ZSH)
 DATE_TYPES = (str(XSD.date), str(XSD.gYearMonth), str(XSD.dateTime))
 XSD_STRING = str(XSD.string)
+XSD_BOOLEAN = str(XSD.boolean)
 RDF_LANG_STRING = str(RDF.langString)
 
 # Properties whose values name a node, in order of preference.
@@ -306,6 +307,8 @@ def term_view(term: Term, labels: Labels) -> TermView:
         datatype = term.datatype.value
         shown = None if datatype in (XSD_STRING, RDF_LANG_STRING) else compact(datatype)
         text = format_date(term.value) if datatype in DATE_TYPES else term.value
+        if datatype == XSD_BOOLEAN and term.value in ("true", "false", "1", "0"):
+            text = translate_to(get_language(), f"value_{term.value in ('true', '1')}".lower())
         return TermView(
             "literal", term.value, text, language=term.language, datatype=shown, title=term.value
         )
