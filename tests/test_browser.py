@@ -460,3 +460,61 @@ def test_a_count_sources_dispute_shows_every_value_with_its_source(
     assert page.evaluate(SMALLEST_TEXT)[0][0] >= 12
     shoot(page, f"disputed-count-{viewport['width']}-{lang}", full_page=True)
     assert not page.problems, page.problems
+
+
+# A query with twelve columns: the conferrals and everything they state.
+TWELVE_COLUMNS = """PREFIX zi: <https://w3id.org/zigraph/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?c ?label ?recipient ?designation ?year ?date ?by ?handed ?ceremony ?reason ?source ?type
+WHERE { ?c a zi:DesignationConferral ; a ?type ; skos:prefLabel ?label ; zi:recipient ?recipient ;
+  zi:designation ?designation ; zi:assessmentYear ?year ; zi:conferralDate ?date ;
+  zi:conferredBy ?by ; zi:handedOverBy ?handed ; zi:ceremony ?ceremony ; zi:reason ?reason ;
+  prov:wasDerivedFrom ?source }"""
+
+# The box holding a table: its edges, and how far its content reaches past them.
+TABLE_BOX = """(selector) => {
+  const table = document.querySelector(selector);
+  const box = table.closest('.table-wrap');
+  const r = box.getBoundingClientRect();
+  return {left: r.left, right: r.right, height: r.height, wide: box.scrollWidth,
+          shown: box.clientWidth, overflow: getComputedStyle(box).overflowX,
+          window: [document.documentElement.clientWidth, window.innerHeight],
+          cells: Array.from(table.querySelectorAll('td')).filter(td => {
+            const c = td.getBoundingClientRect();
+            return c.width > 0 && (c.right > r.right + 1 || c.left < r.left - 1);
+          }).length};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["390", "1280"])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_tables_fit_the_screen_or_scroll_inside_it(live_server, page_factory, viewport, lang):
+    """The home table shows every column (cards on a phone); twelve result columns scroll."""
+    page = page_factory(viewport=viewport)
+    page.goto(live_server + f"/?lang={lang}")
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(overflow) <= 0
+    home = page.evaluate(TABLE_BOX, "table.conferrals")
+    assert home["wide"] <= home["shown"] and home["cells"] == 0, home
+    source = "Sumber" if lang == "id" else "Source"
+    for label in ("Diberikan oleh", "Penetapan", source) if lang == "id" else (source,):
+        cell = page.locator(f'table.conferrals td[data-label="{label}"]').first
+        box = cell.bounding_box()
+        assert cell.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    shoot(page.locator("table.conferrals"), f"home-table-{viewport['width']}-{lang}")
+
+    page.goto(live_server + f"/query?lang={lang}&query=" + quote(TWELVE_COLUMNS))
+    assert page.locator("table.results thead th").count() == 12
+    assert page.evaluate(overflow) <= 0
+    results = page.evaluate(TABLE_BOX, "table.results")
+    assert results["left"] >= 0 and results["right"] <= results["window"][0], results
+    # The box scrolls sideways within one screen, so its scrollbar can be reached.
+    assert results["overflow"] == "auto" and results["wide"] > results["shown"], results
+    assert results["height"] <= results["window"][1], results
+    box = page.locator(".results-wrap")
+    box.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    last = page.locator("table.results thead th").last.bounding_box()
+    assert last["x"] + last["width"] <= viewport["width"]
+    shoot(page, f"query-twelve-columns-{viewport['width']}-{lang}")
+    assert not page.problems, page.problems

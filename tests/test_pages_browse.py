@@ -43,9 +43,66 @@ def test_home_table_links_each_conferral_in_its_own_column(client):
     page = get_page(client, "/?lang=en")
     glance = page.find_all("table")[0]
     headers = [th.text() for th in glance.find_all("th")]
-    assert headers[-1] == "Conferral"
+    assert headers[-2] == "Conferral"
     for row in glance.find("tbody").find_all("tr"):
-        assert row.find_all("td")[-1].find("a").attrs["href"].startswith("/doc/conferral/")
+        assert row.find_all("td")[-2].find("a").attrs["href"].startswith("/doc/conferral/")
+
+
+def test_home_table_cites_each_rows_source_document_and_passages(client):
+    page = get_page(client, "/?lang=en")
+    glance = page.find("table", class_="conferrals")
+    assert [th.text() for th in glance.find_all("th")][-1] == "Source"
+    for row in glance.find("tbody").find_all("tr"):
+        cell = row.find_all("td")[-1]
+        links = cell.find_all("a")
+        assert links[0].text() == "Garudacitizen"
+        assert links[0].attrs["href"] == "/doc/article/garudacitizen-2020-12-21-wbk-pekalongan"
+        places = [(a.text(), a.attrs["title"]) for a in cell.find_all("a", class_="source-place")]
+        assert places and ("1.1", "paragraph 1, sentence 1") in places
+        assert places == sorted(places, key=lambda p: [int(n) for n in p[0].split(".")])
+
+
+def test_home_table_names_every_cell_by_its_column_for_a_phone(client):
+    page = get_page(client, "/?lang=id")
+    glance = page.find("table", class_="conferrals")
+    headers = [th.text() for th in glance.find_all("th")]
+    assert "Diberikan oleh" in headers and "Penetapan" in headers and "Sumber" in headers
+    for row in glance.find("tbody").find_all("tr"):
+        assert [td.attrs["data-label"] for td in row.find_all("td")] == headers
+
+
+def test_home_lists_the_readers_classes_first_and_technical_ones_apart(client):
+    page = get_page(client, "/?lang=en")
+    tables = page.find_all("table", class_="counts")
+    main = [row.find("a").attrs["title"] for row in tables[0].find_all("tr")[1:]]
+    assert main[0] == str(ZI.DesignationConferral)
+    technical = page.find("details", class_="technical-classes")
+    hidden = [row.find("a").attrs["title"] for row in technical.find_all("tr")[1:]]
+    for selector in ("http://www.w3.org/ns/oa#TextQuoteSelector", str(ZI.ReferenceData)):
+        assert selector in hidden and selector not in main
+
+
+def test_home_browse_and_ontology_count_a_class_with_its_subclasses_alike(client):
+    fact = str(ZI.AttestedFact)
+    home = get_page(client, "/?lang=en")
+    on_home = {
+        row.find("a").attrs["title"]: (row.find_all("td")[1].text(), table)
+        for table in home.find_all("table", class_="counts")
+        for row in table.find_all("tr")[1:]
+    }
+    header = on_home[fact][1].find_all("th")[1].text()
+    assert header == "Members (subclasses included)"
+    browse = get_page(client, "/browse?lang=en")
+    on_browse = {
+        a.attrs["title"]: li.find("span", class_="count").text()
+        for li in browse.find_all("li")
+        if (a := li.find("a")) is not None and li.find("span", class_="count") is not None
+    }
+    ontology = get_page(client, "/ontology?lang=en")
+    term = ontology.by_id("AttestedFact")
+    facts = {dt.text(): dd for dt, dd in zip(term.find_all("dt"), term.find_all("dd"), strict=True)}
+    assert int(on_home[fact][0]) > 0
+    assert on_home[fact][0] == on_browse[fact] == facts[header].text()
 
 
 def test_home_offers_entry_points_before_the_class_table_and_every_dump(client):

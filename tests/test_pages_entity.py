@@ -15,6 +15,9 @@ AGENCY = "organisation/dpmptsp-kota-pekalongan"
 CONFERRAL = "conferral/wbk-2020-dpmptsp-kota-pekalongan"
 ARTICLE = "article/garudacitizen-2020-12-21-wbk-pekalongan"
 PASSAGE = "passage/garudacitizen-2020-12-21-wbk-pekalongan/02"
+CEREMONY = "ceremony/apresiasi-penganugerahan-zi-wbk-wbbm-2020"
+COMMEMORATION = "commemoration/hari-anti-korupsi-sedunia-2020"
+PIPELINE = "pipeline/kota-pekalongan-2020"
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
 RDF_TYPES = {
@@ -243,6 +246,25 @@ SUMMARIES = {
         "Stage 2 of 3 in Pekalongan City Government's WBK-WBBM proposals, 2020: 3 members",
         "Berikutnya: Ditetapkan meraih predikat WBK (2).",
     ),
+    CEREMONY: (
+        "An award ceremony on 21 December 2020, held online, part of International "
+        "Anti-Corruption Day 2020.",
+        "Di acara ini diserahkan 2 predikat: WBK Tahun 2020 untuk Dinarpus Kota Pekalongan dan "
+        "WBK Tahun 2020 untuk DPMPTSP Kota Pekalongan.",
+    ),
+    PIPELINE: (
+        "Its stages: Proposed to Kemenpan-RB (11) → Approved for national assessment (3) → "
+        "Designated WBK (2).",
+        "Pemerintah Kota Pekalongan mengusulkan unit kerjanya untuk predikat",
+    ),
+    ARTICLE: (
+        "A news article published by Garudacitizen reporting on 21 December 2020.",
+        "19 petikan teksnya menjadi sumber fakta dalam graf ini.",
+    ),
+    PASSAGE: (
+        "Paragraph 1, sentence 2 of Garudacitizen news",
+        "Paragraf 1, kalimat 2 dari Berita Garudacitizen",
+    ),
 }
 
 
@@ -254,6 +276,119 @@ def test_main_classes_lead_with_a_summary_in_the_reader_language(client, path):
         summary = page.find("div", class_="summary")
         assert summary is not None and expected in summary.text(), summary and summary.text()
         assert summary.find("a") is not None
+
+
+def test_summaries_of_the_new_kinds_come_from_the_data_in_both_languages(client):
+    """The ceremony's summary names every conferral at it and each passage its own place."""
+    for lang in ("id", "en"):
+        ceremony = parse(client.get(f"/doc/{CEREMONY}?lang={lang}", headers=HTML).data)
+        links = {a.attrs["href"] for a in ceremony.find("div", class_="summary").find_all("a")}
+        assert {f"/doc/{CONFERRAL}", "/doc/conferral/wbk-2020-dinarpus-kota-pekalongan"} <= links
+        assert f"/doc/{COMMEMORATION}" in links
+    third = parse(client.get(f"/doc/{PASSAGE[:-2]}03?lang=en", headers=HTML).data).find(
+        "div", class_="summary"
+    )
+    assert third.text().startswith("Paragraph 2, sentence 1 of ")
+    assert "The source of 6 facts:" in third.text() and "and 1 more." in third.text()
+
+
+def statement_values(page, curie: str) -> list:
+    """Return the value elements of the statement whose property has this compact IRI."""
+    for row in page.by_id("statements").find_all("div", class_="statement"):
+        if row.find("dt").find("a").attrs["title"] == curie:
+            return row.find("dd").find("ul", class_="values").find_all("li")
+    raise AssertionError(f"no {curie} statement")
+
+
+def test_pipeline_lists_its_stages_in_their_stated_order(client):
+    page = parse(client.get(f"/doc/{PIPELINE}?lang=en", headers=HTML).data)
+    stages = [li.find("a").text() for li in statement_values(page, "zi:hasStage")]
+    assert stages == [
+        "Proposed to Kemenpan-RB",
+        "Approved for national assessment",
+        "Designated WBK",
+    ]
+    drawn = [a.text() for a in page.find("ul", class_="nb-out").find_all("a")]
+    assert [stage for stage in drawn if stage in stages] == stages
+
+
+@pytest.mark.parametrize(
+    ("path", "stated", "inverse", "other"),
+    [
+        (CEREMONY, "schema:superEvent", "schema:subEvent", COMMEMORATION),
+        (COMMEMORATION, "schema:subEvent", "schema:superEvent", CEREMONY),
+    ],
+)
+def test_a_link_stored_from_both_ends_is_shown_once(client, path, stated, inverse, other):
+    page = parse(client.get(f"/doc/{path}?lang=id", headers=HTML).data)
+    assert [li.find("a").attrs["href"] for li in statement_values(page, stated)] == [
+        f"/doc/{other}"
+    ]
+    incoming = page.by_id("incoming")
+    assert inverse not in [dt.find("a").attrs["title"] for dt in incoming.find_all("dt")]
+    assert f"/doc/{other}" not in {a.attrs["href"] for a in incoming.find_all("a")}
+    shown = [dt.text() for dt in page.find_all("dt") if dt.text() == "bagian dari acara"]
+    assert len(shown) == (1 if path == CEREMONY else 0)
+
+
+def test_neighbourhood_reads_each_link_from_the_entity_outwards(client):
+    """Left boxes carry words read from the entity ("discussed in"): their arrow leaves it too."""
+    page = parse(client.get(f"/doc/{CEREMONY}?lang=en", headers=HTML).data)
+    figure = page.find("figure", class_="neighbourhood")
+    left = figure.find("ul", class_="nb-in")
+    right = figure.find("ul", class_="nb-out")
+    assert f"/doc/{COMMEMORATION}" not in {a.attrs["href"] for a in left.find_all("a")}
+    assert f"/doc/{COMMEMORATION}" in {a.attrs["href"] for a in right.find_all("a")}
+    for props in left.find_all("span", class_="nb-props"):
+        assert props.text().startswith("← ") and "→" not in props.text()
+    for props in right.find_all("span", class_="nb-props"):
+        assert props.text().startswith("→ ")
+
+
+def test_datatypes_are_on_hover_not_beside_the_value(client):
+    page = parse(client.get(f"/doc/{CEREMONY}?lang=id", headers=HTML).data)
+    assert "xsd:" not in page.by_id("statements").text()
+    date = statement_values(page, "schema:startDate")[0].find("span", class_="literal")
+    assert date.text() == "21 Desember 2020"
+    assert date.attrs["title"] == "2020-12-21 (xsd:date)"
+
+
+def test_same_as_links_the_wikidata_item_with_the_places_label(client):
+    for lang, text in (
+        ("id", "Kota Pekalongan di Wikidata (Q11026)"),
+        ("en", "Pekalongan City on Wikidata (Q11026)"),
+    ):
+        page = parse(client.get(f"/doc/place/kota-pekalongan?lang={lang}", headers=HTML).data)
+        link = statement_values(page, "schema:sameAs")[0].find("a")
+        assert link.text() == text
+        assert link.attrs["href"] == "http://www.wikidata.org/entity/Q11026"
+
+
+def test_article_and_passage_properties_read_as_words(client):
+    """No raw schema:dateline, no "position"/"quote" selectors, no "false"."""
+    article = parse(client.get(f"/doc/{ARTICLE}?lang=id", headers=HTML).data)
+    properties = [dt.text() for dt in article.by_id("statements").find_all("dt")]
+    assert "baris tempat berita" in properties
+    assert not [p for p in properties if ":" in p]
+    stated = statement_values(article, "zi:publicationDateStated")[0]
+    assert stated.find("span", class_="literal").text() == "tidak"
+    for lang, words in (
+        ("id", ("penanda posisi: karakter", "penanda kutipan “")),
+        ("en", ("position selector: characters", "quote selector “")),
+    ):
+        passage = parse(client.get(f"/doc/{PASSAGE}?lang={lang}", headers=HTML).data)
+        selectors = [li.find("a").text() for li in statement_values(passage, "oa:hasSelector")]
+        assert len(selectors) == 2
+        assert all(any(s.startswith(w) for s in selectors) for w in words), selectors
+
+
+def test_statements_and_the_zi_statement_class_do_not_share_a_word(client):
+    """ "Pernyataan" names zi:Statement; the page's section of facts is called something else."""
+    page = parse(client.get("/doc/person/beno-heritriono?lang=id", headers=HTML).data)
+    assert page.by_id("statements-h").text() == "Fakta"
+    assert "pernyataan" in page.find("div", class_="summary").text()
+    english = parse(client.get("/doc/person/beno-heritriono?lang=en", headers=HTML).data)
+    assert english.by_id("statements-h").text() == "Facts"
 
 
 def test_entity_page_offers_downloads_and_json_ld(client, agency_page):

@@ -47,7 +47,7 @@ def test_ontology_class_shows_both_languages_alignment_count_and_shapes(client):
     }
     assert values["Label (id)"] != "—" and values["Label (en)"] != "—"
     assert values["Definisi (id)"] != "—" and values["Definisi (en)"] != "—"
-    assert values["Jumlah anggota"] == "2"
+    assert values["Anggota (termasuk subkelas)"] == "2"
     assert values["Shapes yang berlaku"] != "—"
     assert any("Subkelas dari" == key for key in values)
 

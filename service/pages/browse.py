@@ -12,11 +12,22 @@ import pyoxigraph as ox
 from flask import Blueprint, current_app, render_template, request
 
 from service import search
-from service.i18n import format_date
-from service.namespaces import DCTERMS, RDF, RDFS, SKOS, ZI
+from service.citations import locator
+from service.i18n import format_date, get_language
+from service.namespaces import DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, ZI
 from service.pages import charts
 from service.pages.common import not_found
-from service.pages.labels import Labels, TermView, pick_language, sparql_iri, term_view
+from service.pages.labels import (
+    Labels,
+    TermView,
+    link_for,
+    local_name,
+    pick_language,
+    short_place,
+    sparql_iri,
+    term_view,
+)
+from service.pages.vocabulary import class_rank, is_technical_class
 from service.store import get_store
 from service.store.embedded import LISTED_MEMBERS
 from service.terms import bound, term_value
@@ -134,6 +145,24 @@ def class_tree(labels: Labels) -> list[ClassNode]:
     return sorted(roots, key=lambda n: (-n.count, n.cls.text.casefold()))
 
 
+@dataclass(frozen=True)
+class PassageLink:
+    """A passage as a table cites it: "1.2", and in words "paragraf 1, kalimat 2"."""
+
+    order: tuple[int, int, str]
+    href: str | None
+    short: str
+    where: str
+
+
+@dataclass
+class RowSource:
+    """A source document of a table row, named by its publisher, and the passages it cites."""
+
+    document: TermView
+    passages: list[PassageLink]
+
+
 @dataclass
 class Designation:
     """A conferral as one row of the home page's table."""
@@ -143,6 +172,52 @@ class Designation:
     designation: TermView | None
     date: str | None
     conferred_by: TermView | None
+    sources: list[RowSource] = field(default_factory=list)
+
+
+def row_sources(facts: list[str], labels: Labels) -> dict[str, list[RowSource]]:
+    """Return the documents and passages each fact derives from, passages in text order."""
+    values = " ".join(sparql_iri(f) for f in facts)
+    rows = (
+        get_store()
+        .query(
+            f"""SELECT DISTINCT ?fact ?passage ?document ?publisher WHERE {{
+  VALUES ?fact {{ {values} }}
+  ?fact <{PROV.wasDerivedFrom}> ?passage . ?passage <{OA.hasSource}> ?document .
+  OPTIONAL {{ ?document <{SCHEMA.publisher}> ?publisher }}
+}}"""
+        )
+        .dicts()
+    )
+    labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
+    found: dict[str, dict[str, RowSource]] = {}
+    for row in rows:
+        document = term_view(row["document"], labels)
+        publisher = row.get("publisher")
+        if isinstance(publisher, ox.NamedNode):
+            document = TermView(
+                "iri", document.value, labels(publisher.value), document.href, title=document.text
+            )
+        cell = found.setdefault(term_value(row["fact"]), {}).setdefault(
+            document.value, RowSource(document, [])
+        )
+        passage = term_value(row["passage"])
+        place = labels.place(passage)
+        cell.passages.append(
+            PassageLink(
+                (place.paragraph or 0, place.first or 0, passage),
+                link_for(passage).href,
+                short_place(place) or local_name(passage),
+                locator(place, get_language()) or labels(passage),
+            )
+        )
+    for cells in found.values():
+        for cell in cells.values():
+            cell.passages.sort(key=lambda passage: passage.order)
+    return {
+        fact: sorted(cells.values(), key=lambda c: c.document.text.casefold())
+        for fact, cells in found.items()
+    }
 
 
 def latest_year() -> int | None:
@@ -203,6 +278,9 @@ def designations(labels: Labels) -> tuple[int | None, list[Designation], str | N
                 conferred_by=term_view(r["by"], labels) if "by" in r else None,
             ),
         )
+    cited = row_sources(list(found), labels)
+    for iri, designation in found.items():
+        designation.sources = cited.get(iri, [])
     ordered = sorted(found.values(), key=lambda d: d.recipient.text if d.recipient else "")
     return year, ordered, every if len(first) > HOME_ROWS else None
 
@@ -235,9 +313,14 @@ def home():
     year, conferred, conferred_query = designations(labels)
     documents, documents_query = sources(labels)
     drawn, funnels_query = funnels()
+    counts = data_classes(labels)
     return render_template(
         "pages/home.html",
-        counts=data_classes(labels),
+        counts=sorted(
+            (c for c in counts if not is_technical_class(c[0].value)),
+            key=lambda c: (class_rank(c[0].value), -c[1], c[0].text.casefold()),
+        ),
+        technical_counts=[c for c in counts if is_technical_class(c[0].value)],
         year=year,
         designations=conferred,
         designations_query=conferred_query,

@@ -32,11 +32,12 @@ from service.pages.labels import (
     link_for,
     local_name,
     pick_language,
+    short_place,
     sparql_iri,
     term_view,
 )
 from service.pages.ontology import conformance
-from service.pages.vocabulary import display_rank
+from service.pages.vocabulary import display_rank, inverse_of
 from service.store import get_store
 from service.terms import Term, bound, term_value
 from service.urls import public_url
@@ -290,7 +291,7 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
                 node=term_view(row["passage"], labels),
                 number=local_name(iri),
                 where=where or local_name(iri),
-                short=_short_place(place) or local_name(iri),
+                short=short_place(place) or local_name(iri),
                 quote=quote,
                 in_text=f"{source_href}#{anchor}" if source_href else None,
                 anchor="source-" + anchor,
@@ -304,14 +305,6 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
         )
         for fact, passages in found.items()
     }
-
-
-def _short_place(place: ready_citations.Place) -> str | None:
-    """Return "4.1" (paragraph 4, sentence 1) or "4.1–2", or None when the place is unknown."""
-    if place.paragraph is None or place.first is None:
-        return None
-    last = f"–{place.last}" if place.last not in (None, place.first) else ""
-    return f"{place.paragraph}.{place.first}{last}"
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -356,10 +349,29 @@ class Incoming:
     previous_url: str | None = None
 
 
-def _value_order(view: TermView, lang: str) -> tuple:
-    """Sort values: links first, then those in the page's language, then by text."""
+def _value_order(view: TermView, lang: str, orders: dict[str, int]) -> tuple:
+    """Sort values: links first (by zi:stageOrder if any), then the page's language, then text."""
     in_language = view.language is None or view.language.split("-")[0] == lang
-    return (view.kind != "iri", not in_language, view.text.casefold(), view.language or "")
+    order = orders.get(view.value)
+    return (
+        view.kind != "iri",
+        order is None,
+        order or 0,
+        not in_language,
+        view.text.casefold(),
+        view.language or "",
+    )
+
+
+def stated_orders(iris: list[str]) -> dict[str, int]:
+    """Return the place each of the IRIs states for itself in a sequence (a stage's order)."""
+    values = " ".join(sparql_iri(i) for i in iris)
+    if not values:
+        return {}
+    rows = get_store().query(
+        f"SELECT ?x ?order WHERE {{ VALUES ?x {{ {values} }} ?x <{ZI.stageOrder}> ?order }}"
+    )
+    return {term_value(row[0]): order for row in rows.rows if (order := _int(row[1])) is not None}
 
 
 def _statements(
@@ -376,9 +388,19 @@ def _statements(
     wanted_property = request.args.get("property")
     page = _page_number("vpage")
     lang = get_language()
+    orders = stated_orders(
+        [
+            o.value
+            for objects in by_property.values()
+            for o in objects
+            if isinstance(o, ox.NamedNode)
+        ]
+    )
     statements = []
     for prop, objects in by_property.items():
-        views = sorted((term_view(o, labels) for o in objects), key=lambda v: _value_order(v, lang))
+        views = sorted(
+            (term_view(o, labels) for o in objects), key=lambda v: _value_order(v, lang, orders)
+        )
         current = page if prop == wanted_property else 1
         first = (current - 1) * VALUES_PER_PAGE
         shown = views[first : first + VALUES_PER_PAGE]
@@ -543,6 +565,29 @@ def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
     return ordered, sum(counts.values())
 
 
+def _without_stated_inverses(
+    statements: list[Statement], incoming: list[Incoming]
+) -> tuple[list[Incoming], int]:
+    """Return the incoming links but those the entity states from its own end, and their number.
+
+    A ceremony stating schema:superEvent of a commemoration which states schema:subEvent of it
+    is one link, shown once, as the ceremony's statement. Only the links on the shown page of a
+    group are compared; they are compared before their sources are cited.
+    """
+    stated = {(s.prop.value, v.value) for s in statements for v in s.values}
+    kept, dropped = [], 0
+    for group in incoming:
+        inverse = inverse_of(group.prop.value)
+        shown = [s for s in group.subjects if (inverse, s.value) not in stated]
+        left_out = len(group.subjects) - len(shown)
+        dropped += left_out
+        group.total -= left_out
+        group.subjects = shown
+        if group.total:
+            kept.append(group)
+    return kept, dropped
+
+
 def _incoming_page_url(prop: str, page: int) -> str:
     from service.pages.common import url_with
 
@@ -637,6 +682,8 @@ def entity_context(iri: str, path: str) -> dict:
     citations = Citations(passages_of(facts, labels), labels)
     is_passage = any(t.value == str(ZI.Passage) for t in types)
     statements = _statements(iri, triples, labels, citations)
+    incoming, dropped = _without_stated_inverses(statements, incoming)
+    incoming_total -= dropped
     _cite_incoming(iri, incoming, citations)
     timeline = charts.timeline_for(iri)
     citation = ready_citations.citation_for(iri)

@@ -18,12 +18,14 @@ from service.namespaces import (
     ID_BASE,
     OA,
     ONTOLOGY_IRI,
+    OWL,
     RDF,
     RDFS,
     SCHEMA,
     SH,
     SKOS,
     SOURCE_BASE,
+    WD,
     XSD,
     ZI,
     ZSH,
@@ -37,6 +39,7 @@ from service.terms import Term, literal, term_value
 SHAPES_NS = str(ZSH)
 DATE_TYPES = (str(XSD.date), str(XSD.gYearMonth), str(XSD.dateTime))
 XSD_STRING = str(XSD.string)
+XSD_BOOLEAN = str(XSD.boolean)
 RDF_LANG_STRING = str(RDF.langString)
 
 # Properties whose values name a node, in order of preference.
@@ -47,6 +50,15 @@ ALT_LABELS = (str(SKOS.altLabel), str(SCHEMA.alternateName))
 # the start of its quote.
 PASSAGE_QUOTE = str(OA.exact)
 PASSAGE_PLACE = tuple(str(p) for p in (ZI.paragraphNumber, ZI.firstSentence, ZI.lastSentence))
+# A selector (where a passage sits in its text) has no label: it is named by what it selects.
+SELECTOR_PARTS = tuple(str(p) for p in (OA.exact, OA.start, OA.end))
+# An outside item (a Wikidata place) with no label of its own is named after the node of ours
+# that says it is the same.
+SAME_AS = tuple(str(p) for p in (SCHEMA.sameAs, OWL.sameAs))
+# Marks, in the labels' query, the rows that name a selector or an outside item.
+SELECTOR_MARK = "urn:zigraph:selector:"
+SAME_AS_LABEL = "urn:zigraph:same-as-label"
+SELECTOR_WORDS = 6
 # Properties whose values describe a node in prose.
 DESCRIPTION_PROPERTIES = tuple(str(p) for p in (SKOS.definition, DCTERMS.description, RDFS.comment))
 
@@ -128,6 +140,8 @@ class Labels:
         self._alts: dict[str, list[tuple[str, str]]] = {}
         self._quotes: dict[str, str] = {}
         self._places: dict[str, dict[str, int]] = {}
+        self._selectors: dict[str, dict[str, str]] = {}
+        self._same: dict[str, list[tuple[str, str]]] = {}
         self._asked: set[str] = set()
 
     def fetch(self, iris: Iterable[str]) -> Labels:
@@ -146,10 +160,16 @@ class Labels:
             properties = " ".join(
                 f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS, *PASSAGE_PLACE)
             )
+            selector = " ".join(f"<{p}>" for p in SELECTOR_PARTS)
+            same = "|".join(f"<{p}>" for p in SAME_AS)
             result = get_store().query(
                 f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
                 f"{{ VALUES ?p {{ {properties} }} ?x ?p ?l }} UNION "
-                f"{{ ?x <{OA.hasSelector}>/<{OA.exact}> ?l BIND(<{OA.exact}> AS ?p) }} "
+                f"{{ ?x <{OA.hasSelector}>/<{OA.exact}> ?l BIND(<{OA.exact}> AS ?p) }} UNION "
+                f"{{ VALUES ?s {{ {selector} }} ?x ?s ?l "
+                f"BIND(IRI(CONCAT('{SELECTOR_MARK}', STR(?s))) AS ?p) }}"
+                f" UNION {{ ?same {same} ?x . ?same <{SKOS.prefLabel}> ?l "
+                f"BIND(<{SAME_AS_LABEL}> AS ?p) }} "
                 "FILTER(isLiteral(?l)) }"
             )
             for row in result.dicts():
@@ -161,6 +181,10 @@ class Labels:
                     self._quotes[iri] = label.value
                 elif prop in PASSAGE_PLACE:
                     self._places.setdefault(iri, {})[prop] = int(label.value)
+                elif prop.startswith(SELECTOR_MARK):
+                    self._selectors.setdefault(iri, {})[prop[len(SELECTOR_MARK) :]] = label.value
+                elif prop == SAME_AS_LABEL:
+                    self._same.setdefault(iri, []).append(pair)
                 else:
                     self._names.setdefault(iri, {}).setdefault(prop, []).append(pair)
         return self
@@ -178,7 +202,33 @@ class Labels:
             return passage_title(
                 self.place(iri), self._quotes[iri], local_name(iri), lang or get_language()
             )
+        if iri in self._selectors:
+            return self._selector_name(self._selectors[iri], lang or get_language())
+        if iri in self._same:
+            return self._same_as_name(iri, lang or get_language())
         return None
+
+    @staticmethod
+    def _selector_name(parts: dict[str, str], lang: str) -> str:
+        """Return "position selector: characters 780–1145" or "quote selector “Penghargaan…”"."""
+        exact = parts.get(str(OA.exact))
+        if exact is not None:
+            words = exact.split()
+            start = " ".join(words[:SELECTOR_WORDS]) + ("…" if len(words) > SELECTOR_WORDS else "")
+            return translate_to(lang, "selector_quote", quote=start)
+        return translate_to(
+            lang,
+            "selector_position",
+            start=parts.get(str(OA.start), "?"),
+            end=parts.get(str(OA.end), "?"),
+        )
+
+    def _same_as_name(self, iri: str, lang: str) -> str:
+        """Return "Kota Pekalongan (Wikidata Q11026)": our label of it, and where it is."""
+        label = pick_language(self._same[iri], lang) or local_name(iri)
+        if iri.startswith(str(WD)):
+            return translate_to(lang, "same_as_wikidata", label=label, item=local_name(iri))
+        return label
 
     def place(self, iri: str) -> Place:
         """Return where a passage is, as far as the data says."""
@@ -219,6 +269,14 @@ class Labels:
         return sorted({text for text, _ in self._alts.get(iri, [])})
 
 
+def short_place(place: Place) -> str | None:
+    """Return "4.1" (paragraph 4, sentence 1) or "4.1–2", or None when the place is unknown."""
+    if place.paragraph is None or place.first is None:
+        return None
+    last = f"–{place.last}" if place.last not in (None, place.first) else ""
+    return f"{place.paragraph}.{place.first}{last}"
+
+
 @dataclass(frozen=True)
 class TermView:
     """An RDF term ready for a template: its text, link and discreet annotations."""
@@ -249,6 +307,8 @@ def term_view(term: Term, labels: Labels) -> TermView:
         datatype = term.datatype.value
         shown = None if datatype in (XSD_STRING, RDF_LANG_STRING) else compact(datatype)
         text = format_date(term.value) if datatype in DATE_TYPES else term.value
+        if datatype == XSD_BOOLEAN and term.value in ("true", "false", "1", "0"):
+            text = translate_to(get_language(), f"value_{term.value in ('true', '1')}".lower())
         return TermView(
             "literal", term.value, text, language=term.language, datatype=shown, title=term.value
         )

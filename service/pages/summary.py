@@ -1,7 +1,8 @@
 """The sentences at the top of an entity page: what it is and what matters about it, from data.
 
-One summary per main class (a conferral, an organisation, a person, a selection stage), in
-the reader's language; links are escaped markup built here, the words come from i18n.
+One summary per main class (a conferral, an organisation, a person, a selection stage, a
+ceremony, a selection pipeline, a news article, a passage), in the reader's language; links
+are escaped markup built here, the words come from i18n.
 """
 
 from __future__ import annotations
@@ -9,17 +10,23 @@ from __future__ import annotations
 import pyoxigraph as ox
 from markupsafe import Markup
 
-from service.i18n import format_date, translate
-from service.namespaces import ORG, RDF, RDFS, SCHEMA, ZI
+from service.citations import locator
+from service.i18n import format_date, get_language, translate
+from service.namespaces import OA, ORG, PROV, RDF, RDFS, SCHEMA, ZI
 from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
 from service.terms import Term, term_value
 
+MOST_LISTED = 5  # links a summary names; it counts the rest
 # The first class (through rdfs:subClassOf) an entity belongs to decides its summary.
 KINDS = (
     (ZI.DesignationConferral, "conferral"),
     (ZI.SelectionStage, "stage"),
+    (ZI.SelectionPipeline, "pipeline"),
+    (ZI.Ceremony, "ceremony"),
+    (SCHEMA.NewsArticle, "article"),
+    (ZI.Passage, "passage"),
     (SCHEMA.Person, "person"),
     (ZI.PublicOrganisation, "organisation"),
     (ORG.Organization, "organisation"),
@@ -76,6 +83,18 @@ def _first(triples: list[ox.Triple], iri: str, prop) -> Term | None:
     return found[0] if found else None
 
 
+def _objects(triples: list[ox.Triple], iri: str, prop) -> list[str]:
+    """Return the IRIs the entity links to through the property, sorted."""
+    subject = ox.NamedNode(iri)
+    return sorted(
+        t.object.value
+        for t in triples
+        if t.subject == subject
+        and t.predicate.value == str(prop)
+        and isinstance(t.object, ox.NamedNode)
+    )
+
+
 def _rows(query: str, labels: Labels) -> list[dict[str, Term]]:
     rows = get_store().query(query).dicts()
     labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
@@ -93,6 +112,14 @@ def summarise(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup
         return _person(iri, labels)
     if kind == "stage":
         return _stage(iri, labels)
+    if kind == "pipeline":
+        return _pipeline(iri, triples, labels)
+    if kind == "ceremony":
+        return _ceremony(iri, triples, labels)
+    if kind == "article":
+        return _article(iri, triples, labels)
+    if kind == "passage":
+        return _passage(iri, labels)
     return []
 
 
@@ -198,14 +225,19 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     return sentences
 
 
-def _stages(iri: str, labels: Labels) -> list[dict]:
-    """Return the stages of the stage's pipeline in order, each with every count it has.
+def _stages(iri: str, labels: Labels, pipeline: bool = False) -> list[dict]:
+    """Return the stages of the stage's pipeline (or the pipeline's) in order, with their counts.
 
     Counts the sources dispute (zi:claimedCount) are all kept: none is picked.
     """
+    which = (
+        f"BIND({sparql_iri(iri)} AS ?pipeline) ?pipeline <{ZI.hasStage}> ?stage ."
+        if pipeline
+        else f"?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage ."
+    )
     rows = _rows(
         f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
-  ?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage .
+  {which}
   OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
   OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
 }} ORDER BY ?order ?stage""",
@@ -257,4 +289,146 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
                     count=count_text(sorted(row["counts"])) or "?",
                 )
             )
+    return sentences
+
+
+def _listed(links: list[Markup], more: int = 0) -> Markup:
+    """Return links as a reader lists them: "A, B dan C", or "A, B, C dan 4 lainnya"."""
+    if more:
+        return Markup(", ").join(links) + Markup(translate("summary_and_more", n=more))
+    if len(links) < 2:
+        return links[0] if links else Markup("")
+    return Markup(", ").join(links[:-1]) + Markup(translate("summary_and")) + links[-1]
+
+
+def _counted(key: str, n: int, links: list[Markup]) -> Markup:
+    """Return a sentence counting n things and naming the first of them (links, escaped)."""
+    template = translate(key, n=n, items="{items}")
+    return Markup(template).format(items=_listed(links, n - len(links)))
+
+
+def _pipeline(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    designations = _objects(triples, iri, ZI.designation)
+    sentences = []
+    proposer = _first(triples, iri, ZI.proposedBy)
+    if proposer is not None:
+        sentences.append(
+            _sentence(
+                "summary_pipeline",
+                proposer=_value(proposer, labels),
+                designations=_listed([_link(d, labels, short=True) for d in designations]),
+                year=_optional(
+                    "summary_pipeline_year", _value(_first(triples, iri, ZI.forYear), labels)
+                ),
+                to=_optional(
+                    "summary_pipeline_to",
+                    _value(_first(triples, iri, ZI.proposedTo), labels, short=True),
+                ),
+            )
+        )
+    stages = _stages(iri, labels, pipeline=True)
+    if stages:
+        funnel = Markup(" → ").join(
+            Markup("{} ({})").format(
+                _link(term_value(row["stage"]), labels), count_text(sorted(row["counts"])) or "?"
+            )
+            for row in stages
+        )
+        sentences.append(_sentence("summary_pipeline_stages", stages=funnel))
+    return sentences
+
+
+def _ceremony(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    node = sparql_iri(iri)
+    mode = _first(triples, iri, SCHEMA.eventAttendanceMode)
+    part_of = _rows(
+        f"""SELECT ?event WHERE {{
+  {{ {node} <{SCHEMA.superEvent}> ?event }} UNION {{ ?event <{SCHEMA.subEvent}> {node} }}
+}} ORDER BY ?event LIMIT 1""",
+        labels,
+    )
+    sentences = [
+        _sentence(
+            "summary_ceremony_kind",
+            date=_optional("summary_on", _value(_first(triples, iri, SCHEMA.startDate), labels)),
+            mode=_optional(
+                "summary_mode",
+                Markup("{}").format(labels(mode.value))
+                if isinstance(mode, ox.NamedNode)
+                else Markup(""),
+            ),
+            part_of=_optional(
+                "summary_part_of",
+                _link(term_value(part_of[0]["event"]), labels) if part_of else Markup(""),
+            ),
+        )
+    ]
+    conferred = _rows(
+        f"SELECT DISTINCT ?c WHERE {{ ?c <{ZI.ceremony}> {node} }} ORDER BY ?c", labels
+    )
+    if conferred:
+        links = [_link(term_value(row["c"]), labels) for row in conferred[:MOST_LISTED]]
+        sentences.append(_counted("summary_ceremony_conferred", len(conferred), links))
+    return sentences
+
+
+def _article(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    node = sparql_iri(iri)
+    publisher = _first(triples, iri, SCHEMA.publisher)
+    reported = _first(triples, iri, SCHEMA.temporalCoverage)
+    sentences = [
+        _sentence(
+            "summary_article",
+            by=_optional("summary_article_by", _value(publisher, labels)),
+            reported=_optional("summary_article_reported", _value(reported, labels)),
+        )
+    ]
+    about = _objects(triples, iri, SCHEMA.about)
+    if about:
+        links = [_link(a, labels) for a in about[:MOST_LISTED]]
+        sentences.append(_counted("summary_article_about", len(about), links))
+    rows = (
+        get_store()
+        .query(f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p <{OA.hasSource}> {node} }}")
+        .rows
+    )
+    passages = int(term_value(rows[0][0])) if rows and rows[0][0] is not None else 0
+    if passages:
+        sentences.append(Markup("{}").format(translate("summary_article_passages", n=passages)))
+    return sentences
+
+
+def _passage(iri: str, labels: Labels) -> list[Markup]:
+    node = sparql_iri(iri)
+    documents = _rows(
+        f"SELECT ?doc WHERE {{ {node} <{OA.hasSource}> ?doc }} ORDER BY ?doc LIMIT 1", labels
+    )
+    where = locator(labels.place(iri), get_language())
+    sentences = []
+    if documents:
+        document = _link(term_value(documents[0]["doc"]), labels)
+        sentences.append(
+            _sentence("summary_passage", where=where[0].upper() + where[1:], document=document)
+            if where
+            else _sentence("summary_passage_unplaced", document=document)
+        )
+    facts = _rows(
+        f"SELECT DISTINCT ?f WHERE {{ ?f <{PROV.wasDerivedFrom}> {node} }} ORDER BY ?f "
+        f"LIMIT {MOST_LISTED + 1}",
+        labels,
+    )
+    if facts:
+        total = len(facts)
+        if total > MOST_LISTED:
+            counted = (
+                get_store()
+                .query(
+                    f"SELECT (COUNT(DISTINCT ?f) AS ?n) "
+                    f"WHERE {{ ?f <{PROV.wasDerivedFrom}> {node} }}"
+                )
+                .rows
+            )
+            total = int(term_value(counted[0][0]))
+        links = [_link(term_value(row["f"]), labels) for row in facts[:MOST_LISTED]]
+        sentences.append(_counted("summary_passage_facts", total, links))
     return sentences

@@ -56,20 +56,22 @@ LABELS: dict[str, tuple[str, str]] = {
         PROV.wasDerivedFrom: ("sumber", "source"),
         PROV.Entity: ("entitas (PROV)", "entity (PROV)"),
         OA.hasSource: ("dokumen sumber", "source document"),
-        OA.hasSelector: ("pemilih", "selector"),
+        OA.hasSelector: ("penanda", "selector"),
         OA.exact: ("kutipan persis", "exact quote"),
         OA.prefix: ("teks sebelum", "text before"),
         OA.suffix: ("teks sesudah", "text after"),
         OA.start: ("posisi awal", "start offset"),
         OA.end: ("posisi akhir", "end offset"),
         OA.SpecificResource: ("sumber daya spesifik", "specific resource"),
-        OA.TextQuoteSelector: ("pemilih kutipan", "text quote selector"),
-        OA.TextPositionSelector: ("pemilih posisi", "text position selector"),
+        OA.TextQuoteSelector: ("penanda kutipan", "quote selector"),
+        OA.TextPositionSelector: ("penanda posisi", "position selector"),
         SCHEMA.about: ("tentang", "about"),
         SCHEMA.superEvent: ("bagian dari acara", "part of event"),
         SCHEMA.subEvent: ("acara di dalamnya", "sub-event"),
         SCHEMA.startDate: ("tanggal mulai", "start date"),
         SCHEMA.publisher: ("penerbit", "publisher"),
+        SCHEMA.dateline: ("baris tempat berita", "dateline"),
+        SCHEMA.sameAs: ("sama dengan", "same as"),
         SCHEMA.locationCreated: ("tempat pembuatan", "location created"),
         SCHEMA.inLanguage: ("bahasa", "language"),
         SCHEMA.honorificSuffix: ("gelar", "honorific suffix"),
@@ -84,6 +86,7 @@ LABELS: dict[str, tuple[str, str]] = {
         SCHEMA.AdministrativeArea: ("wilayah administratif", "administrative area"),
         SCHEMA.Event: ("acara", "event"),
         SCHEMA.NewsArticle: ("artikel berita", "news article"),
+        SCHEMA.Organization: ("organisasi", "organisation"),
         SCHEMA.NewsMediaOrganization: ("organisasi media berita", "news media organisation"),
         SCHEMA.GovernmentOrganization: ("organisasi pemerintah", "government organisation"),
         SCHEMA.Quotation: ("kutipan langsung", "quotation"),
@@ -287,3 +290,55 @@ def display_rank(iri: str) -> tuple[int, int]:
     if iri in LAST:
         return (2, LAST.index(iri))
     return (1, 0)
+
+
+# Properties that state the same link from the other end: a page shows such a link once, from
+# the entity's own statement, not again among what links to it. Both directions are listed.
+INVERSES: dict[str, str] = {
+    str(a): str(b)
+    for pair in (
+        (SCHEMA.superEvent, SCHEMA.subEvent),
+        (ORG.unitOf, ORG.hasUnit),
+        (ORG.siteOf, ORG.hasSite),
+        (SKOS.broader, SKOS.narrower),
+        (SKOS.topConceptOf, SKOS.hasTopConcept),
+        (OWL.sameAs, OWL.sameAs),
+    )
+    for a, b in (pair, pair[::-1])
+}
+
+# The classes a reader looks for first, in this order, at the top of the home page's list.
+READER_CLASSES = tuple(
+    str(c)
+    for c in (
+        ZI.DesignationConferral,
+        ZI.PublicOrganisation,
+        SCHEMA.Person,
+        ZI.Ceremony,
+        ZI.SelectionPipeline,
+        ZI.SelectionStage,
+        ZI.Statement,
+        ZI.Target,
+        SCHEMA.NewsArticle,
+        ZI.Passage,
+    )
+)
+# Classes of the data's machinery (where a quote sits, who curated reference data): listed
+# apart, behind a disclosure, for the engineer.
+TECHNICAL_NAMESPACES = (str(OA), str(PROV), str(SKOS), str(DCAT), str(VOID))
+TECHNICAL_CLASSES = tuple(str(c) for c in (ZI.ReferenceData, ZI.AttestedFact))
+
+
+def inverse_of(iri: str) -> str | None:
+    """Return the property stating the same link from the other end, or None."""
+    return INVERSES.get(iri)
+
+
+def is_technical_class(iri: str) -> bool:
+    """Return whether a class belongs to the data's machinery rather than to its subject."""
+    return iri in TECHNICAL_CLASSES or iri.startswith(TECHNICAL_NAMESPACES)
+
+
+def class_rank(iri: str) -> int:
+    """Return a class's place among those a reader looks for first, else after them all."""
+    return READER_CLASSES.index(iri) if iri in READER_CLASSES else len(READER_CLASSES)
