@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pyoxigraph as ox
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, make_response, render_template, request
 
 from service import search
 from service.citations import locator
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, ZI
+from service.page_cache import cached_page
 from service.pages import charts
 from service.pages.common import not_found
 from service.pages.labels import (
@@ -309,6 +310,11 @@ def funnels() -> tuple[list[charts.Funnel], str | None]:
 @bp.route("/")
 def home():
     """Introduce the dataset: where it comes from, what it holds, where to go next."""
+    return cached_page(lambda: make_response(render_home()))
+
+
+def render_home() -> str:
+    """Render the home page (kept per data version and language by ``cached_page``)."""
     labels = Labels()
     year, conferred, conferred_query = designations(labels)
     documents, documents_query = sources(labels)
@@ -335,7 +341,9 @@ def home():
 @bp.route("/browse")
 def classes():
     """Show the data's classes as a hierarchy, each with its number of instances."""
-    return render_template("pages/browse.html", tree=class_tree(Labels()))
+    return cached_page(
+        lambda: make_response(render_template("pages/browse.html", tree=class_tree(Labels())))
+    )
 
 
 @bp.route("/browse/class")
