@@ -157,19 +157,23 @@ class Labels:
             self._asked.add(iri)
         for start in range(0, len(wanted), 200):
             values = " ".join(wanted[start : start + 200])
-            properties = " ".join(
+            properties = ", ".join(
                 f"<{p}>" for p in (*LABEL_PROPERTIES, *ALT_LABELS, *PASSAGE_PLACE)
             )
-            selector = " ".join(f"<{p}>" for p in SELECTOR_PARTS)
-            same = "|".join(f"<{p}>" for p in SAME_AS)
+            selector = ", ".join(f"<{p}>" for p in SELECTOR_PARTS)
+            same = ", ".join(f"<{p}>" for p in SAME_AS)
+            # Each branch names its IRIs itself: the engine does not carry an outer VALUES
+            # into a UNION, and a branch with ?x unbound read every label in the store (2 s
+            # at a million triples; the sameAs branch never finished).
             result = get_store().query(
-                f"SELECT DISTINCT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} "
-                f"{{ VALUES ?p {{ {properties} }} ?x ?p ?l }} UNION "
-                f"{{ ?x <{OA.hasSelector}>/<{OA.exact}> ?l BIND(<{OA.exact}> AS ?p) }} UNION "
-                f"{{ VALUES ?s {{ {selector} }} ?x ?s ?l "
-                f"BIND(IRI(CONCAT('{SELECTOR_MARK}', STR(?s))) AS ?p) }}"
-                f" UNION {{ ?same {same} ?x . ?same <{SKOS.prefLabel}> ?l "
-                f"BIND(<{SAME_AS_LABEL}> AS ?p) }} "
+                f"SELECT DISTINCT ?x ?p ?l WHERE {{ "
+                f"{{ VALUES ?x {{ {values} }} ?x ?q ?l FILTER(?q IN ({properties}, {selector})) "
+                f"BIND(IF(?q IN ({selector}), IRI(CONCAT('{SELECTOR_MARK}', STR(?q))), ?q) "
+                "AS ?p) } UNION "
+                f"{{ VALUES ?x {{ {values} }} ?x <{OA.hasSelector}>/<{OA.exact}> ?l "
+                f"BIND(<{OA.exact}> AS ?p) }} UNION "
+                f"{{ VALUES ?x {{ {values} }} ?same ?q ?x FILTER(?q IN ({same})) "
+                f"?same <{SKOS.prefLabel}> ?l BIND(<{SAME_AS_LABEL}> AS ?p) }} "
                 "FILTER(isLiteral(?l)) }"
             )
             for row in result.dicts():
