@@ -86,6 +86,9 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
             app = create_app(config)
             with app.app_context():  # in the worker: open the store, boot its evaluators
                 get_store().start()
+            # Compile every template now, not for the first visitor of each page.
+            for name in app.jinja_env.list_templates(extensions=["html"]):
+                app.jinja_env.get_template(name)
             return app
 
     ZigraphApplication().run()
