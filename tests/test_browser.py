@@ -222,6 +222,23 @@ def test_search_finds_the_articles_own_typo_and_marks_it(live_server, page_facto
     assert page.problems == []
 
 
+def test_a_fact_offers_a_citation_to_copy_that_names_paragraph_and_sentence(
+    live_server, page_factory
+):
+    page = page_factory()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page.goto(live_server + "/doc/conferral/wbk-2020-dpmptsp-kota-pekalongan")
+    sentence = page.locator("#cite-sentence").inner_text()
+    assert "paragraf 1, kalimat 1" in sentence and "Garudacitizen" in sentence
+    button = page.locator("#cite button.copy").first
+    button.click()
+    page.wait_for_function("document.querySelector('#cite button.copy').textContent === 'Tersalin'")
+    assert page.evaluate("navigator.clipboard.readText()") == sentence
+    page.locator("#cite details summary", has_text="BibTeX").click()
+    assert page.locator("#cite-bib").inner_text().startswith("@")
+    assert not page.problems, page.problems
+
+
 def test_query_page_works_without_javascript(live_server, page_factory):
     page = page_factory(javascript=False)
     page.goto(live_server + "/query")
