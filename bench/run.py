@@ -49,6 +49,9 @@ MAX_REQUESTS = 20_000  # per measurement, whatever the duration
 SELECT_TYPE = "application/sparql-results+json"
 GRAPH_TYPE = "text/turtle"
 CACHE_HEADER = "X-Zigraph-Cache"
+# The `zigraph` command of the virtualenv imports this checkout's code, not the one the
+# virtualenv was installed from (a worktree measures itself, the commit the report names).
+CHECKOUT_FIRST = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 PREFIXES = (
     f"PREFIX zi: <{ZI}>\nPREFIX skos: <{SKOS}>\nPREFIX designation: <{ID_BASE}designation/>\n"
@@ -287,6 +290,7 @@ class Zigraph(Server):
         # The benchmark's clients all send from one address: the per-address bound (a guard
         # for a public endpoint, which the peers lack) would answer most of them 429.
         self.env = {"ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT), "ZIGRAPH_QUERIES_PER_CLIENT": "0"}
+        self.env["PYTHONPATH"] = CHECKOUT_FIRST
         self.notes.append("no bound per client address (`ZIGRAPH_QUERIES_PER_CLIENT=0`)")
         self.notes.append(
             f"`zigraph serve --data dataset.nq --no-validate` ({workers} gthread workers x "
@@ -1007,7 +1011,7 @@ class Profile:
         own: dict[str, int] = {}
         innermost: dict[str, int] = {}  # the deepest frame of zigraph's own code (service/)
         for stack, count in stacks.items():
-            frames = [f for f in stack if not f.startswith("process ")]
+            frames = [short_frame(f) for f in stack if not f.startswith("process ")]
             if frames:
                 own[frames[-1]] = own.get(frames[-1], 0) + count
             ours = [f for f in frames if "service/" in f]
@@ -1025,6 +1029,18 @@ class Profile:
             "own": share(own),
             "service_innermost": share(innermost),
         }
+
+
+def short_frame(frame: str) -> str:
+    """Return a py-spy frame with its file named from its package, not from the disk's root."""
+    name, _, where = frame.partition(" (")
+    for anchor in (str(ROOT) + "/", "site-packages/", "/lib/python3."):
+        if anchor in where:
+            where = where.split(anchor, 1)[1]
+            if anchor == "/lib/python3.":
+                where = where.split("/", 1)[-1]
+            break
+    return f"{name} ({where}" if where else name
 
 
 def read_stacks(path: Path, fmt: str) -> list[tuple[tuple[str, ...], int]]:
@@ -1058,6 +1074,7 @@ def zigraph_over_virtuoso(virtuoso_port: int, workdir: Path, queries: list[Query
     zigraph = str(PROJECT_BIN / "zigraph")
     env = {
         **os.environ,
+        "PYTHONPATH": CHECKOUT_FIRST,
         "ZIGRAPH_STORE_PASSWORD": "dba",
         "ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT),
         "ZIGRAPH_QUERIES_PER_CLIENT": "0",
