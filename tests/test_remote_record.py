@@ -117,9 +117,13 @@ def test_remote_pages_of_the_whole_dataset_read_only_the_record(oxigraph_server)
 
 
 def test_remote_dump_equals_the_embedded_dump_read_graph_by_graph(
-    oxigraph_server, client, monkeypatch
+    oxigraph_server, client, monkeypatch, tmp_path
 ):
+    import tempfile
+
     monkeypatch.setattr(remote, "PAGE_ROWS", 100)  # several pages for the larger graphs
+    # A dump is written once per version: another test's file of the same store would be sent.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     embedded = client.get("/download/zigraph.nq")
     for app in remote_app(oxigraph_server.endpoint):
         dumped = app.test_client().get("/download/zigraph.nq")
