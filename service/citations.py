@@ -18,11 +18,17 @@ from flask import Blueprint, Response, abort, request
 
 from service.i18n import LANGUAGES, format_date, get_language, translate_to
 from service.namespaces import DCTERMS, ID_BASE, OA, PROV, SCHEMA, SKOS, ZI
+from service.settings import get_settings
 from service.store import get_store
 from service.terms import term_value
 from service.urls import public_url
 
 bp = Blueprint("citations", __name__)
+
+
+def _base() -> str:
+    """Return the entity IRI base this deployment answers for (as the pages do)."""
+    return get_settings().base_iri or ID_BASE
 
 QUOTE_WORDS = 40  # a citation points to its passage and quotes its start, not all of it
 MEDIA_TYPES = {
@@ -150,7 +156,7 @@ class Citation:
 
     @property
     def key(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_-]+", "-", self.subject[len(ID_BASE) :]).strip("-")
+        return re.sub(r"[^A-Za-z0-9_-]+", "-", self.subject[len(_base()) :]).strip("-")
 
     def title(self) -> str:
         return self.work.title if self.work.headline else f"[{self.work.title}]"
@@ -206,7 +212,7 @@ class Citation:
         return f"{note}. {translate_to(lang, 'cite_copy_at', url=self.url())}"
 
     def url(self) -> str:
-        return public_url("entity.doc", path=self.subject[len(ID_BASE) :])
+        return public_url("entity.doc", path=self.subject[len(_base()) :])
 
     def bibtex(self, lang: str) -> str:
         """Return a BibTeX @article entry."""
@@ -434,7 +440,7 @@ def download(path: str, suffix: str) -> Response:
     """Answer a citation as BibTeX (.bib), RIS (.ris) or CSL-JSON (.json)."""
     lang = request.args.get("lang")
     lang = lang if lang in LANGUAGES else get_language()
-    citation = citation_for(ID_BASE + path, lang)
+    citation = citation_for(_base() + path, lang)
     if citation is None:
         abort(404)
     body = {"bib": citation.bibtex, "ris": citation.ris, "json": citation.csl_json}[suffix](lang)

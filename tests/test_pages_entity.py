@@ -134,6 +134,10 @@ def test_base_iri_is_configurable(store_dir):
         assert response.status_code == 200
         page = parse(client.get(f"/doc/id/{AGENCY}", headers=HTML).data)
         assert page.find("a", href=f"/doc/id/{CONFERRAL}") is not None
+        # Citations follow the base too: a fact's page offers one, and its download answers.
+        fact = parse(client.get(f"/doc/id/{CONFERRAL}", headers=HTML).data)
+        assert fact.by_id("cite-sentence") is not None
+        assert client.get(f"/cite/id/{CONFERRAL}.bib").status_code == 200
     finally:
         app.extensions["zigraph.store"].close()
 
