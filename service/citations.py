@@ -30,6 +30,7 @@ def _base() -> str:
     """Return the entity IRI base this deployment answers for (as the pages do)."""
     return get_settings().base_iri or ID_BASE
 
+
 QUOTE_WORDS = 40  # a citation points to its passage and quotes its start, not all of it
 MEDIA_TYPES = {
     "bib": "application/x-bibtex",
