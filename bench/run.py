@@ -2056,7 +2056,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
     parser.add_argument(
-        "--zigraph-threads", type=int, default=4, help="threads per web worker (default 4)"
+        "--zigraph-threads",
+        type=int,
+        default=32,
+        help="threads per web worker (default 32, zigraph serve's own default)",
     )
     parser.add_argument(
         "--pages",

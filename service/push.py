@@ -34,6 +34,7 @@ from service.store.remote import (
     PASSWORD_VARIABLE,
     RECORD_GRAPH,
     RECORD_PARTS,
+    record_pieces,
     shown_url,
     store_session,
 )
@@ -182,8 +183,9 @@ def record_triples(path: Path, metadata: dict) -> bytes:
     if report.exists():
         parts["report"] = report.read_text()
     triples = [
-        ox.Triple(record, ox.NamedNode(RECORD_PARTS[part]), ox.Literal(text))
+        ox.Triple(record, ox.NamedNode(RECORD_PARTS[part]), ox.Literal(piece))
         for part, text in parts.items()
+        for piece in record_pieces(text)
     ]
     written = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     return written  # type: ignore[return-value]  # given no output, serialize returns bytes

@@ -94,6 +94,26 @@ GRAPH_PAGE = (
 RECORD_GRAPH = "https://w3id.org/zigraph/record/dataset"
 RECORD_TERMS = "https://w3id.org/zigraph/record#"
 RECORD_PARTS = {part: RECORD_TERMS + part for part in ("metadata", "statistics", "report")}
+# Each part is written in numbered pieces ("000001 …"), one literal each: Virtuoso's Graph
+# Store refuses a body with a line past about 64 KB ("unsupported type text/plain"), and a
+# million triples' statistics are 270 KB.
+RECORD_PIECE = 30_000  # characters
+
+
+def record_pieces(text: str) -> list[str]:
+    """Return a record part as numbered pieces, each at most RECORD_PIECE characters of it."""
+    return [
+        f"{number:06d} {text[start : start + RECORD_PIECE]}"
+        for number, start in enumerate(range(0, max(len(text), 1), RECORD_PIECE), start=1)
+    ]
+
+
+def record_text(pieces: list[str]) -> str:
+    """Return a record part from its pieces in any order (or a record written whole)."""
+    numbered = [p for p in pieces if len(p) > 6 and p[:6].isdigit() and p[6] == " "]
+    if len(numbered) != len(pieces):
+        return pieces[0] if pieces else ""
+    return "".join(p[7:] for p in sorted(numbered, key=lambda p: p[:6]))
 
 
 class StoreAnswer(NamedTuple):
@@ -519,19 +539,23 @@ class RemoteBackend:
             return self._record_parts[key]
 
     def _read_record(self, part: str | None) -> tuple[dict | None, str | None]:
-        """Read the record's metadata and, if named, one more of its literals."""
+        """Read the record's metadata and, if named, one more of its parts."""
+        wanted = [RECORD_PARTS["metadata"], *([part] if part else [])]
         query = (
-            f"SELECT ?metadata ?part WHERE {{ GRAPH <{RECORD_GRAPH}> {{ "
-            f"<{RECORD_GRAPH}> <{RECORD_PARTS['metadata']}> ?metadata "
-            f"OPTIONAL {{ <{RECORD_GRAPH}> <{part or RECORD_PARTS['metadata']}> ?part }} }} }}"
+            f"SELECT ?p ?piece WHERE {{ GRAPH <{RECORD_GRAPH}> {{ <{RECORD_GRAPH}> ?p ?piece "
+            f"FILTER(?p IN ({', '.join(f'<{w}>' for w in wanted)})) }} }}"
         )
         answer = self._post(query, RESULTS_JSON, self.timeout, [NO_GRAPH], [RECORD_GRAPH])
-        rows = self._read_results(answer.body).rows
-        if not rows:
+        pieces: dict[str, list[str]] = {}
+        for predicate, piece in self._read_results(answer.body).rows:
+            if predicate is not None and piece is not None:
+                pieces.setdefault(term_value(predicate), []).append(term_value(piece))
+        if RECORD_PARTS["metadata"] not in pieces:
             return None, None
-        metadata, text = (term_value(term) if term is not None else None for term in rows[0])
+        metadata = record_text(pieces[RECORD_PARTS["metadata"]])
+        text = record_text(pieces[part]) if part in pieces else None
         try:
-            found = json.loads(metadata or "")
+            found = json.loads(metadata)
             if not isinstance(found, dict) or not isinstance(found.get("version"), str):
                 raise ValueError("no version")
         except ValueError as error:
