@@ -54,7 +54,7 @@ lint: $(INSTALLED)
 types: $(INSTALLED)
 	$(BIN)/mypy service
 
-# Benchmarks against peer SPARQL servers on 1 million triples (under 30 minutes on 2 cores);
+# Benchmarks against peer SPARQL servers on 1 million triples (about 40 minutes on 2 cores);
 # see bench/README.md.
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py --scale 1M --duration 3 --concurrency 1,8 --quiet-load 1.5 --quiet-wait 60
