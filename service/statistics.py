@@ -62,6 +62,19 @@ SUPERCLASSES = f"""SELECT DISTINCT ?c ?parent WHERE {{
   ?c <{SUBCLASS_OF}> ?parent FILTER(isIRI(?c) && isIRI(?parent) && ?c != ?parent) }}"""
 
 
+def members_of(class_node: str) -> str:
+    """Return a SELECT of the distinct members ``?s`` of a class (a SPARQL term), its
+    subclasses' too.
+
+    The subclasses are found first, then their members: a path up from every typed node
+    (``?s a/rdfs:subClassOf* C``) took twice as long at a million triples.
+    """
+    return (
+        f"SELECT DISTINCT ?s WHERE {{ {{ SELECT DISTINCT ?c WHERE "
+        f"{{ ?c <{SUBCLASS_OF}>* {class_node} }} }} ?s a ?c }}"
+    )
+
+
 def class_figures(
     direct: dict[str, int],
     superclasses: Iterable[tuple[str, str]],

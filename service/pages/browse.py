@@ -11,7 +11,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from service import search
+from service import search, statistics
 from service.citations import locator
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, ZI
@@ -355,7 +355,7 @@ def class_page():
     except ValueError:
         return not_found(iri or "?iri=")
     store = get_store()
-    members = f"SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }}"
+    members = statistics.members_of(node)
     descending = request.args.get("sort") == "desc"
     total = class_figures()["members"].get(iri)
     by_label = total is None or total <= LABEL_SORTED_MEMBERS

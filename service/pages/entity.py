@@ -509,9 +509,12 @@ def _supporting(
     return citations.stating(iri, value.value, names)
 
 
-def _url_with_page(prop: str, page: int) -> str:
+def _url_with_page(prop: str, page: int, incoming: bool = False) -> str:
+    """Return this page's URL at another page of one property's values (or linking subjects)."""
     from service.pages.common import url_with
 
+    if incoming:
+        return url_with(iproperty=prop, ipage=page) + "#incoming"
     return url_with(property=prop, vpage=page) + "#statements"
 
 
@@ -550,9 +553,9 @@ def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
             query=document.linking_query(iri, prop) if pages > 1 else None,
         )
         if current < pages:
-            group.next_url = _incoming_page_url(prop, current + 1)
+            group.next_url = _url_with_page(prop, current + 1, incoming=True)
         if current > 1:
-            group.previous_url = _incoming_page_url(prop, current - 1)
+            group.previous_url = _url_with_page(prop, current - 1, incoming=True)
         groups.append((group, subjects))
     labels.fetch(s.value for _, subjects in groups for s in subjects if isinstance(s, ox.NamedNode))
     for group, subjects in groups:
@@ -586,12 +589,6 @@ def _without_stated_inverses(
         if group.total:
             kept.append(group)
     return kept, dropped
-
-
-def _incoming_page_url(prop: str, page: int) -> str:
-    from service.pages.common import url_with
-
-    return url_with(iproperty=prop, ipage=page) + "#incoming"
 
 
 def _cite_incoming(iri: str, incoming: list[Incoming], citations: Citations) -> None:

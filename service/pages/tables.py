@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
+from service import statistics
 from service.i18n import get_language
-from service.namespaces import PROV, RDFS, ZI
+from service.namespaces import PROV, ZI
 from service.pages.common import not_found
 from service.pages.labels import Labels, sparql_iri
 from service.security import TRUNCATED_HEADER
@@ -81,7 +82,7 @@ def class_table():
         .query(
             f"""SELECT ?s (GROUP_CONCAT(DISTINCT ?sourceText; separator="{SOURCE_SEPARATOR}")
   AS ?sources) WHERE {{
-  {{ SELECT DISTINCT ?s WHERE {{ ?s a/<{RDFS.subClassOf}>* {node} }} ORDER BY ?s
+  {{ {statistics.members_of(node)} ORDER BY ?s
      LIMIT {limit + 1} }}
   {_sources("?s")}
 }} GROUP BY ?s ORDER BY ?s"""
