@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
-from service.namespaces import DCTERMS, GRAPH_BASE, ID_BASE, OWL, RDF, RDFS, SCHEMA, XSD
+from service.namespaces import DCTERMS, GRAPH_BASE, ID_BASE, OWL, RDF, RDFS, SCHEMA, XSD, ZI
 from service.terms import Term, term_value
 
 RDF_TYPE = str(RDF.type)
@@ -52,6 +52,10 @@ YEARS = f"""SELECT (MIN(?year) AS ?first) (MAX(?year) AS ?last) WHERE {{
   BIND(xsd:integer(SUBSTR(STR(?o), 1, 4)) AS ?year) }}""".replace("xsd:integer", f"<{XSD.integer}>")
 LANGUAGES = f"""SELECT DISTINCT (LCASE(STRBEFORE(CONCAT(LANG(?o), "-"), "-")) AS ?language)
 WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPHS_FILTER} FILTER(isLiteral(?o) && LANG(?o) != "") }}"""
+# The home page's year: the latest in which designations were assessed (0.8 s at a million
+# triples, too long for its first visitor).
+ASSESSMENT_YEARS = f"""SELECT DISTINCT ?year WHERE {{
+  ?c <{RDF_TYPE}> <{ZI.DesignationConferral}> ; <{ZI.assessmentYear}> ?year }}"""
 PLACES = f"""SELECT DISTINCT ?place ?same WHERE {{
   VALUES ?top {{ {" ".join(f"<{c}>" for c in PLACE_CLASSES)} }}
   GRAPH ?g {{ ?place <{RDF_TYPE}> ?type }} {DATA_GRAPHS_FILTER}
@@ -183,7 +187,14 @@ def from_queries(rows: Callable[[str], Rows], literals: dict | None = None) -> d
         )[:EXAMPLE_RESOURCES],
         "classes": Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(CLASSES)}),
         "properties": properties,
+        "latest_assessment_year": latest_year(term_value(row[0]) for row in rows(ASSESSMENT_YEARS)),
     }
+
+
+def latest_year(values: Iterable[str]) -> int | None:
+    """Return the latest year of lexical forms that begin with one (None: none does)."""
+    years = [int(value[:4]) for value in values if value[:4].isdigit()]
+    return max(years) if years else None
 
 
 def _in_id_space(term: Term | None) -> bool:
@@ -228,6 +239,11 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         for t in triples
         if t.predicate.value == RDF_TYPE and isinstance(t.subject, ox.NamedNode)
     }
+    conferrals = {
+        t.subject
+        for t in triples
+        if t.predicate.value == RDF_TYPE and t.object == ox.NamedNode(str(ZI.DesignationConferral))
+    }
     return {
         "data_classes": class_figures(
             {cls: len(members) for cls, members in stated.items()},
@@ -241,6 +257,13 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         "examples": [e for e in entities if e in typed][:EXAMPLE_RESOURCES],
         "classes": classes,
         "properties": properties,
+        "latest_assessment_year": latest_year(
+            t.object.value
+            for t in triples
+            if t.predicate.value == str(ZI.assessmentYear)
+            and t.subject in conferrals
+            and isinstance(t.object, ox.Literal)
+        ),
     }
 
 

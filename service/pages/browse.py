@@ -227,17 +227,16 @@ def latest_year() -> int | None:
 
 
 def read_latest_year() -> int | None:
-    """Return the latest year in which designations were assessed, read from the store."""
-    rows = (
-        get_store()
-        .query(
-            f"SELECT DISTINCT ?year WHERE {{ ?c a <{ZI.DesignationConferral}> ; "
-            f"<{ZI.assessmentYear}> ?year }}"
-        )
-        .rows
-    )
-    years = sorted({term_value(bound(row[0]))[:4] for row in rows}, reverse=True)
-    return int(years[0]) if years and years[0].isdigit() else None
+    """Return the latest year in which designations were assessed.
+
+    A store counts it when it is built, with its statistics; one built before that is asked.
+    """
+    store = get_store()
+    figures = store.statistics()
+    if "latest_assessment_year" in figures:
+        return figures["latest_assessment_year"]
+    rows = store.query(statistics.ASSESSMENT_YEARS).rows
+    return statistics.latest_year(term_value(bound(row[0])) for row in rows)
 
 
 def designations(labels: Labels) -> tuple[int | None, list[Designation], str | None]:
