@@ -142,6 +142,17 @@ class BackendUnavailable(ZigraphError):
     retry_after = 10
 
 
+class StorePreparing(BackendUnavailable):
+    """The store answers queries, but what this page needs is still being made from it."""
+
+    code = "store-preparing"
+    hint = (
+        "The data was loaded moments ago; its statistics and search index are being made. "
+        "Try again in a few seconds (SPARQL queries are answered meanwhile)."
+    )
+    retry_after = 5
+
+
 class BackendError(ZigraphError):
     """The remote store answered, but not with a usable result."""
 

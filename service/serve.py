@@ -13,7 +13,7 @@ from service import dataset
 from service.cli_options import dataset_options, files_or_exit, settings_or_exit
 from service.server import gunicorn_options, run_gunicorn
 from service.settings import Settings
-from service.store.building import StoreFolderInUse, prepare_store
+from service.store.building import StoreFolderInUse, prepare_store, stop_finishing
 from service.store.remote import shown_url
 
 
@@ -226,6 +226,7 @@ def serve(
             store_dir,
             validate=not no_validate,
             say=lambda text: click.echo(f"zigraph: {text}", err=True),
+            background=True,  # SPARQL answers while the statistics and search index are made
         )
     except (dataset.DatasetError, StoreFolderInUse) as error:
         what = "cannot read " if isinstance(error, dataset.DatasetError) else ""
@@ -242,5 +243,6 @@ def serve(
         )
         run_gunicorn(options, {**config, "STORE_DIR": str(path)})
     finally:
+        stop_finishing()
         if temporary:
             shutil.rmtree(path, ignore_errors=True)

@@ -145,6 +145,7 @@ def test_health_check(sample_client, sample_store_dir):
         "triples": metadata["triples"],
         "version": metadata["version"],
         "evaluators": {"isolation": "netns", "network": "none"},
+        "making": [],  # nothing still being made: every page can be shown
     }
 
 
@@ -346,6 +347,50 @@ def test_void_statistics_are_saved_when_the_store_is_built(tmp_path):
     assert saved["data_classes"]["members"][str(ZI.DesignationConferral)] == 2
     assert str(ZI.DesignationConferral) in saved["data_classes"]["stated"]
     assert "statistics_seconds" in read_metadata(path)
+
+
+def test_serve_answers_queries_while_the_statistics_and_search_index_are_made(tmp_path):
+    """After the load, pages that need what is still being made answer 503 with Retry-After
+    (not their own count of the whole store); SPARQL answers; then every page answers."""
+    import subprocess
+    import sys
+
+    from service import create_app, dataset
+    from service.store import building
+    from service.store.embedded import STATISTICS_FILE, marker_file
+
+    path = tmp_path / "store"
+    building.build_isolated(dataset.shipped_files(), path, validate=False, finish=False)
+    assert building.unfinished(path) == ["statistics", "search"]
+    maker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for part in ("statistics", "search"):  # as if a process were making each
+            marker_file(path, part).write_text(f"{maker.pid}\n")
+        assert building.unfinished(path) == []
+        client = create_app({"TESTING": True, "STORE_DIR": str(path)}).test_client()
+        ask = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+        assert ask.status_code == 200 and ask.get_json()["boolean"] is True
+        for route in ("/", "/search?q=dinarpus"):
+            page = client.get(route, headers={"Accept": "text/html"})
+            assert page.status_code == 503, route
+            assert page.headers["Retry-After"] == "5"
+            assert "being made" in page.get_data(as_text=True)
+        assert not (path / STATISTICS_FILE).exists()  # nothing counted in the web process
+    finally:
+        maker.kill()
+        maker.wait()
+    # A marker whose process has gone no longer holds the pages back: they are made here.
+    assert building.unfinished(path) == ["statistics", "search"]
+    building.finish_in_background(path, building.unfinished(path), say=lambda text: None)
+    for process, _ in building._finishing:
+        process.join(120)
+    building.stop_finishing()
+    assert building.unfinished(path) == []
+    assert not marker_file(path, "statistics").exists() and not marker_file(path, "search").exists()
+    client = create_app({"TESTING": True, "STORE_DIR": str(path)}).test_client()
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+    found = client.get("/search?q=dinarpus", headers={"Accept": "text/html"})
+    assert found.status_code == 200 and "Dinarpus" in found.get_data(as_text=True)
 
 
 def test_a_large_class_is_read_a_page_at_a_time_from_its_sorted_members(store_dir, tmp_path):

@@ -46,10 +46,13 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 120) -> 
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2) as response:
+                health = json.loads(response.read())
+            if not health.get("making"):  # every page can be shown
                 return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 

@@ -30,7 +30,7 @@ from service.pages.labels import (
 )
 from service.pages.vocabulary import class_rank, is_technical_class
 from service.store import get_store
-from service.store.embedded import LISTED_MEMBERS
+from service.store.embedded import LISTED_MEMBERS, SEARCH, refuse_while_being_finished
 from service.terms import bound, term_value
 
 bp = Blueprint("browse", __name__)
@@ -433,6 +433,7 @@ def open_search_index() -> search.SearchIndex:
         saved = search.open_index(Path(store.location) / search.INDEX_FOLDER)
         if saved is not None:
             return saved
+        refuse_while_being_finished(Path(store.location), SEARCH)
     return search.build(search.entries_of(store.query(search.ENTRIES_QUERY).rows))
 
 

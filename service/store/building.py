@@ -10,7 +10,9 @@ import concurrent.futures
 import hashlib
 import itertools
 import multiprocessing
+import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +24,12 @@ from service import dataset as datasets
 from service import search, statistics
 from service.store.embedded import (
     LISTED_MEMBERS,
+    PART_NAMES,
+    SEARCH,
+    STATISTICS,
+    being_finished,
+    finished,
+    marker_file,
     read_metadata,
     save_class_members,
     save_statistics,
@@ -105,14 +113,82 @@ def count_statistics(path: Path) -> float:
 
 
 def index_for_search(path: Path) -> float:
-    """Index a built store's labels and passages for /search; return the seconds it took."""
+    """Index a built store's labels and passages for /search; return the seconds it took.
+
+    The index is written beside its final folder and moved there whole, so that a web process
+    never opens one cut short.
+    """
     started = time.monotonic()
+    folder = path / search.INDEX_FOLDER
+    partial = folder.with_name(folder.name + ".partial")
     store = ox.Store.read_only(str(path))
     try:
-        search.build_from_store(store, path / search.INDEX_FOLDER)
+        search.build_from_store(store, partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.replace(folder)
     finally:
         del store
     return round(time.monotonic() - started, 1)
+
+
+# What a loaded store still needs before every page can be shown, each made by one function.
+FINISHING = {STATISTICS: count_statistics, SEARCH: index_for_search}
+FINISHING_NICENESS = 10
+_finishing: list[tuple[multiprocessing.process.BaseProcess, Path]] = []
+
+
+def unfinished(path: Path) -> list[str]:
+    """Return what a built store still lacks of ``FINISHING`` (and nobody is making)."""
+    return [
+        part for part in FINISHING if not finished(path, part) and not being_finished(path, part)
+    ]
+
+
+def finish_in_background(path: Path, parts: list[str], say: Callable[[str], object]) -> None:
+    """Make each part of a loaded store in a process of its own, while the service starts.
+
+    Each process writes a marker beside the store naming it (``being_finished`` reads it, and
+    pages that need the part answer 503 with ``Retry-After`` meanwhile), removes it when done,
+    and is killed when this process ends. Call before any thread is started here: gunicorn
+    forks its workers from this process.
+    """
+    context = multiprocessing.get_context("spawn")
+    for part in parts:
+        process = context.Process(
+            target=_finish, args=(path, part), name=f"zigraph-{part}", daemon=True
+        )
+        process.start()
+        marker = marker_file(path, part)
+        marker.write_text(f"{process.pid}\n")
+        if not process.is_alive():  # done already: it may have looked for its marker before
+            marker.unlink(missing_ok=True)
+        _finishing.append((process, marker))
+    say(
+        f"making the {' and the '.join(PART_NAMES[p] for p in parts)} in the background; "
+        "SPARQL queries are answered meanwhile, pages that need them answer 503 until then"
+    )
+
+
+def _finish(path: Path, part: str) -> None:
+    from service.store.isolation import die_with_parent
+
+    die_with_parent()
+    os.nice(FINISHING_NICENESS)  # the web processes starting meanwhile come first
+    try:
+        seconds = FINISHING[part](path)
+        print(f"zigraph: {PART_NAMES[part]} made in {seconds} s", file=sys.stderr, flush=True)
+    finally:
+        marker_file(path, part).unlink(missing_ok=True)
+
+
+def stop_finishing() -> None:
+    """Stop the processes ``finish_in_background`` started that are still running."""
+    for process, marker in _finishing:
+        # The marker goes when the process is done: gunicorn's master may have reaped it.
+        if marker.exists() and process.is_alive():
+            process.kill()
+            process.join()
+    _finishing.clear()
 
 
 def build_timed(files: list[datasets.SourceFile], path: Path) -> dict:
@@ -132,11 +208,14 @@ def validate_timed(files: list[datasets.SourceFile]):
     return report, round(time.monotonic() - started, 1)
 
 
-def build_isolated(files: list[datasets.SourceFile], path: Path, validate: bool) -> dict:
+def build_isolated(
+    files: list[datasets.SourceFile], path: Path, validate: bool, finish: bool = True
+) -> dict:
     """Build the store and validate the files, side by side in child processes.
 
     Once the store is loaded, its statistics and its search index are made in two more,
-    side by side.
+    side by side (``finish``; otherwise the caller has them made, see
+    ``finish_in_background``).
 
     The report is saved beside the store, for the pages, and the outcome (conformance, the
     seconds it took, the engine) goes into the store's metadata, so that a restart over
@@ -149,11 +228,11 @@ def build_isolated(files: list[datasets.SourceFile], path: Path, validate: bool)
         built = executor.submit(build_timed, files, path)
         checked = executor.submit(validate_timed, files) if validate else None
         metadata = built.result()
-        # Both read the built store, each in its own process, side by side.
-        counted = executor.submit(count_statistics, path)
-        indexed = executor.submit(index_for_search, path)
-        metadata["statistics_seconds"] = counted.result()
-        metadata["search_index_seconds"] = indexed.result()
+        if finish:  # both read the built store, each in its own process, side by side
+            counted = executor.submit(count_statistics, path)
+            indexed = executor.submit(index_for_search, path)
+            metadata["statistics_seconds"] = counted.result()
+            metadata["search_index_seconds"] = indexed.result()
         write_metadata(path, metadata)
         if checked is not None:
             report, seconds = checked.result()
@@ -173,6 +252,7 @@ def prepare_store(
     store_dir: Path | None,
     validate: bool = True,
     say: Callable[[str], object] = print,
+    background: bool = False,
 ) -> tuple[Path, dict, bool]:
     """Return a built store of the files, its metadata and whether it is temporary.
 
@@ -182,19 +262,26 @@ def prepare_store(
     ever deleted. A file that cannot be read raises DatasetError.
 
     :param say: what to tell the user (a reused or rebuilt store).
+    :param background: return once the store is loaded (and the files validated), and have
+        its statistics and search index made in the background (``finish_in_background``).
     """
     key = datasets.fingerprint(files)
-    if store_dir is None:
-        path = Path(tempfile.mkdtemp(prefix="zigraph-store-"))
-        return path, build_isolated(files, path, validate), True
-    metadata = read_metadata(store_dir)
+    temporary = store_dir is None
+    path = Path(tempfile.mkdtemp(prefix="zigraph-store-")) if store_dir is None else store_dir
+    metadata = None if temporary else read_metadata(path)
     if metadata is not None:
         if metadata.get("fingerprint") == key and (metadata.get("validation") or not validate):
-            say(f"reusing the store in {store_dir} (data unchanged)")
-            return store_dir, {**metadata, "reused": True}, False
-        say(f"rebuilding the store in {store_dir} (data changed)")
-        shutil.rmtree(store_dir)
-    return store_dir, build_isolated(files, store_dir, validate), False
+            say(f"reusing the store in {path} (data unchanged)")
+            metadata = {**metadata, "reused": True}
+        else:
+            say(f"rebuilding the store in {path} (data changed)")
+            shutil.rmtree(path)
+            metadata = None
+    if metadata is None:
+        metadata = build_isolated(files, path, validate, finish=not background)
+    if background and (parts := unfinished(path)):
+        finish_in_background(path, parts, say)
+    return path, metadata, temporary
 
 
 def temporary_store() -> Path:

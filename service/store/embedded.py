@@ -14,8 +14,8 @@ from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from service import export, statistics
-from service.errors import BackendUnavailable, EngineFailed
+from service import export, search, statistics
+from service.errors import BackendUnavailable, EngineFailed, StorePreparing
 from service.queryparser import ParsedQuery
 from service.store.base import QueryResult, request_deadline
 from service.store.evaluator import EvaluatorPool
@@ -63,6 +63,39 @@ def save_statistics(path: Path, figures: dict) -> None:
     except OSError as error:  # a read-only folder: counted again by the next process
         log.warning("cannot save the VoID statistics beside the store: %s", error)
         partial.unlink(missing_ok=True)
+
+
+# The parts of a built store made after its load, from it: each is complete once its file is.
+STATISTICS = "statistics"
+SEARCH = "search"
+PART_NAMES = {STATISTICS: "statistics", SEARCH: "search index"}
+_PART_FILES = {STATISTICS: STATISTICS_FILE, SEARCH: f"{search.INDEX_FOLDER}/meta.json"}
+
+
+def finished(path: Path, part: str) -> bool:
+    """Return whether a built store has ``part`` (STATISTICS, SEARCH) made."""
+    return (path / _PART_FILES[part]).is_file()
+
+
+def marker_file(path: Path, part: str) -> Path:
+    """Return the file that names the process making ``part`` while it runs."""
+    return path / f"zigraph-making-{part}.pid"
+
+
+def being_finished(path: Path, part: str) -> bool:
+    """Return whether a live process is making ``part`` of the store now."""
+    try:
+        pid = int(marker_file(path, part).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError) as error:
+        return isinstance(error, PermissionError)  # alive, but another user's
+    return True
+
+
+def refuse_while_being_finished(path: Path, part: str) -> None:
+    """Raise StorePreparing when ``part`` is missing and being made, rather than make it here."""
+    if not finished(path, part) and being_finished(path, part):
+        raise StorePreparing(f"the store's {PART_NAMES[part]} is being made: still a moment")
 
 
 def members_file(path: Path, cls: str) -> Path:
@@ -315,6 +348,7 @@ class EmbeddedBackend:
         """
         if self._statistics is not None:
             return self._statistics
+        refuse_while_being_finished(self.path, STATISTICS)
         try:
             figures = statistics.loads((self.path / STATISTICS_FILE).read_text())
         except (OSError, ValueError, KeyError):
@@ -347,7 +381,8 @@ class EmbeddedBackend:
             del store
 
     def health(self) -> dict:
-        """Return the store's state: kind, triple count, dataset version and isolation.
+        """Return the store's state: kind, triple count, dataset version, isolation, and what
+        is still being made from it.
 
         An evaluator must answer; the count is the built store's (it cannot change), where
         counting again cost every health check half a second at a million triples.
@@ -362,6 +397,8 @@ class EmbeddedBackend:
                 "isolation": self.isolation,
                 "network": "available" if self.isolation == "none" else "none",
             },
+            # Parts still being made after the load: pages that need them answer 503 until then.
+            "making": [p for p in PART_NAMES if being_finished(self.path, p)],
         }
 
     def pids(self) -> list[int]:
