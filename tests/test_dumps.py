@@ -382,7 +382,7 @@ def test_serve_answers_queries_while_the_statistics_and_search_index_are_made(tm
     # A marker whose process has gone no longer holds the pages back: they are made here.
     assert building.unfinished(path) == ["statistics", "search"]
     building.finish_in_background(path, building.unfinished(path), say=lambda text: None)
-    for process, _ in building._finishing:
+    for process, _ in building._finishing:  # one process makes both, the statistics first
         process.join(120)
     building.stop_finishing()
     assert building.unfinished(path) == []

@@ -134,7 +134,7 @@ def index_for_search(path: Path) -> float:
 # What a loaded store still needs before every page can be shown, each made by one function.
 FINISHING = {STATISTICS: count_statistics, SEARCH: index_for_search}
 FINISHING_NICENESS = 10
-_finishing: list[tuple[multiprocessing.process.BaseProcess, Path]] = []
+_finishing: list[tuple[multiprocessing.process.BaseProcess, list[Path]]] = []
 
 
 def unfinished(path: Path) -> list[str]:
@@ -145,47 +145,53 @@ def unfinished(path: Path) -> list[str]:
 
 
 def finish_in_background(path: Path, parts: list[str], say: Callable[[str], object]) -> None:
-    """Make each part of a loaded store in a process of its own, while the service starts.
+    """Make the parts of a loaded store in a process of its own, while the service starts.
 
-    Each process writes a marker beside the store naming it (``being_finished`` reads it, and
-    pages that need the part answer 503 with ``Retry-After`` meanwhile), removes it when done,
-    and is killed when this process ends. Call before any thread is started here: gunicorn
-    forks its workers from this process.
+    The parts are made one after the other (the statistics first, which most pages need):
+    side by side they finished 15 s sooner at a million triples, but both held their memory
+    (410 and 340 MB) at once next to the starting service's. A marker beside the store names
+    the process while it makes each part (``being_finished`` reads it, and pages that need the
+    part answer 503 with ``Retry-After`` meanwhile). The process is killed when this one ends.
+    Call before any thread is started here: gunicorn forks its workers from this process.
     """
     context = multiprocessing.get_context("spawn")
-    for part in parts:
-        process = context.Process(
-            target=_finish, args=(path, part), name=f"zigraph-{part}", daemon=True
-        )
-        process.start()
-        marker = marker_file(path, part)
+    process = context.Process(
+        target=_finish, args=(path, parts), name="zigraph-finish", daemon=True
+    )
+    process.start()
+    markers = [marker_file(path, part) for part in parts]
+    for marker in markers:
         marker.write_text(f"{process.pid}\n")
-        if not process.is_alive():  # done already: it may have looked for its marker before
+    if not process.is_alive():  # done already: it may have looked for its markers before
+        for marker in markers:
             marker.unlink(missing_ok=True)
-        _finishing.append((process, marker))
+    _finishing.append((process, markers))
     say(
-        f"making the {' and the '.join(PART_NAMES[p] for p in parts)} in the background; "
+        f"making the {' and then the '.join(PART_NAMES[p] for p in parts)} in the background; "
         "SPARQL queries are answered meanwhile, pages that need them answer 503 until then"
     )
 
 
-def _finish(path: Path, part: str) -> None:
+def _finish(path: Path, parts: list[str]) -> None:
     from service.store.isolation import die_with_parent
 
     die_with_parent()
     os.nice(FINISHING_NICENESS)  # the web processes starting meanwhile come first
     try:
-        seconds = FINISHING[part](path)
-        print(f"zigraph: {PART_NAMES[part]} made in {seconds} s", file=sys.stderr, flush=True)
+        for part in parts:
+            seconds = FINISHING[part](path)
+            marker_file(path, part).unlink(missing_ok=True)
+            print(f"zigraph: {PART_NAMES[part]} made in {seconds} s", file=sys.stderr, flush=True)
     finally:
-        marker_file(path, part).unlink(missing_ok=True)
+        for part in parts:
+            marker_file(path, part).unlink(missing_ok=True)
 
 
 def stop_finishing() -> None:
-    """Stop the processes ``finish_in_background`` started that are still running."""
-    for process, marker in _finishing:
-        # The marker goes when the process is done: gunicorn's master may have reaped it.
-        if marker.exists() and process.is_alive():
+    """Stop the process ``finish_in_background`` started, if it is still running."""
+    for process, markers in _finishing:
+        # The markers go when the process is done: gunicorn's master may have reaped it.
+        if any(marker.exists() for marker in markers) and process.is_alive():
             process.kill()
             process.join()
     _finishing.clear()
