@@ -171,6 +171,11 @@ class Settings:
         "memory for entity pages and documents already rendered, per web process, kept "
         "while the embedded store's data version lasts (0: none kept)",
     )
+    shared_pages: bool = setting(
+        True,
+        "share the pages rendered by one web process with the others, as files beside the "
+        "dumps (each process writes at most page_cache_mb of them a data version)",
+    )
     export_run_lines: int = setting(
         200_000,
         "statements zigraph export and the dumps sort in memory at a time, the rest on disk "

@@ -92,7 +92,8 @@ def application_over(store: Path, backend: Backend | None = None):
     :param backend: a backend opened already over the same store, shared by the tests of a
         session (its evaluators start once); it is left open.
     """
-    application = create_app({"TESTING": True, "STORE_DIR": str(store)})
+    # Pages shared through files would carry one test's pages into the next test's app.
+    application = create_app({"TESTING": True, "STORE_DIR": str(store), "SHARED_PAGES": False})
     if backend is not None:
         application.extensions["zigraph.store"] = backend
     yield application

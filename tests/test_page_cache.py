@@ -103,3 +103,54 @@ def test_metrics_count_page_cache_hits_and_misses(client):
     }
     assert counted == {"hit": 1.0, "miss": 1.0}
     assert "zigraph_page_cache_entries" in figures
+
+
+def test_a_page_rendered_by_one_web_process_is_read_by_the_others(store_dir: Path, tmp_path):
+    """Two applications over one store stand for two web processes: the second reads the
+    first's page from its file, the same bytes and headers, and renders nothing."""
+    import shutil
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
+    apps = [create_app({"TESTING": True, "STORE_DIR": str(copy)}) for _ in range(2)]
+    try:
+        first = apps[0].test_client().get(AGENCY, headers=HTML)
+        assert first.headers[CACHE] == "miss"
+        files = list((copy / "dumps" / "pages").iterdir())
+        assert [f.name for f in files] == [first.headers["ETag"].strip('"')]
+        second = apps[1].test_client().get(AGENCY, headers=HTML)
+        assert second.headers[CACHE] == "hit"
+        assert second.data == first.data
+        assert second.headers["ETag"] == first.headers["ETag"]
+        assert second.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+        # A file that is not a whole page of ours is not served: the page is rendered again.
+        files[0].write_bytes(b"not a page")
+        third = create_app({"TESTING": True, "STORE_DIR": str(copy)})
+        apps.append(third)
+        again = third.test_client().get(AGENCY, headers=HTML)
+        assert again.headers[CACHE] == "miss" and again.data == first.data
+    finally:
+        for app in apps:
+            opened = app.extensions.get("zigraph.store")
+            if opened is not None:
+                opened.close()
+
+
+def test_a_web_process_writes_no_more_page_files_than_its_budget(store_dir: Path, tmp_path):
+    import shutil
+
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
+    budget = 40_000 / 2**20  # MB: more than one page of the agencies, less than two
+    app = create_app({"TESTING": True, "STORE_DIR": str(copy), "PAGE_CACHE_MB": budget})
+    try:
+        client = app.test_client()
+        for agency in ("dpmptsp-kota-pekalongan", "dinarpus-kota-pekalongan"):
+            page = client.get(f"/doc/organisation/{agency}", headers=HTML)
+            assert 20_000 < len(page.data) < 40_000
+        files = list((copy / "dumps" / "pages").iterdir())
+        assert len(files) == 1 and files[0].stat().st_size <= 40_000
+    finally:
+        opened = app.extensions.get("zigraph.store")
+        if opened is not None:
+            opened.close()
