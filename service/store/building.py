@@ -220,8 +220,8 @@ def build_isolated(
     """Build the store and validate the files, side by side in child processes.
 
     Once the store is loaded, its statistics and its search index are made in two more,
-    side by side (``finish``; otherwise the caller has them made, see
-    ``finish_in_background``).
+    side by side (unless ``finish`` is False and nothing is validated: the caller then has
+    them made, see ``finish_in_background``).
 
     The report is saved beside the store, for the pages, and the outcome (conformance, the
     seconds it took, the engine) goes into the store's metadata, so that a restart over
@@ -234,7 +234,9 @@ def build_isolated(
         built = executor.submit(build_timed, files, path)
         checked = executor.submit(validate_timed, files) if validate else None
         metadata = built.result()
-        if finish:  # both read the built store, each in its own process, side by side
+        # Both read the built store, each in its own process, side by side; while the files
+        # are validated (which the caller waits for anyway), whatever ``finish`` says.
+        if finish or checked is not None:
             counted = executor.submit(count_statistics, path)
             indexed = executor.submit(index_for_search, path)
             metadata["statistics_seconds"] = counted.result()
