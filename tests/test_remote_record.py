@@ -202,9 +202,47 @@ def test_pushing_changed_data_changes_the_version(own_server, tmp_path, monkeypa
         assert store_query(own_server, in_store)
 
 
-def test_a_large_record_part_is_written_in_pieces_virtuoso_takes():
-    # Virtuoso's Graph Store refused the record of a million triples (270 KB, one line a part):
-    # a body with a line past about 64 KB is "of unsupported type text/plain".
+def test_a_million_triples_record_is_taken_by_virtuoso_and_read_back_whole(
+    virtuoso_server, tmp_path
+):
+    """Virtuoso's Graph Store refused the record of a million triples (365 KB) twice: written
+    one line a part, then in pieces of 30,000 characters ("of unsupported type text/plain")."""
+    import requests
+
+    from service.push import put, record_triples
+    from service.store.embedded import STATISTICS_FILE
+    from service.store.remote import store_session
+
+    places = {f"https://w3id.org/zigraph/id/place/kota-{n:05d}": [] for n in range(6000)}
+    statistics_text = json.dumps({"coverage": {"places": places}}, indent=1)
+    (tmp_path / STATISTICS_FILE).write_text(statistics_text)
+    metadata = {"version": "0123456789abcdef", "graphs": [f"{GRAPH_BASE}g{n}" for n in range(3000)]}
+    body = record_triples(tmp_path, metadata)
+    assert len(body) > 300_000  # about a million triples' record
+    graph = "https://w3id.org/zigraph/test/large-record"  # not the served record
+    session = store_session(
+        virtuoso_server.graph_store, virtuoso_server.user, virtuoso_server.password
+    )
+    import io
+
+    status = put(
+        session, virtuoso_server.graph_store, graph, io.BytesIO(body), "application/n-triples", 60
+    )
+    assert status in (200, 201, 204)
+    answer = requests.get(
+        virtuoso_server.endpoint,
+        params={"query": f"SELECT ?p ?text WHERE {{ GRAPH <{graph}> {{ ?r ?p ?text }} }}"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=60,
+    )
+    pieces: dict[str, list[str]] = {}
+    for row in answer.json()["results"]["bindings"]:
+        pieces.setdefault(row["p"]["value"], []).append(row["text"]["value"])
+    assert record_text(pieces[RECORD_PARTS["statistics"]]) == statistics_text
+    assert json.loads(record_text(pieces[RECORD_PARTS["metadata"]])) == metadata
+
+
+def test_a_large_record_part_is_written_in_numbered_pieces():
     from service.store.remote import RECORD_PIECE, record_pieces
 
     text = json.dumps({"places": {f"https://example.org/place/{n}": [] for n in range(9000)}})

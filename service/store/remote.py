@@ -95,9 +95,10 @@ RECORD_GRAPH = "https://w3id.org/zigraph/record/dataset"
 RECORD_TERMS = "https://w3id.org/zigraph/record#"
 RECORD_PARTS = {part: RECORD_TERMS + part for part in ("metadata", "statistics", "report")}
 # Each part is written in numbered pieces ("000001 …"), one literal each: Virtuoso's Graph
-# Store refuses a body with a line past about 64 KB ("unsupported type text/plain"), and a
-# million triples' statistics are 270 KB.
-RECORD_PIECE = 30_000  # characters
+# Store refuses a body past about 64 KB holding a line of 30 KB ("unsupported type
+# text/plain"; lines of 16 KB passed, and a body of 64 KB or less whatever its lines), and a
+# million triples' record is 365 KB.
+RECORD_PIECE = 4_000  # characters
 
 
 def record_pieces(text: str) -> list[str]:
