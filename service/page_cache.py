@@ -134,11 +134,18 @@ def cached_page(render: Callable[[], BaseResponse], revalidate: bool = True) -> 
 
 
 class SharedPages:
-    """The page files of one folder this process wrote, counted against its budget."""
+    """The page files of one folder this process wrote, counted against its budget.
 
-    def __init__(self, folder: Path, budget: int) -> None:
+    A file is named by the page's ETag and ``scope``: a digest of the settings (a publisher
+    named differently changes the pages) and of the parent process, which is gunicorn's
+    master for every web process of one ``zigraph serve`` (a restart, perhaps of a newer
+    zigraph, renders its pages afresh).
+    """
+
+    def __init__(self, folder: Path, budget: int, settings: Settings) -> None:
         self.folder = folder
         self.budget = budget
+        self.scope = hashlib.sha256(f"{settings!r} {os.getppid()}".encode()).hexdigest()[:12]
         self.written: dict[str, int] = {}  # bytes written, per data version
         self.lock = threading.Lock()
 
@@ -166,7 +173,7 @@ def open_shared(settings: Settings) -> SharedPages | bool:
     except OSError as error:
         log.warning("pages are not shared between web processes: %s", error)
         return False
-    return SharedPages(folder, int(settings.page_cache_mb * 2**20))
+    return SharedPages(folder, int(settings.page_cache_mb * 2**20), settings)
 
 
 def read_shared(key: PageKey) -> Answer | None:
@@ -175,7 +182,7 @@ def read_shared(key: PageKey) -> Answer | None:
     if shared is None:
         return None
     try:
-        with (shared.folder / key.etag()).open("rb") as file:
+        with (shared.folder / f"{key.etag()}-{shared.scope}").open("rb") as file:
             if file.readline() != PAGE_FILE_MAGIC:
                 return None
             head = json.loads(file.readline())
@@ -198,7 +205,7 @@ def write_shared(key: PageKey, page: Answer) -> None:
         if shared.written.get(key.version, 0) + len(data) > shared.budget:
             return
         shared.written[key.version] = shared.written.get(key.version, 0) + len(data)
-    path = shared.folder / key.etag()
+    path = shared.folder / f"{key.etag()}-{shared.scope}"
     partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         partial.write_bytes(data)
