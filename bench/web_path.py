@@ -89,7 +89,7 @@ def subjects_of(store_path: Path) -> list[str]:
 
     store = ox.Store.read_only(str(store_path))
     query = f"SELECT ?s WHERE {{ ?s a <{ZI}City> }} LIMIT 5000"
-    found = [solution["s"].value for solution in store.query(query)]
+    found = [s["s"].value for s in store.query(query, use_default_graph_as_union=True)]
     del store
     if not found:
         raise SystemExit(f"no zi:City in the store at {store_path}")
@@ -276,9 +276,12 @@ def report(args, layers: dict, http_figures: dict) -> str:
         "# Where a lookup's time goes",
         "",
         f"- Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"`python bench/web_path.py --store STORE --requests {args.requests}`",
+        f"`python bench/web_path.py --store STORE --requests {args.requests}"
+        f"{' --granian DIR' if args.granian else ''}`",
         f"- Machine: {os.cpu_count()} cores, {platform.platform()}, Python "
         f"{platform.python_version()}, gunicorn {gunicorn.__version__}",
+        f"- Load average when it ended: {os.getloadavg()[0]:.2f} (2 cores; above 1, other work "
+        "shared the CPU)",
         f"- Store: {args.store_triples:,} triples; each figure the median of {args.requests} "
         "requests one at a time (HTTP: over one keep-alive connection), a different subject "
         "and LIMIT each time, zigraph's answer cache off",
