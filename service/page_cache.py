@@ -19,8 +19,8 @@ renders to a file named by its ETag in ``pages/`` of the dump folder, which ever
 of the same store reads: a page rendered by one is not rendered again by another (at a million
 triples a page is about 50 ms of queries, a file a fraction of a millisecond). A file is
 written under a temporary name and renamed, so it is always whole; a process writes at most
-``page_cache_mb`` of them a data version, and files of another version go an hour after
-their writing, as dumps do.
+``page_cache_mb`` of them a data version, and files of another version or scope (below) go
+an hour after their writing, as dumps do.
 """
 
 from __future__ import annotations
@@ -211,19 +211,18 @@ def write_shared(key: PageKey, page: Answer) -> None:
         partial.write_bytes(data)
         os.replace(partial, path)
         if first:
-            remove_stale(shared.folder, key.version)
+            remove_stale(shared.folder, key.version, shared.scope)
     except OSError as error:
         log.warning("cannot share a page with the other web processes: %s", error)
         partial.unlink(missing_ok=True)
 
 
-def remove_stale(folder: Path, version: str) -> None:
-    """Remove the page files of other data versions written over an hour ago."""
+def remove_stale(folder: Path, version: str, scope: str) -> None:
+    """Remove the page files of other data versions or scopes written over an hour ago."""
     for old in folder.iterdir():
         try:
-            if not old.name.startswith(f"{version}-") and (
-                time.time() - old.stat().st_mtime > STALE_PAGE_SECONDS
-            ):
+            current = old.name.startswith(f"{version}-") and old.name.endswith(f"-{scope}")
+            if not current and time.time() - old.stat().st_mtime > STALE_PAGE_SECONDS:
                 old.unlink()
         except OSError:
             continue

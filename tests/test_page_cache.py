@@ -156,6 +156,21 @@ def test_a_page_file_is_not_read_by_a_process_with_other_settings(store_dir: Pat
             opened = app.extensions.get("zigraph.store")
             if opened is not None:
                 opened.close()
+    # A restart writes its first page: the files of other scopes, over an hour old, go.
+    import os
+    import time
+
+    folder = copy / "dumps" / "pages"
+    for old in folder.iterdir():
+        os.utime(old, (time.time() - 7200, time.time() - 7200))
+    app = create_app({"TESTING": True, "STORE_DIR": str(copy), "PUBLISHER_NAME": "Diskominfo"})
+    try:
+        assert app.test_client().get(AGENCY, headers=HTML).headers[CACHE] == "miss"
+        assert len(list(folder.iterdir())) == 1
+    finally:
+        opened = app.extensions.get("zigraph.store")
+        if opened is not None:
+            opened.close()
 
 
 def test_a_web_process_writes_no_more_page_files_than_its_budget(store_dir: Path, tmp_path):
