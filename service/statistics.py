@@ -239,10 +239,9 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         for t in triples
         if t.predicate.value == RDF_TYPE and isinstance(t.subject, ox.NamedNode)
     }
+    conferral = ox.NamedNode(str(ZI.DesignationConferral))
     conferrals = {
-        t.subject
-        for t in triples
-        if t.predicate.value == RDF_TYPE and t.object == ox.NamedNode(str(ZI.DesignationConferral))
+        t.subject for t in triples if t.predicate.value == RDF_TYPE and t.object == conferral
     }
     return {
         "data_classes": class_figures(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -105,89 +106,75 @@ def test_metrics_count_page_cache_hits_and_misses(client):
     assert "zigraph_page_cache_entries" in figures
 
 
-def test_a_page_rendered_by_one_web_process_is_read_by_the_others(store_dir: Path, tmp_path):
-    """Two applications over one store stand for two web processes: the second reads the
-    first's page from its file, the same bytes and headers, and renders nothing."""
+@pytest.fixture
+def store_copy(store_dir: Path, tmp_path) -> Path:
+    """Return a copy of the shipped store without page files (pages of its own)."""
     import shutil
 
     copy = tmp_path / "store"
     shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
-    apps = [create_app({"TESTING": True, "STORE_DIR": str(copy)}) for _ in range(2)]
+    return copy
+
+
+@contextmanager
+def web_processes(store: Path, *settings: dict):
+    """Yield one application over ``store`` a settings mapping, standing for as many web
+    processes of one deployment; close their stores after."""
+    apps = [create_app({"TESTING": True, "STORE_DIR": str(store), **more}) for more in settings]
     try:
-        first = apps[0].test_client().get(AGENCY, headers=HTML)
+        yield apps
+    finally:
+        for app in apps:
+            opened = app.extensions.get("zigraph.store")
+            if opened is not None:
+                opened.close()
+
+
+def test_a_page_rendered_by_one_web_process_is_read_by_the_others(store_copy: Path):
+    """Two applications over one store stand for two web processes: the second reads the
+    first's page from its file, the same bytes and headers, and renders nothing."""
+    with web_processes(store_copy, {}, {}, {}) as (one, other, third):
+        first = one.test_client().get(AGENCY, headers=HTML)
         assert first.headers[CACHE] == "miss"
-        files = list((copy / "dumps" / "pages").iterdir())
+        files = list((store_copy / "dumps" / "pages").iterdir())
         assert len(files) == 1 and files[0].name.startswith(first.headers["ETag"].strip('"'))
-        second = apps[1].test_client().get(AGENCY, headers=HTML)
+        second = other.test_client().get(AGENCY, headers=HTML)
         assert second.headers[CACHE] == "hit"
         assert second.data == first.data
         assert second.headers["ETag"] == first.headers["ETag"]
         assert second.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
         # A file that is not a whole page of ours is not served: the page is rendered again.
         files[0].write_bytes(b"not a page")
-        third = create_app({"TESTING": True, "STORE_DIR": str(copy)})
-        apps.append(third)
         again = third.test_client().get(AGENCY, headers=HTML)
         assert again.headers[CACHE] == "miss" and again.data == first.data
-    finally:
-        for app in apps:
-            opened = app.extensions.get("zigraph.store")
-            if opened is not None:
-                opened.close()
 
 
-def test_a_page_file_is_not_read_by_a_process_with_other_settings(store_dir: Path, tmp_path):
+def test_a_page_file_is_not_read_by_a_process_with_other_settings(store_copy: Path):
     """A deployment restarted with another publisher (or in another serve) renders afresh."""
-    import shutil
-
-    copy = tmp_path / "store"
-    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
-    apps = [
-        create_app({"TESTING": True, "STORE_DIR": str(copy), "PUBLISHER_NAME": name})
-        for name in ("Dinas Kominfo", "Bappeda")
-    ]
-    try:
-        for app in apps:
-            page = app.test_client().get(AGENCY, headers=HTML)
-            assert page.headers[CACHE] == "miss"
-        assert len(list((copy / "dumps" / "pages").iterdir())) == 2
-    finally:
-        for app in apps:
-            opened = app.extensions.get("zigraph.store")
-            if opened is not None:
-                opened.close()
-    # A restart writes its first page: the files of other scopes, over an hour old, go.
     import os
     import time
 
-    folder = copy / "dumps" / "pages"
+    folder = store_copy / "dumps" / "pages"
+    publishers = ({"PUBLISHER_NAME": "Dinas Kominfo"}, {"PUBLISHER_NAME": "Bappeda"})
+    with web_processes(store_copy, *publishers) as apps:
+        for app in apps:
+            page = app.test_client().get(AGENCY, headers=HTML)
+            assert page.headers[CACHE] == "miss"
+        assert len(list(folder.iterdir())) == 2
+    # A restart writes its first page: the files of other scopes, over an hour old, go.
     for old in folder.iterdir():
         os.utime(old, (time.time() - 7200, time.time() - 7200))
-    app = create_app({"TESTING": True, "STORE_DIR": str(copy), "PUBLISHER_NAME": "Diskominfo"})
-    try:
+    with web_processes(store_copy, {"PUBLISHER_NAME": "Diskominfo"}) as (app,):
         assert app.test_client().get(AGENCY, headers=HTML).headers[CACHE] == "miss"
         assert len(list(folder.iterdir())) == 1
-    finally:
-        opened = app.extensions.get("zigraph.store")
-        if opened is not None:
-            opened.close()
 
 
-def test_a_web_process_writes_no_more_page_files_than_its_budget(store_dir: Path, tmp_path):
-    import shutil
-
-    copy = tmp_path / "store"
-    shutil.copytree(store_dir, copy, ignore=shutil.ignore_patterns("dumps"))
+def test_a_web_process_writes_no_more_page_files_than_its_budget(store_copy: Path):
     budget = 40_000 / 2**20  # MB: more than one page of the agencies, less than two
-    app = create_app({"TESTING": True, "STORE_DIR": str(copy), "PAGE_CACHE_MB": budget})
-    try:
+    with web_processes(store_copy, {"PAGE_CACHE_MB": budget}) as (app,):
         client = app.test_client()
         for agency in ("dpmptsp-kota-pekalongan", "dinarpus-kota-pekalongan"):
             page = client.get(f"/doc/organisation/{agency}", headers=HTML)
             assert 20_000 < len(page.data) < 40_000
-        files = list((copy / "dumps" / "pages").iterdir())
+        files = list((store_copy / "dumps" / "pages").iterdir())
         assert len(files) == 1 and files[0].stat().st_size <= 40_000
-    finally:
-        opened = app.extensions.get("zigraph.store")
-        if opened is not None:
-            opened.close()
