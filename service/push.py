@@ -23,7 +23,7 @@ import click
 import pyoxigraph as ox
 import requests
 
-from service import dataset
+from service import dataset, search
 from service.cli_options import dataset_options, files_or_exit, settings_or_exit
 from service.errors import BackendUnavailable
 from service.export import FORMATS, RdfSerialization
@@ -182,6 +182,9 @@ def record_triples(path: Path, metadata: dict) -> bytes:
     report = path / REPORT_FILE
     if report.exists():
         parts["report"] = report.read_text()
+    index = path / search.INDEX_FOLDER
+    if search.open_index(index) is not None:
+        parts["search"] = search.pack(index)
     triples = [
         ox.Triple(record, ox.NamedNode(RECORD_PARTS[part]), ox.Literal(piece))
         for part, text in parts.items()

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from service import dataset, statistics
+from service import dataset, search, statistics
 from service.cli import cli
 from service.namespaces import GRAPH_BASE
 from service.store import get_store, remote
@@ -24,6 +24,7 @@ from service.store.remote import RECORD_GRAPH, RECORD_PARTS, RemoteBackend, reco
 from tests.conftest import pushed
 from tests.stores import OxigraphServer
 from tests.test_remote_store import delete_graph, remote_app
+from tests.test_search import hits, href
 
 # What only a read of every quad or a scan of every graph sends.
 WHOLE_STORE_READS = ("OFFSET", "GROUP BY ?g", "DISTINCT ?s ?p ?o")
@@ -117,6 +118,28 @@ def test_remote_pages_of_the_whole_dataset_read_only_the_record(oxigraph_server)
         backend = app.extensions["zigraph.store"]
         assert backend.fixed_version() is not None  # pages and answers are kept per version
         assert whole_store_reads(backend) == []
+
+
+def test_remote_search_opens_the_index_push_wrote_into_the_record(
+    oxigraph_server, client, monkeypatch, tmp_path
+):
+    # Reading every label and passage of the store (ENTRIES_QUERY) took Virtuoso more than
+    # its time limit at a million triples: the search page answered 502.
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own dump folder
+    for query in ("dinarpus", "perpustakan pekalongan", "wilayah bebas korupsi"):
+        embedded = [href(hit) for hit in hits(client, query)]
+        assert embedded, query
+        for app in remote_app(oxigraph_server.endpoint):
+            assert [href(hit) for hit in hits(app.test_client(), query)] == embedded
+            backend = app.extensions["zigraph.store"]
+            assert search.ENTRIES_QUERY not in backend.sent
+            assert any(RECORD_PARTS["search"] in sent for sent in backend.sent)
+    # Unpacked once, in the dump folder, for every web process of the version.
+    assert [p.name for p in tmp_path.glob("zigraph-dumps-*/search-*")] == [
+        f"search-{backend.fixed_version()}"
+    ]
 
 
 def test_remote_dump_equals_the_embedded_dump_read_graph_by_graph(

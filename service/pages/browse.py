@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 
 from service import search, statistics
 from service.citations import locator
+from service.downloads import dump_folder
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, ZI
 from service.page_cache import cached_page
@@ -31,6 +32,7 @@ from service.pages.labels import (
 from service.pages.vocabulary import class_rank, is_technical_class
 from service.store import get_store
 from service.store.embedded import LISTED_MEMBERS, SEARCH, refuse_while_being_finished
+from service.store.remote import RemoteBackend
 from service.terms import bound, term_value
 
 bp = Blueprint("browse", __name__)
@@ -348,6 +350,12 @@ def classes():
 @bp.route("/browse/class")
 def class_page():
     """List the instances of one class (``?iri=``), sorted by label, a page at a time."""
+    return cached_page(lambda: make_response(render_class_page()))
+
+
+def render_class_page():
+    """Render a class's page (kept per data version, language and query by ``cached_page``):
+    over a remote store each page of a large class is the store's ORDER BY of its members."""
     iri = request.args.get("iri", "")
     try:
         node = sparql_iri(iri)
@@ -425,8 +433,10 @@ def search_index() -> search.SearchIndex:
 def open_search_index() -> search.SearchIndex:
     """Open the index a built store keeps beside it, or index the store now, in memory.
 
-    A remote store, or a store built before zigraph indexed its text, is read whole by one
-    query (ENTRIES_QUERY) and indexed in this process: seconds at a million triples.
+    Over a remote store, the index ``zigraph push`` wrote into the record. A store built
+    before zigraph indexed its text, or a remote store pushed without one, is read whole by
+    one query (ENTRIES_QUERY) and indexed in this process: seconds at a million triples,
+    more than Virtuoso's time limit past that.
     """
     store = get_store()
     if store.name == "embedded":
@@ -434,6 +444,14 @@ def open_search_index() -> search.SearchIndex:
         if saved is not None:
             return saved
         refuse_while_being_finished(Path(store.location), SEARCH)
+    elif isinstance(store, RemoteBackend) and store.fixed_version() is not None:
+        # zigraph push puts the index of the data it pushed into the record: unpacked once a
+        # version into the dump folder, for every web process.
+        version, packed = store.read_record_part("search")
+        if version is not None and packed is not None:
+            unpacked = search.unpack(packed, dump_folder() / f"search-{version}")
+            if unpacked is not None:
+                return unpacked
     return search.build(search.entries_of(store.query(search.ENTRIES_QUERY).rows))
 
 

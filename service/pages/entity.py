@@ -253,11 +253,13 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
     values = " ".join(sparql_iri(f) for f in facts)
     if not values:
         return {}
+    # The facts are given in each branch, not once before them: Virtuoso 7.2 joined a VALUES
+    # before a UNION with its first branch only, and read every passage of the store for the
+    # second (24,164 rows, 9.8 s for a designation at a million triples, against 30).
     result = get_store().query(
         f"""SELECT DISTINCT ?fact ?passage ?source ?text ?exact ?prefix ?suffix ?start ?end WHERE {{
-  VALUES ?fact {{ {values} }}
-  {{ ?fact <{PROV.wasDerivedFrom}> ?passage }}
-  UNION {{ ?fact <{OA.hasSource}> ?any BIND(?fact AS ?passage) }}
+  {{ VALUES ?fact {{ {values} }} ?fact <{PROV.wasDerivedFrom}> ?passage }}
+  UNION {{ VALUES ?fact {{ {values} }} ?fact <{OA.hasSource}> ?any BIND(?fact AS ?passage) }}
   OPTIONAL {{ ?passage <{OA.hasSource}> ?source .
              OPTIONAL {{ ?source <{DCTERMS.hasFormat}> ?text }} }}
   OPTIONAL {{ ?passage <{OA.hasSelector}> ?q . ?q <{OA.exact}> ?exact .

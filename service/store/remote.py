@@ -103,7 +103,9 @@ GRAPH_PAGE = (
 # GRAPH_BASE, so that it is never one of the graphs served. Its literals hold JSON.
 RECORD_GRAPH = "https://w3id.org/zigraph/record/dataset"
 RECORD_TERMS = "https://w3id.org/zigraph/record#"
-RECORD_PARTS = {part: RECORD_TERMS + part for part in ("metadata", "statistics", "report")}
+RECORD_PARTS = {
+    part: RECORD_TERMS + part for part in ("metadata", "statistics", "report", "search")
+}
 # Each part is written in numbered pieces ("000001 …"), one literal each: Virtuoso's Graph
 # Store refuses a body past about 64 KB holding a line of 30 KB ("unsupported type
 # text/plain"; lines of 16 KB passed, and a body of 64 KB or less whatever its lines), and a
@@ -612,6 +614,12 @@ class RemoteBackend:
                 self._record_parts[(part, version)] = text
                 return text
             return self._record_parts[key]
+
+    def read_record_part(self, part: str) -> tuple[str | None, str | None]:
+        """Read one part of the record now, not kept (``search``: megabytes, unpacked by the
+        caller); return the version it belongs to and its text, None for either missing."""
+        metadata, text = self._read_record(RECORD_PARTS[part])
+        return (metadata["version"] if metadata else None), text
 
     def _read_record(self, part: str | None) -> tuple[dict | None, str | None]:
         """Read the record's metadata and, if named, one more of its parts."""
