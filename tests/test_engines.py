@@ -14,7 +14,7 @@ import pytest
 from service import create_app
 from service.export import FORMATS, serialize_dataset
 from service.namespaces import ID_BASE, VOID
-from service.store import remote
+from service.store import get_store, remote
 from tests.conftest import REPO
 from tests.pagehtml import parse
 from tests.stores import Listener
@@ -229,3 +229,22 @@ def test_virtuoso_extension_functions_are_refused(virtuoso_server):
             backend.close()
     assert listener.connections == 0
     assert response.status_code == 400
+
+
+def test_a_facts_passages_are_only_those_of_the_facts_asked(engine, reference):
+    # Virtuoso 7.2 joined the facts (a VALUES before a UNION whose branch binds ?passage, then
+    # an OPTIONAL) with the first branch only: every passage of the store came back as a fact.
+    from service.pages.entity import passages_query
+
+    derived = "SELECT DISTINCT ?f WHERE { ?f <http://www.w3.org/ns/prov#wasDerivedFrom> ?p }"
+    passage = "SELECT DISTINCT ?f WHERE { ?f <http://www.w3.org/ns/oa#hasSource> ?s }"
+    union = {"use_default_graph_as_union": True}
+    facts = sorted(row["f"].value for row in reference.query(derived + " LIMIT 3", **union))
+    facts += sorted(row["f"].value for row in reference.query(passage + " LIMIT 1", **union))
+    query = passages_query(facts)
+    expected = comparable_results(reference.query(query, **union))
+    with engine.application.app_context():
+        answer = get_store().query(query)
+    rows = [tuple(term_key(term) for term in row) for row in answer.rows]
+    assert (answer.variables, sorted(rows)) == expected
+    assert {row[0] for row in rows} == {f"<{fact}>" for fact in facts}

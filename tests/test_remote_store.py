@@ -527,7 +527,8 @@ def test_virtuoso_names_many_graphs_as_every_graph_but_the_others(virtuoso_serve
         sent = backend.sent[-1]
         assert sent.startswith("DEFINE input:default-graph-exclude <")
         assert f"DEFINE input:named-graph-exclude <{RECORD_GRAPH}>" in sent
-        assert "DEFINE input:default-graph-exclude <http://www.openlinksw.com/schemas/virtrdf#>" in sent
+        virtrdf = "http://www.openlinksw.com/schemas/virtrdf#"  # one of Virtuoso's own
+        assert f"DEFINE input:default-graph-exclude <{virtrdf}>" in sent
 
         virtuoso_server.sql(
             f"SPARQL INSERT DATA {{ GRAPH <{OTHER_GRAPH}> "

@@ -248,16 +248,17 @@ def passage_anchor(iri: str) -> str:
     return "passage-" + re.sub(r"[^A-Za-z0-9_-]", "-", local_name(iri))
 
 
-def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
-    """Return the passages each fact node (or passage) is derived from, in text order."""
+def passages_query(facts: list[str]) -> str:
+    """Return the query of the passages each fact node (or passage) is derived from.
+
+    The facts are given in each branch, not once before them: Virtuoso 7.2 joined a VALUES
+    before a UNION whose branch binds ``?passage``, followed by an OPTIONAL, with its first
+    branch only, and read every passage of the store for the second (24,164 rows and 9.8 s
+    for a designation at a million triples, against 30).
+    """
     values = " ".join(sparql_iri(f) for f in facts)
-    if not values:
-        return {}
-    # The facts are given in each branch, not once before them: Virtuoso 7.2 joined a VALUES
-    # before a UNION with its first branch only, and read every passage of the store for the
-    # second (24,164 rows, 9.8 s for a designation at a million triples, against 30).
-    result = get_store().query(
-        f"""SELECT DISTINCT ?fact ?passage ?source ?text ?exact ?prefix ?suffix ?start ?end WHERE {{
+    chosen = "?fact ?passage ?source ?text ?exact ?prefix ?suffix ?start ?end"
+    return f"""SELECT DISTINCT {chosen} WHERE {{
   {{ VALUES ?fact {{ {values} }} ?fact <{PROV.wasDerivedFrom}> ?passage }}
   UNION {{ VALUES ?fact {{ {values} }} ?fact <{OA.hasSource}> ?any BIND(?fact AS ?passage) }}
   OPTIONAL {{ ?passage <{OA.hasSource}> ?source .
@@ -266,7 +267,13 @@ def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
              OPTIONAL {{ ?q <{OA.prefix}> ?prefix }} OPTIONAL {{ ?q <{OA.suffix}> ?suffix }} }}
   OPTIONAL {{ ?passage <{OA.hasSelector}> ?r . ?r <{OA.start}> ?start ; <{OA.end}> ?end }}
 }}"""
-    )
+
+
+def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
+    """Return the passages each fact node (or passage) is derived from, in text order."""
+    if not facts:
+        return {}
+    result = get_store().query(passages_query(facts))
     rows = result.dicts()
     labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
     made: dict[str, Passage] = {}
