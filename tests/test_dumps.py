@@ -240,6 +240,7 @@ def test_void_statistics_counted_in_the_store_equal_those_of_the_quads(shipped_d
     assert statistics.from_store(store, survey.figures()) == counted
     assert counted["classes"]["https://w3id.org/zigraph/ontology#City"] >= 1
     assert counted["latest_assessment_year"] == 2020  # the article's WBK designations
+    assert counted["shapes"] > 10 and counted["focus_nodes"] > 50  # what /validation covers
 
 
 def test_a_dump_is_written_once_beside_the_store_and_sent_from_there(store_dir, tmp_path):

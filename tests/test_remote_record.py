@@ -118,6 +118,9 @@ def test_remote_pages_of_the_whole_dataset_read_only_the_record(oxigraph_server)
         backend = app.extensions["zigraph.store"]
         assert backend.fixed_version() is not None  # pages and answers are kept per version
         assert whole_store_reads(backend) == []
+        # What the report covers was counted with the statistics, before the push.
+        assert statistics.FOCUS_NODES not in backend.sent
+        assert statistics.SHAPES not in backend.sent
 
 
 def test_remote_search_opens_the_index_push_wrote_into_the_record(
