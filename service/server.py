@@ -81,11 +81,17 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
 
         def load(self):
             from service import create_app
+            from service.errors import ZigraphError
+            from service.pages.browse import open_saved_search_index
             from service.store import get_store
 
             app = create_app(config)
             with app.app_context():  # in the worker: open the store, boot its evaluators
                 get_store().start()
+                try:
+                    open_saved_search_index()
+                except ZigraphError as error:  # the store is away: the first search opens it
+                    app.logger.warning("the search index was not opened at start: %s", error)
             # Compile every template now, not for the first visitor of each page.
             for name in app.jinja_env.list_templates(extensions=["html"]):
                 app.jinja_env.get_template(name)

@@ -384,7 +384,7 @@ def test_serve_answers_queries_while_the_statistics_and_search_index_are_made(tm
     assert building.unfinished(path) == ["statistics", "search"]
     building.finish_in_background(path, building.unfinished(path), say=lambda text: None)
     for process, _ in building._finishing:  # one process makes both, the statistics first
-        process.join(120)
+        process.wait(120)
     building.stop_finishing()
     assert building.unfinished(path) == []
     assert not marker_file(path, "statistics").exists() and not marker_file(path, "search").exists()
@@ -392,6 +392,39 @@ def test_serve_answers_queries_while_the_statistics_and_search_index_are_made(tm
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
     found = client.get("/search?q=dinarpus", headers={"Accept": "text/html"})
     assert found.status_code == 200 and "Dinarpus" in found.get_data(as_text=True)
+
+
+def test_a_web_process_that_ends_leaves_the_background_finishing_running(tmp_path):
+    """gunicorn forks its workers from the process that started the finishing one; a worker
+    that ends runs Python's exit handlers. multiprocessing's terminated every child whose
+    record the worker inherited: the statistics and search index were never made."""
+    import subprocess
+    import sys
+
+    from service import dataset
+    from service.store import building
+
+    path = tmp_path / "store"
+    building.build_isolated(dataset.shipped_files(), path, validate=False, finish=False)
+    program = """
+import os, sys
+from pathlib import Path
+from service.store import building
+path = Path(sys.argv[1])
+building.finish_in_background(path, building.unfinished(path), say=lambda text: None)
+worker = os.fork()
+if worker == 0:
+    sys.exit(0)  # a worker ending as gunicorn's do: the exit handlers run
+os.waitpid(worker, 0)
+process, _ = building._finishing[0]
+print("running" if process.poll() is None else f"ended {process.returncode}", flush=True)
+print(f"made {process.wait(120)}", flush=True)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(path)], capture_output=True, text=True, timeout=180
+    )
+    assert result.stdout.split("\n")[:2] == ["running", "made 0"], result.stdout + result.stderr
+    assert building.unfinished(path) == []
 
 
 def test_a_large_class_is_read_a_page_at_a_time_from_its_sorted_members(store_dir, tmp_path):

@@ -145,6 +145,25 @@ def test_remote_search_opens_the_index_push_wrote_into_the_record(
     ]
 
 
+def test_a_web_process_opens_the_saved_search_index_before_its_first_search(
+    oxigraph_server, monkeypatch, tmp_path
+):
+    import tempfile
+
+    from service.pages.browse import open_saved_search_index
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for app in remote_app(oxigraph_server.endpoint):
+        with app.app_context():  # as service/server.py does in each web process
+            open_saved_search_index()
+        backend = app.extensions["zigraph.store"]
+        assert any(RECORD_PARTS["search"] in sent for sent in backend.sent)
+        backend.sent.clear()
+        assert hits(app.test_client(), "dinarpus")
+        # The first search read no index: only its hits' types and labels.
+        assert not any("record#" in sent or "hasSelector>/" in sent for sent in backend.sent)
+
+
 def test_remote_dump_equals_the_embedded_dump_read_graph_by_graph(
     oxigraph_server, client, monkeypatch, tmp_path
 ):

@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -134,7 +135,14 @@ def index_for_search(path: Path) -> float:
 # What a loaded store still needs before every page can be shown, each made by one function.
 FINISHING = {STATISTICS: count_statistics, SEARCH: index_for_search}
 FINISHING_NICENESS = 10
-_finishing: list[tuple[multiprocessing.process.BaseProcess, list[Path]]] = []
+_finishing: list[tuple[subprocess.Popen, list[Path]]] = []
+# What the process finish_in_background starts runs: a new interpreter (``-c``), not a
+# multiprocessing child, whose record every gunicorn worker forked from this process inherits:
+# multiprocessing's exit handler in a worker that ended (restarted, or stopped) terminated it.
+FINISH_PROGRAM = (
+    "import sys; from pathlib import Path; from service.store.building import finish; "
+    "finish(Path(sys.argv[1]), sys.argv[2:])"
+)
 
 
 def unfinished(path: Path) -> list[str]:
@@ -154,15 +162,13 @@ def finish_in_background(path: Path, parts: list[str], say: Callable[[str], obje
     part answer 503 with ``Retry-After`` meanwhile). The process is killed when this one ends.
     Call before any thread is started here: gunicorn forks its workers from this process.
     """
-    context = multiprocessing.get_context("spawn")
-    process = context.Process(
-        target=_finish, args=(path, parts), name="zigraph-finish", daemon=True
+    process = subprocess.Popen(
+        [sys.executable, "-c", FINISH_PROGRAM, str(path), *parts], stdin=subprocess.DEVNULL
     )
-    process.start()
     markers = [marker_file(path, part) for part in parts]
     for marker in markers:
         marker.write_text(f"{process.pid}\n")
-    if not process.is_alive():  # done already: it may have looked for its markers before
+    if process.poll() is not None:  # done already: it may have looked for its markers before
         for marker in markers:
             marker.unlink(missing_ok=True)
     _finishing.append((process, markers))
@@ -172,7 +178,9 @@ def finish_in_background(path: Path, parts: list[str], say: Callable[[str], obje
     )
 
 
-def _finish(path: Path, parts: list[str]) -> None:
+def finish(path: Path, parts: list[str]) -> None:
+    """Make the parts of the store at ``path``, one after the other, at a lower CPU priority:
+    the process ``finish_in_background`` starts, which ends with the one that started it."""
     from service.store.isolation import die_with_parent
 
     die_with_parent()
@@ -191,9 +199,9 @@ def stop_finishing() -> None:
     """Stop the process ``finish_in_background`` started, if it is still running."""
     for process, markers in _finishing:
         # The markers go when the process is done: gunicorn's master may have reaped it.
-        if any(marker.exists() for marker in markers) and process.is_alive():
+        if any(marker.exists() for marker in markers) and process.poll() is None:
             process.kill()
-            process.join()
+            process.wait()
     _finishing.clear()
 
 
