@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import time
 import urllib.request
 
 import pyoxigraph as ox
@@ -142,9 +145,16 @@ def test_remote_search_opens_the_index_push_wrote_into_the_record(
             reads += sum(RECORD_PARTS["search"] in sent for sent in backend.sent)
     # Read from the record and unpacked once, in the dump folder; the others open that.
     assert reads == 1
-    assert [p.name for p in tmp_path.glob("zigraph-dumps-*/search-*")] == [
-        f"search-{backend.fixed_version()}"
-    ]
+    [unpacked] = tmp_path.glob("zigraph-dumps-*/search-*")
+    assert unpacked.name == f"search-{backend.fixed_version()}"
+    # Another version's index goes an hour after its unpacking, when this one is unpacked.
+    other = unpacked.with_name("search-0ther")
+    shutil.copytree(unpacked, other)
+    os.utime(other, (time.time() - 7200, time.time() - 7200))
+    shutil.rmtree(unpacked)
+    for app in remote_app(oxigraph_server.endpoint):
+        assert hits(app.test_client(), "dinarpus")
+    assert [p.name for p in tmp_path.glob("zigraph-dumps-*/search-*")] == [unpacked.name]
 
 
 def test_a_web_process_opens_the_saved_search_index_before_its_first_search(

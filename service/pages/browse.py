@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 
 from service import search, statistics
 from service.citations import locator
-from service.downloads import dump_folder
+from service.downloads import STALE_DUMP_SECONDS, dump_folder
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, ZI
 from service.page_cache import cached_page
@@ -463,7 +464,11 @@ def saved_search_index() -> search.SearchIndex | None:
     version, packed = store.read_record_part("search")
     if version is None or packed is None:
         return None
-    return search.unpack(packed, dump_folder() / f"search-{version}")
+    folder = dump_folder() / f"search-{version}"
+    for old in folder.parent.glob("search-*"):  # other versions', an hour after their unpacking
+        if old.name != folder.name and time.time() - old.stat().st_mtime > STALE_DUMP_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+    return search.unpack(packed, folder)
 
 
 def open_saved_search_index() -> None:
