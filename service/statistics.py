@@ -296,7 +296,11 @@ def _shapes_of_quads(quads: list[ox.Quad]) -> set:
         and q.graph_name.value.startswith(SHAPES_GRAPHS)
         and (
             q.predicate.value == str(SH.property)
-            or (q.predicate.value == RDF_TYPE and str(q.object).strip("<>") in kinds)
+            or (
+                q.predicate.value == RDF_TYPE
+                and isinstance(q.object, ox.NamedNode)
+                and q.object.value in kinds
+            )
         )
     }
 

@@ -66,15 +66,12 @@ def _facts(store: Backend, version: str) -> dict:
     metadata = store.metadata()
     figures = store.statistics()  # counted when the store was built (or pushed)
     # Counted here for statistics counted by a zigraph before they held them.
-    shapes = figures.get("shapes")
-    focus_nodes = figures.get("focus_nodes")
+    shapes, focus = figures.get("shapes"), figures.get("focus_nodes")
     return {
         "version": metadata.get("version"),
         "built": metadata.get("built"),
         "shapes": _count(store, statistics.SHAPES) if shapes is None else shapes,
-        "focus_nodes": _count(store, statistics.FOCUS_NODES)
-        if focus_nodes is None
-        else focus_nodes,
+        "focus_nodes": _count(store, statistics.FOCUS_NODES) if focus is None else focus,
     }
 
 
