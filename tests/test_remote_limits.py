@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import http.server
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from service import create_app
 from service.cli import cli
+from service.errors import BackendUnavailable
 from service.store.outbound_probe import outbound_ways
 from service.store.remote import RemoteBackend
 from tests.stores import free_port, oxigraph_binary, wait_for_port
@@ -151,6 +153,52 @@ def test_an_unreachable_store_is_not_named_to_clients(tmp_path):
         health = app.test_client().get("/healthz")
         assert health.status_code == 503
         assert endpoint.split("/sparql")[0] not in health.get_data(as_text=True)
+
+
+class Redirecting(http.server.BaseHTTPRequestHandler):
+    """A SPARQL endpoint that has moved: every POST is answered 301 to another address."""
+
+    posts = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        type(self).posts += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(301)
+        self.send_header("Location", "https://elsewhere.example/sparql")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *arguments) -> None:
+        pass
+
+
+def test_a_store_that_redirects_is_reported_not_followed():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    backend = RemoteBackend(f"http://127.0.0.1:{server.server_address[1]}/sparql")
+    try:
+        with pytest.raises(BackendUnavailable, match="redirects elsewhere"):
+            backend.query(QUICK_QUERY)
+        assert Redirecting.posts == 1  # the query was not sent again, nor to the other address
+    finally:
+        backend.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_cut_short_leaves_the_next_query_whole(oxigraph_server):
+    """An answer read only up to a size closes its connection; the next query gets a new one."""
+    backend = RemoteBackend(oxigraph_server.endpoint)
+    try:
+        big = "SELECT ?n WHERE { VALUES ?n { " + " ".join(map(str, range(5000))) + " } }"
+        cut = backend._post(big, "application/sparql-results+json", 10.0, max_bytes=1000)
+        assert cut.cut and len(cut.body) < 5000 * 20
+        for _ in range(3):
+            whole = backend._post(big, "application/sparql-results+json", 10.0)
+            assert not whole.cut and whole.body.count(b'"value"') == 5000
+    finally:
+        backend.close()
 
 
 # --- whether the store can reach out -------------------------------------------------------------

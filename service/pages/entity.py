@@ -269,13 +269,26 @@ def passages_query(facts: list[str]) -> str:
 }}"""
 
 
-def passages_of(facts: list[str], labels: Labels) -> dict[str, list[Passage]]:
-    """Return the passages each fact node (or passage) is derived from, in text order."""
-    if not facts:
-        return {}
-    result = get_store().query(passages_query(facts))
-    rows = result.dicts()
-    labels.fetch(t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode))
+def _iris_of(rows: list[dict]) -> list[str]:
+    """Return the IRIs bound in query rows."""
+    return [t.value for row in rows for t in row.values() if isinstance(t, ox.NamedNode)]
+
+
+def passage_rows(facts: list[str]) -> list[dict]:
+    """Return the rows of ``passages_query``: each fact's passages, their text and selectors."""
+    return get_store().query(passages_query(facts)).dicts() if facts else []
+
+
+def passages_of(
+    facts: list[str], labels: Labels, rows: list[dict] | None = None
+) -> dict[str, list[Passage]]:
+    """Return the passages each fact node (or passage) is derived from, in text order.
+
+    :param rows: the facts' ``passage_rows``, when already read.
+    """
+    if rows is None:
+        rows = passage_rows(facts)
+    labels.fetch(_iris_of(rows))
     made: dict[str, Passage] = {}
     found: dict[str, dict[str, Passage]] = {}
     for row in rows:
@@ -540,7 +553,19 @@ def _page_number(name: str) -> int:
         return 1
 
 
-def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
+@dataclass(frozen=True)
+class IncomingLinks:
+    """The shown page of the subjects linking to an entity through one property."""
+
+    prop: str
+    total: int
+    current: int  # the page shown, from 1
+    pages: int
+    first: int  # the index of the first subject shown, from 0
+    subjects: list[Term]
+
+
+def _incoming_links(iri: str) -> tuple[list[IncomingLinks], int]:
     """Return the properties linking to the IRI, each with a page of its subjects, and the total.
 
     Each property shows INCOMING_PER_PAGE subjects and its own pager (``?iproperty=&ipage=``),
@@ -549,32 +574,36 @@ def _incoming(iri: str, labels: Labels) -> tuple[list[Incoming], int]:
     counts = document.incoming_counts(iri)
     wanted = request.args.get("iproperty")
     page = _page_number("ipage")
-    groups = []
+    links = []
     for prop, total in counts.items():
         pages = max(1, -(-total // INCOMING_PER_PAGE))
         current = min(page, pages) if prop == wanted else 1
         first = (current - 1) * INCOMING_PER_PAGE
         subjects = document.linking_subjects(iri, prop, total, first, INCOMING_PER_PAGE)
+        links.append(IncomingLinks(prop, total, current, pages, first, subjects))
+    return links, sum(counts.values())
+
+
+def _incoming(iri: str, links: list[IncomingLinks], labels: Labels) -> list[Incoming]:
+    """Return the groups of the incoming links, by property, with their pagers."""
+    labels.fetch(s.value for link in links for s in link.subjects if isinstance(s, ox.NamedNode))
+    groups = []
+    for link in links:
         group = Incoming(
-            _property_view(prop, labels, inverse=True),
-            total=total,
-            first=first + 1,
-            query=document.linking_query(iri, prop) if pages > 1 else None,
+            _property_view(link.prop, labels, inverse=True),
+            total=link.total,
+            first=link.first + 1,
+            query=document.linking_query(iri, link.prop) if link.pages > 1 else None,
         )
-        if current < pages:
-            group.next_url = _url_with_page(prop, current + 1, incoming=True)
-        if current > 1:
-            group.previous_url = _url_with_page(prop, current - 1, incoming=True)
-        groups.append((group, subjects))
-    labels.fetch(s.value for _, subjects in groups for s in subjects if isinstance(s, ox.NamedNode))
-    for group, subjects in groups:
+        if link.current < link.pages:
+            group.next_url = _url_with_page(link.prop, link.current + 1, incoming=True)
+        if link.current > 1:
+            group.previous_url = _url_with_page(link.prop, link.current - 1, incoming=True)
         group.subjects = sorted(
-            (term_view(bound(s), labels) for s in subjects), key=lambda v: v.text.casefold()
+            (term_view(bound(s), labels) for s in link.subjects), key=lambda v: v.text.casefold()
         )
-    ordered = sorted(
-        (g for g, _ in groups), key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold())
-    )
-    return ordered, sum(counts.values())
+        groups.append(group)
+    return sorted(groups, key=lambda g: (display_rank(g.prop.value), g.prop.text.casefold()))
 
 
 def _without_stated_inverses(
@@ -651,15 +680,33 @@ def json_ld_script(triples: list[ox.Triple]) -> Markup:
 
 
 def entity_context(iri: str, path: str) -> dict:
-    """Return everything the entity page shows about an IRI."""
+    """Return everything the entity page shows about an IRI.
+
+    What the page is about is read first (its description, the links to it, the passages
+    stating them), then the labels of every IRI among them in one query.
+    """
     triples = document.describe(iri)
+    links, incoming_total = _incoming_links(iri)
+    subject = ox.NamedNode(iri)
+    claims = [
+        term_value(t.object)
+        for t in triples
+        if t.subject == subject and t.predicate.value == str(ZI.claimedCount)
+    ]
+    facts = [
+        iri,
+        *claims,
+        *(s.value for link in links for s in link.subjects if isinstance(s, ox.NamedNode)),
+    ]
+    rows = passage_rows(facts)
     labels = Labels()
     labels.fetch(
         [iri]
         + [t.predicate.value for t in triples]
         + [t.object.value for t in triples if isinstance(t.object, ox.NamedNode)]
+        + facts
+        + _iris_of(rows)
     )
-    subject = ox.NamedNode(iri)
     types = sorted(
         (
             term_view(t.object, labels)
@@ -674,18 +721,8 @@ def entity_context(iri: str, path: str) -> dict:
         for t in triples
         if t.subject == subject and t.predicate.value == prop and isinstance(t.object, ox.Literal)
     ]
-    incoming, incoming_total = _incoming(iri, labels)
-    claims = [
-        term_value(t.object)
-        for t in triples
-        if t.subject == subject and t.predicate.value == str(ZI.claimedCount)
-    ]
-    facts = [
-        iri,
-        *claims,
-        *(s.value for group in incoming for s in group.subjects if s.kind == "iri"),
-    ]
-    citations = Citations(passages_of(facts, labels), labels)
+    incoming = _incoming(iri, links, labels)
+    citations = Citations(passages_of(facts, labels, rows), labels)
     is_passage = any(t.value == str(ZI.Passage) for t in types)
     statements = _statements(iri, triples, labels, citations)
     incoming, dropped = _without_stated_inverses(statements, incoming)

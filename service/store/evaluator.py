@@ -315,12 +315,14 @@ class EvaluatorPool:
         """
         if self._closed:
             raise BackendUnavailable("the store has been closed")
-        call = self._digest(function, arguments)
+        # Digested only while some call is remembered: most pools never lose an evaluator.
+        call = self._digest(function, arguments) if self._failed else None
         self._refuse_if_failed_before(call)
         try:
             with self.admission.slot(deadline, client):
                 status, detail = self._run_in_evaluator(function, arguments, deadline)
         except EngineFailed as failure:
+            call = call or self._digest(function, arguments)
             if call is not None and self._failed is not None:
                 with self._lock:
                     self._failed[call] = str(failure.details["cause"])
