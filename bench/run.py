@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -121,7 +122,24 @@ def query_mix(samples: dict) -> list[Query]:
 
 
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
+    """Return a TCP port on 127.0.0.1 that nothing listens on now.
+
+    It is taken below the kernel's range of ports for outgoing connections: a port from that
+    range was taken by some client's connection while rdflib-endpoint loaded the data for two
+    minutes, and the server could not bind it.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randint(max(1024, low - 12000), max(1025, low - 1))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
