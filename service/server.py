@@ -22,7 +22,7 @@ SEND_SECONDS = 60.0  # a client that reads no answer for this long is dropped
 # default: 5 ms). A thread whose query answer has arrived, or gunicorn's thread that hands it
 # the next request, waited up to that long behind a thread rendering a page, once per query of
 # a page; at 0.5 ms, pages never visited before at concurrency 8 answered p99 210-235 ms
-# against 308-332 ms, 10-40 % more of them a second (docs/benchmarks.md).
+# against 308-332 ms, measured by hand (docs/benchmarks.md, target 3).
 SWITCH_INTERVAL = 0.0005
 SECURITY_HEADERS_OF_SERVER_ERRORS = (
     "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
