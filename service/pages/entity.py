@@ -701,10 +701,9 @@ def entity_context(iri: str, path: str) -> dict:
     rows = passage_rows(facts)
     labels = Labels()
     labels.fetch(
-        [iri]
+        facts  # the IRI itself first
         + [t.predicate.value for t in triples]
         + [t.object.value for t in triples if isinstance(t.object, ox.NamedNode)]
-        + facts
         + _iris_of(rows)
     )
     types = sorted(

@@ -250,8 +250,9 @@ class RemoteBackend:
         self.timeout = timeout
         self._url = self.endpoint
         # A store that asks for credentials is asked through requests, which answers its
-        # Digest or Basic challenge; one that does not, through urllib3 directly (requests
-        # costs 0.3 ms more a query against a local Oxigraph server, up to 2 ms on Virtuoso).
+        # Digest or Basic challenge; one that does not, through urllib3 directly (by hand,
+        # requests cost 0.3 ms more a query against a local Oxigraph server, 0.7-1.3 ms more
+        # against Virtuoso).
         self._session = store_session(endpoint, user, password)
         self._connections = (
             None
