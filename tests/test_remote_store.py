@@ -496,7 +496,7 @@ def test_virtuoso_answers_a_dataset_of_more_than_a_hundred_graphs(virtuoso_serve
         answer = backend._post(
             "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", RESULTS_JSON, 30, graphs, []
         )
-        assert backend._read_results(answer.body).rows[0][0].value == "0"
+        assert backend._read_results(answer).rows[0][0].value == "0"
     finally:
         backend.close()
 
