@@ -91,6 +91,7 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
             from service.errors import ZigraphError
             from service.pages.browse import open_saved_search_index
             from service.store import get_store
+            from service.warming import warm_pages
 
             sys.setswitchinterval(SWITCH_INTERVAL)
             app = create_app(config)
@@ -103,6 +104,8 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
             # Compile every template now, not for the first visitor of each page.
             for name in app.jinja_env.list_templates(extensions=["html"]):
                 app.jinja_env.get_template(name)
+            if app.extensions["zigraph.settings"].page_cache_mb:
+                warm_pages(app)  # the home page, before its first visitor (service.warming)
             return app
 
     ZigraphApplication().run()

@@ -29,6 +29,7 @@ LAYERS = {
     "service.metrics": ROUTES,
     "service.validation_report": ROUTES,
     "service.pages": ROUTES,
+    "service.warming": ROUTES,  # renders pages ahead, through their views
     "service.store": STORE,
     "service.search": CORE,  # the index of labels and passages: built by the store, read by pages
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -178,3 +180,36 @@ def test_a_web_process_writes_no_more_page_files_than_its_budget(store_copy: Pat
             assert 20_000 < len(page.data) < 40_000
         files = list((store_copy / "dumps" / "pages").iterdir())
         assert len(files) == 1 and files[0].stat().st_size <= 40_000
+
+
+def test_the_home_page_is_rendered_before_its_first_visitor(store_copy: Path):
+    """A web process renders the home page of its data version in each language ahead
+    (service.warming); the first visitor, in either language, is answered from the cache with
+    the page it would have been rendered, and another web process reads the same file."""
+    from service.warming import render_warmed, warm_pages
+
+    alone = {"SHARED_PAGES": False}  # reads no page file: renders, or finds its own pages
+    with web_processes(store_copy, {}, alone, {}, alone) as (one, fresh, other, started):
+        assert render_warmed(one)
+        for language in ("id", "en"):
+            headers = {**HTML, "Accept-Language": language}
+            warmed = one.test_client().get("/", headers=headers)
+            assert warmed.status_code == 200 and warmed.headers[CACHE] == "hit"
+            rendered = fresh.test_client().get("/", headers=headers)
+            assert rendered.headers[CACHE] == "miss" and rendered.data == warmed.data
+            assert other.test_client().get("/", headers=headers).headers[CACHE] == "hit"
+        # As a served web process starts it: a thread of its own, which renders both pages.
+        stop = threading.Event()
+        thread = warm_pages(started, stop)
+        try:
+            deadline = time.monotonic() + 20
+            while len(started.extensions.get("zigraph.pages") or ()) < 2:
+                assert time.monotonic() < deadline, "the home page was not rendered ahead in 20 s"
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            thread.join(10)
+        assert not thread.is_alive()
+        for language in ("id", "en"):
+            first = started.test_client().get("/", headers={**HTML, "Accept-Language": language})
+            assert first.status_code == 200 and first.headers[CACHE] == "hit"

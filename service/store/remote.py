@@ -987,7 +987,7 @@ def _xml_results(
             return QueryResult(kind="bindings", variables=variables, rows=rows, truncated=True)
         rows.append(tuple(solution[v] for v in variables))
     if ask and variables == [VIRTUOSO_ASK]:  # Virtuoso answers ASK as a table
-        truth = any(row[0] is not None and row[0].value != "0" for row in rows)
+        truth = any(isinstance(row[0], ox.Literal) and row[0].value != "0" for row in rows)
         return QueryResult(kind="boolean", boolean=truth)
     columns = {i for i, v in enumerate(variables) if v in booleans}
     if columns or XSD_BOOLEAN.encode() in body:  # spelled as _term spells them
