@@ -501,6 +501,31 @@ def test_virtuoso_answers_a_dataset_of_more_than_a_hundred_graphs(virtuoso_serve
         backend.close()
 
 
+def test_an_xml_answer_cut_short_keeps_its_whole_results(virtuoso_server):
+    # An answer is cut at MAX_ANSWER_BYTES; Virtuoso's answers are XML: what was read whole is
+    # kept, the rows in their order, a literal's spaces at either end too.
+    from service.store.remote import RESULTS_XML, RemoteBackend, _complete_xml, _xml_results
+
+    backend = RemoteBackend(virtuoso_server.endpoint)
+    try:
+        query = (
+            "SELECT ?q ?x WHERE { ?q <http://www.w3.org/ns/oa#prefix>|<http://www.w3.org/ns/oa#suffix>"
+            " ?x } ORDER BY ?q ?x"
+        )
+        answer = backend._post(query, RESULTS_XML, 30, backend.graphs(), [])
+        whole = _xml_results(answer.body, False, frozenset(), None).rows
+        assert len(whole) > 20 and any(row[1].value != row[1].value.strip() for row in whole)
+        for size in (
+            len(answer.body) // 3,
+            len(answer.body) // 2,
+            answer.body.rfind(b"<result>") + 9,
+        ):
+            kept = _xml_results(_complete_xml(answer.body[:size]), False, frozenset(), None).rows
+            assert 0 < len(kept) < len(whole) and kept == whole[: len(kept)]
+    finally:
+        backend.close()
+
+
 OTHER_GRAPH = "https://example.org/loaded-by-other-means"
 
 
