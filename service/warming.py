@@ -1,10 +1,10 @@
 """The home page, rendered by each web process for each data version before a visitor asks.
 
 Every visitor's first page is the home page, and rendering it is the costliest first visit of
-a data version: at a million triples, over a Virtuoso that had not read those entities yet,
-its queries took 0.7-0.9 s (the same page from a warm store: 0.25 s). So a web process renders
-it in each language once the pages can be rendered (the statistics and search index made), and
-again when the data version changes (``zigraph push`` into a remote store); the page cache
+a data version: at a million triples, over a Virtuoso that had not read those entities yet, its
+first visit took 0.74-0.92 s in two benchmark runs (from a warm store, by hand: 0.25 s). So a
+web process renders it in each language once the pages can be rendered (its statistics made),
+and again when the data version changes (``zigraph push`` into a remote store); the page cache
 keeps it (``service.page_cache``: in memory, and in the page files the web processes share),
 and the first visitor is answered from there.
 

@@ -158,8 +158,8 @@ class Labels:
         for start in range(0, len(wanted), 200):
             values = " ".join(wanted[start : start + 200])
             # The properties as sameTerm tests, not ``?q IN (…)``: Virtuoso turned that into a
-            # read of every triple of each property, joined with the IRIs after (160-500 ms a
-            # page's labels at a million triples, 12-20 ms this way; the same for Oxigraph).
+            # read of every triple of each property, joined with the IRIs after (by hand at a
+            # million triples: 160-500 ms a page's labels, 12-20 ms this way; Oxigraph alike).
             properties = " || ".join(
                 f"sameTerm(?q, <{p}>)"
                 for p in (*LABEL_PROPERTIES, *ALT_LABELS, *PASSAGE_PLACE, *SELECTOR_PARTS)

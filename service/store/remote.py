@@ -66,7 +66,7 @@ http.client._MAXHEADERS = max(http.client._MAXHEADERS, 100_000)  # type: ignore[
 RESULTS_JSON = "application/sparql-results+json"
 RESULTS_XML = "application/sparql-results+xml"
 # Virtuoso writes JSON results slowly: at a million triples an entity document's 2,500 rows of
-# provenance took 215 ms as JSON, 51 ms as XML (24 ms as its TSV, which is not SPARQL's: its
+# provenance took 215 ms as JSON, 51 ms as XML by hand (24 ms as its TSV, which is not SPARQL's: its
 # variables and literals are written as in CSV). So Virtuoso is asked for XML, JSON the fallback.
 RESULTS_XML_FIRST = f"{RESULTS_XML}, {RESULTS_JSON};q=0.9"
 N_TRIPLES = "application/n-triples"
@@ -917,11 +917,8 @@ def _term(value: dict, boolean: bool) -> Term:
     if "xml:lang" in value:
         return ox.Literal(text, language=value["xml:lang"])
     datatype = value.get("datatype")
-    if datatype == XSD_BOOLEAN or (boolean and datatype == XSD_INTEGER and text in ("0", "1")):
-        text = {"0": "false", "1": "true"}.get(text, text)
-        return ox.Literal(text, datatype=ox.NamedNode(XSD_BOOLEAN))
     if datatype:
-        return ox.Literal(text, datatype=ox.NamedNode(datatype))
+        return _boolean(ox.Literal(text, datatype=ox.NamedNode(datatype)), boolean)
     return ox.Literal(text)
 
 
@@ -991,14 +988,20 @@ def _xml_results(
         return QueryResult(kind="boolean", boolean=truth)
     columns = {i for i, v in enumerate(variables) if v in booleans}
     if columns or XSD_BOOLEAN.encode() in body:  # spelled as _term spells them
-        rows = [tuple(_boolean(t, i in columns) for i, t in enumerate(row)) for row in rows]
+        rows = [
+            tuple(
+                _boolean(t, i in columns) if isinstance(t, ox.Literal) else t
+                for i, t in enumerate(row)
+            )
+            for row in rows
+        ]
     return QueryResult(kind="bindings", variables=variables, rows=rows)
 
 
-def _boolean(term: Term | None, boolean: bool) -> Term | None:
+def _boolean(term: ox.Literal, boolean: bool) -> ox.Literal:
     """Return an xsd:boolean 0 or 1, or in a boolean column Virtuoso's integer 0 or 1, as
-    false or true (``_term`` does the same for JSON results)."""
-    if not isinstance(term, ox.Literal) or term.value not in ("0", "1"):
+    false or true; any other literal as it is (for JSON and XML results alike)."""
+    if term.value not in ("0", "1"):
         return term
     datatype = term.datatype.value
     if datatype == XSD_BOOLEAN or (boolean and datatype == XSD_INTEGER):
