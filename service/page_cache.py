@@ -2,8 +2,8 @@
 
 The data of an embedded store cannot change while the process runs, so a page rendered once
 is exactly what rendering again would give. A page is keyed by everything that decides its
-bytes: the data version, the URL's path and query string, the reader's language and the
-negotiated representation (HTML or one RDF format). The key also gives the page's strong
+bytes: the data version, the URL's path and query string, the negotiated representation (HTML
+or one RDF format) and, for HTML, the reader's language. The key also gives the page's strong
 ETag, so a client revalidating with ``If-None-Match`` gets a 304 without any rendering.
 
 A remote store's pages are kept per version of the record ``zigraph push`` wrote beside its
@@ -92,7 +92,9 @@ def page_key() -> PageKey | None:
     except NotAcceptable:  # a URL with an RDF suffix is still answered, whatever the Accept
         representation = "none"
     url = request.script_root + request.path + "?" + request.query_string.decode("latin-1")
-    return PageKey(version, url, get_language(), representation)
+    # Only HTML is in the reader's language: a document in an RDF format holds every language.
+    language = get_language() if representation == "text/html" else ""
+    return PageKey(version, url, language, representation)
 
 
 def cached_page(render: Callable[[], BaseResponse], revalidate: bool = True) -> BaseResponse:

@@ -3,9 +3,10 @@
 The figures: distinct triples of the union of the graphs, distinct subjects,
 entities (subjects in zigraph's IRI space), a few example resources, and the triples of each
 class (``rdf:type``) and each property; and, for the pages, the classes of the data graphs
-with their members (their subclasses' too) and their superclasses. The embedded store
-counts them when it is built; a remote store's come from the record ``zigraph push`` writes,
-or are counted by the store itself.
+with their members (their subclasses' too) and their superclasses, and the hubs: the entities
+most linked to, whose pages each web process renders ahead (``service.warming``). The
+embedded store counts them when it is built; a remote store's come from the record
+``zigraph push`` writes, or are counted by the store itself.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DATA_GRAPHS_FILTER = (
     f'FILTER(!STRSTARTS(STR(?g), "{ONTOLOGY_GRAPHS}") && !STRSTARTS(STR(?g), "{SHAPES_GRAPHS}"))'
 )
 EXAMPLE_RESOURCES = 3
+HUBS = 5  # the entities most linked to that the statistics name
 
 PROPERTIES = """SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }
 GROUP BY ?p"""
@@ -52,6 +54,11 @@ YEARS = f"""SELECT (MIN(?year) AS ?first) (MAX(?year) AS ?last) WHERE {{
   BIND(xsd:integer(SUBSTR(STR(?o), 1, 4)) AS ?year) }}""".replace("xsd:integer", f"<{XSD.integer}>")
 LANGUAGES = f"""SELECT DISTINCT (LCASE(STRBEFORE(CONCAT(LANG(?o), "-"), "-")) AS ?language)
 WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPHS_FILTER} FILTER(isLiteral(?o) && LANG(?o) != "") }}"""
+# The entities in zigraph's IRI space that are the object of the most quads of the data graphs,
+# most first (4.4 s at a million triples: the load counts them as the quads stream by).
+HUBS_QUERY = f"""SELECT ?o (COUNT(*) AS ?n) WHERE {{
+  GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPHS_FILTER} FILTER(isIRI(?o) && STRSTARTS(STR(?o), "{ID_BASE}"))
+}} GROUP BY ?o ORDER BY DESC(?n) ?o LIMIT {HUBS}"""
 # The home page's year: the latest in which designations were assessed (0.8 s at a million
 # triples, too long for its first visitor).
 ASSESSMENT_YEARS = f"""SELECT DISTINCT ?year WHERE {{
@@ -132,13 +139,13 @@ def class_figures(
 Rows = list[tuple[Term | None, ...]]
 
 
-def from_store(store: ox.Store, literals: dict | None = None) -> dict:
+def from_store(store: ox.Store, survey: dict | None = None) -> dict:
     """Count the statistics of an Oxigraph store, the default graph the union of all.
 
     Run in an evaluator (``EmbeddedBackend.statistics``) and when a store is built.
 
-    :param literals: the languages and years of the data's literals, as ``LiteralSurvey``
-        saw them while the store was loaded; counted by query when not given.
+    :param survey: the languages and years of the data's literals and its hubs, as
+        ``LoadSurvey`` saw them while the store was loaded; counted by query when not given.
     """
 
     def rows(query: str) -> Rows:
@@ -147,15 +154,17 @@ def from_store(store: ox.Store, literals: dict | None = None) -> dict:
             raise TypeError(f"not a SELECT query: {query}")
         return [tuple(solution) for solution in answer]
 
-    return from_queries(rows, literals)
+    return from_queries(rows, survey)
 
 
-def from_queries(rows: Callable[[str], Rows], literals: dict | None = None) -> dict:
+def from_queries(rows: Callable[[str], Rows], survey: dict | None = None) -> dict:
     """Count the statistics with SPARQL aggregates that ``rows`` runs and answers.
 
     :param rows: runs a SELECT query over the dataset (its default graph the union of the
         data's graphs, its named graphs the data's) and returns its rows: the embedded
         store's evaluator or a remote store, which count alike.
+    :param survey: what ``LoadSurvey`` saw of the quads as they were loaded; what it lacks
+        is counted by query.
 
     No quad is kept in Python, only the distinct subjects (170,000 at a million triples,
     about 20 MB), where a list of every quad overran an evaluator's heap.
@@ -179,21 +188,21 @@ def from_queries(rows: Callable[[str], Rows], literals: dict | None = None) -> d
     superclasses = [(term_value(row[0]), term_value(row[1])) for row in rows(SUPERCLASSES)]
     subjects = [row[0] for row in rows(SUBJECTS)]
     properties = Counter({term_value(row[0]): int(term_value(row[1])) for row in rows(PROPERTIES)})
-    if literals is None:  # two scans of every literal: 31 s at a million triples
+    survey = dict(survey or {})
+    if "languages" not in survey:  # two scans of every literal: 31 s at a million triples
         first, last = rows(YEARS)[0]
-        literals = {
-            "languages": [term_value(row[0]) for row in rows(LANGUAGES)],
-            "years": [int(term_value(first)), int(term_value(last))] if first and last else None,
-        }
+        survey["languages"] = [term_value(row[0]) for row in rows(LANGUAGES)]
+        years = [int(term_value(first)), int(term_value(last))] if first and last else None
+        survey["years"] = years
+    if "hubs" not in survey:
+        survey["hubs"] = [[term_value(row[0]), int(term_value(row[1]))] for row in rows(HUBS_QUERY)]
     places: dict[str, set[str]] = {}
     for place, same in rows(PLACES):
         places.setdefault(term_value(place), set()).update([term_value(same)] if same else [])
     return {
         "data_classes": class_figures(direct, superclasses, count_members),
         "coverage": coverage(
-            literals["languages"],
-            tuple(literals["years"]) if literals["years"] else None,
-            places,
+            survey["languages"], tuple(survey["years"]) if survey["years"] else None, places
         ),
         "triples": sum(properties.values()),
         "subjects": len(subjects),
@@ -206,6 +215,7 @@ def from_queries(rows: Callable[[str], Rows], literals: dict | None = None) -> d
         "latest_assessment_year": latest_year(term_value(row[0]) for row in rows(ASSESSMENT_YEARS)),
         "shapes": number(SHAPES),
         "focus_nodes": number(FOCUS_NODES),
+        "hubs": survey["hubs"],
     }
 
 
@@ -283,7 +293,20 @@ def from_quads(quads: Iterable[ox.Quad]) -> dict:
         ),
         "shapes": len(_shapes_of_quads(quads)),
         "focus_nodes": len(_focus_nodes_of_triples(triples)),
+        "hubs": _hubs_of_quads(quads),
     }
+
+
+def _hubs_of_quads(quads: list[ox.Quad]) -> list[list]:
+    """Return the hubs, as ``HUBS_QUERY`` finds them."""
+    links = Counter(
+        q.object.value
+        for q in quads
+        if _in_data(q.graph_name)
+        and isinstance(q.object, ox.NamedNode)
+        and q.object.value.startswith(ID_BASE)
+    )
+    return [[iri, n] for iri, n in sorted(links.items(), key=lambda i: (-i[1], i[0]))[:HUBS]]
 
 
 def _shapes_of_quads(quads: list[ox.Quad]) -> set:
@@ -335,24 +358,32 @@ def _focus_nodes_of_triples(triples: set[ox.Triple]) -> set:
     return nodes
 
 
-class LiteralSurvey:
-    """The languages and years of the data graphs' literals, seen as the quads stream by.
+class LoadSurvey:
+    """What the load sees of the quads as they stream by: the languages and years of the data
+    graphs' literals, and the entities most linked to (the hubs).
 
-    Asked by query, the same figures cost two scans of every literal (31 s at a million
-    triples); seen while the store is loaded they cost about a second.
+    Asked by query, the literals' figures cost two scans of every literal (31 s at a million
+    triples) and the hubs a count of every link (4.4 s); seen while the store is loaded they
+    cost about a second.
     """
 
     def __init__(self) -> None:
         self.languages: set[str] = set()
         self.first: int | None = None
         self.last: int | None = None
+        self.links: Counter[str] = Counter()  # quads of the data graphs to each entity
 
     def watch(self, quads: Iterable[ox.Quad]) -> Iterable[ox.Quad]:
-        """Yield the quads unchanged, noting their literals' languages and years."""
+        """Yield the quads unchanged, noting their literals' languages and years and the
+        entities they link to."""
         dated = set(DATED_TYPES)
+        links = self.links
         for quad in quads:
             value = quad.object
-            if isinstance(value, ox.Literal) and not _outside_data(quad.graph_name):
+            if type(value) is ox.NamedNode:
+                if (iri := value.value).startswith(ID_BASE) and _in_data(quad.graph_name):
+                    links[iri] += 1
+            elif type(value) is ox.Literal and _in_data(quad.graph_name):
                 if value.language:
                     self.languages.add(value.language.split("-")[0].lower())
                 elif value.datatype.value in dated and value.value[:4].isdigit():
@@ -364,13 +395,20 @@ class LiteralSurvey:
     def figures(self) -> dict:
         """Return the survey as ``from_store`` takes it."""
         years = [self.first, self.last] if self.first is not None else None
-        return {"languages": sorted(self.languages), "years": years}
+        hubs = sorted(self.links.items(), key=lambda item: (-item[1], item[0]))[:HUBS]
+        return {
+            "languages": sorted(self.languages),
+            "years": years,
+            "hubs": [[iri, n] for iri, n in hubs],
+        }
 
 
-def _outside_data(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> bool:
-    return isinstance(graph, ox.NamedNode) and graph.value.startswith(
-        (ONTOLOGY_GRAPHS, SHAPES_GRAPHS)
-    )
+def _in_data(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> bool:
+    """Return whether a quad's graph is one of the data graphs (named, not the ontology's or
+    the shapes')."""
+    if type(graph) is ox.NamedNode:
+        return not graph.value.startswith((ONTOLOGY_GRAPHS, SHAPES_GRAPHS))
+    return type(graph) is ox.BlankNode
 
 
 def coverage(
@@ -450,4 +488,5 @@ def loads(text: str) -> dict:
         raise KeyError("coverage")
     for key in ("classes", "properties"):
         figures[key] = Counter(figures[key])
+    figures.setdefault("hubs", [])  # counted before the hubs were: none is rendered ahead
     return figures

@@ -1,12 +1,16 @@
-"""The home page, rendered by each web process for each data version before a visitor asks.
+"""The home page and the hubs' pages, rendered by each web process for each data version
+before a visitor asks.
 
-Every visitor's first page is the home page, and rendering it is the costliest first visit of
-a data version: at a million triples, over a Virtuoso that had not read those entities yet, its
-first visit took 0.74-0.92 s in two benchmark runs (from a warm store, by hand: 0.25 s). So a
-web process renders it in each language once the pages can be rendered (its statistics made),
-and again when the data version changes (``zigraph push`` into a remote store); the page cache
-keeps it (``service.page_cache``: in memory, and in the page files the web processes share),
-and the first visitor is answered from there.
+Every visitor's first page is the home page, and the costliest first visits of a data version
+are the home page and the documents of its hubs, the entities most linked to (the ministry
+that confers every designation, each designation): at a million triples, over a Virtuoso that
+had not read them yet, the home page's first visit took 0.74-0.92 s and the ministry's page
+0.47-0.74 s in benchmark runs. So a web process renders them once the pages can be rendered
+(its statistics made, which name the hubs), and again when the data version changes
+(``zigraph push`` into a remote store): the home page and each hub's page in each language,
+and each hub's document in Turtle. The page cache keeps them (``service.page_cache``: in
+memory, and in the page files the web processes share, so a page one process rendered the
+other reads), and the first visitor is answered from there.
 
 The rendering runs the route's own view function in a request context of its own, in a
 background thread of the process, with the query time limit of any request: no HTTP request
@@ -19,21 +23,23 @@ import logging
 import threading
 import time
 
-from flask import Flask
+from flask import Flask, request
 
 from service.errors import ZigraphError
 from service.i18n import LANGUAGES
+from service.pages.labels import base_iri
 from service.store import get_store
 
 log = logging.getLogger(__name__)
-WARMED = (("browse.home", "/"),)  # (endpoint, path) of the pages rendered ahead
+HTML = "text/html"
+DOCUMENT = "text/turtle"  # the format a hub's document is rendered ahead in
 RETRY_SECONDS = 2.0  # between attempts while the pages cannot be rendered yet
 VERSION_SECONDS = 30.0  # between looks at the data version once its pages are rendered
 GIVE_UP_SECONDS = 900.0  # a version whose pages could not be rendered for this long is left
 
 
 def warm_pages(app: Flask, stop: threading.Event | None = None) -> threading.Thread:
-    """Start the thread that renders the WARMED pages of each data version (until ``stop`` is
+    """Start the thread that renders the ``warmed_pages`` of each data version (until ``stop`` is
     set, if given); return it."""
     thread = threading.Thread(
         target=_keep_warm, args=(app, stop or threading.Event()), name="zigraph-warm", daemon=True
@@ -56,11 +62,11 @@ def _keep_warm(app: Flask, stop: threading.Event) -> None:
                 warmed, tried_since = version, None
                 continue
         except Exception:  # never the end of the thread: the next look may do
-            log.exception("the home page was not rendered ahead")
+            log.exception("the pages were not rendered ahead")
         if tried_since is not None and time.monotonic() - tried_since > GIVE_UP_SECONDS:
             log.warning(
-                "the home page of data version %s could not be rendered ahead; "
-                "its first visitor renders it",
+                "the pages of data version %s could not be rendered ahead; "
+                "their first visitors render them",
                 version,
             )
             warmed, tried_since = version, None
@@ -77,22 +83,38 @@ def _version(app: Flask) -> str | None:
             return None
 
 
+def warmed_pages() -> list[tuple[str, str, str | None]]:
+    """Return the pages rendered ahead as (path, media type, language: None for every one):
+    the home page, and each hub's page and document."""
+    pages: list[tuple[str, str, str | None]] = [("/", HTML, None)]
+    base = base_iri()
+    for iri, _ in get_store().statistics()["hubs"]:
+        if iri.startswith(base) and len(iri) > len(base):
+            path = "/doc/" + iri[len(base) :]
+            pages += [(path, HTML, None), (path, DOCUMENT, "")]
+    return pages
+
+
 def render_warmed(app: Flask) -> bool:
-    """Render each WARMED page in each language into the page cache; return whether every one
-    was rendered (a 200), or was there already."""
+    """Render each page of ``warmed_pages`` into the page cache; return whether every one was
+    rendered (a 200), or was there already."""
     with app.app_context():
-        try:  # what the home page needs, made in the background after a load
-            get_store().statistics()
+        try:  # what the pages need (the hubs' names too), made in the background after a load
+            pages = warmed_pages()
         except ZigraphError:
             return False
     done = True
-    for endpoint, path in WARMED:
-        for language in LANGUAGES:
-            headers = {"Accept": "text/html", "Accept-Language": language}
+    for path, media_type, language in pages:
+        for each in LANGUAGES if language is None else [language]:
+            headers = {"Accept": media_type, "Accept-Language": each}
             with app.test_request_context(path, headers=headers):
                 try:
-                    view = app.ensure_sync(app.view_functions[endpoint])
-                    response = app.make_response(view())
+                    rule, arguments = request.url_rule, request.view_args or {}
+                    if rule is None or rule.endpoint is None:
+                        log.warning("no route for the page %s", path)
+                        continue
+                    view = app.ensure_sync(app.view_functions[rule.endpoint])
+                    response = app.make_response(view(**arguments))
                 except ZigraphError as error:  # the store is away, the pages not ready yet
                     log.debug("the page %s was not rendered ahead: %s", path, error)
                     done = False

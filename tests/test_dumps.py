@@ -235,7 +235,7 @@ def test_void_statistics_counted_in_the_store_equal_those_of_the_quads(shipped_d
     assert counted == statistics.from_quads(quads)
     assert counted["triples"] == len({q.triple for q in quads})
     # The literals' languages and years seen while loading, as the build does, count alike.
-    survey = statistics.LiteralSurvey()
+    survey = statistics.LoadSurvey()
     assert list(survey.watch(quads)) == quads
     assert statistics.from_store(store, survey.figures()) == counted
     assert counted["classes"]["https://w3id.org/zigraph/ontology#City"] >= 1

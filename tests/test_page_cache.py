@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from service import create_app
+from service.i18n import LANGUAGES
 
 AGENCY = "/doc/organisation/dpmptsp-kota-pekalongan"
 HTML = {"Accept": "text/html"}
@@ -182,34 +183,51 @@ def test_a_web_process_writes_no_more_page_files_than_its_budget(store_copy: Pat
         assert len(files) == 1 and files[0].stat().st_size <= 40_000
 
 
-def test_the_home_page_is_rendered_before_its_first_visitor(store_copy: Path):
-    """A web process renders the home page of its data version in each language ahead
-    (service.warming); the first visitor, in either language, is answered from the cache with
-    the page it would have been rendered, and another web process reads the same file."""
-    from service.warming import render_warmed, warm_pages
+def test_the_home_page_and_the_hubs_are_rendered_before_their_first_visitors(store_copy: Path):
+    """A web process renders ahead the home page and the pages of the entities most linked to
+    (service.warming): in each language, and their documents in Turtle; the first visitor, in
+    either language, is answered from the cache with the page it would have been rendered,
+    and another web process reads the same file."""
+    from service.warming import render_warmed, warm_pages, warmed_pages
 
     alone = {"SHARED_PAGES": False}  # reads no page file: renders, or finds its own pages
     with web_processes(store_copy, {}, alone, {}, alone) as (one, fresh, other, started):
+        with one.app_context():
+            pages = warmed_pages()
+        hubs = [path for path, media_type, _ in pages if media_type == "text/turtle"]
+        # Every passage is of the article; the ministry confers every designation.
+        assert hubs[0] == "/doc/article/garudacitizen-2020-12-21-wbk-pekalongan"
+        assert "/doc/organisation/kemenpan-rb" in hubs and len(hubs) == 5
         assert render_warmed(one)
-        for language in ("id", "en"):
-            headers = {**HTML, "Accept-Language": language}
-            warmed = one.test_client().get("/", headers=headers)
-            assert warmed.status_code == 200 and warmed.headers[CACHE] == "hit"
-            rendered = fresh.test_client().get("/", headers=headers)
-            assert rendered.headers[CACHE] == "miss" and rendered.data == warmed.data
-            assert other.test_client().get("/", headers=headers).headers[CACHE] == "hit"
-        # As a served web process starts it: a thread of its own, which renders both pages.
+        for path in ["/", *hubs]:
+            for language in ("id", "en"):
+                headers = {**HTML, "Accept-Language": language}
+                warmed = one.test_client().get(path, headers=headers)
+                assert warmed.status_code == 200 and warmed.headers[CACHE] == "hit", path
+                rendered = fresh.test_client().get(path, headers=headers)
+                assert rendered.headers[CACHE] == "miss" and rendered.data == warmed.data
+                assert other.test_client().get(path, headers=headers).headers[CACHE] == "hit"
+        for path in hubs:  # a document in an RDF format is the same in every language
+            for language in ("id", "en"):
+                headers = {"Accept": "text/turtle", "Accept-Language": language}
+                warmed = one.test_client().get(path, headers=headers)
+                assert warmed.headers[CACHE] == "hit" and warmed.mimetype == "text/turtle"
+                assert fresh.test_client().get(path, headers=headers).data == warmed.data
+        # As a served web process starts it: a thread of its own, which renders every page.
+        expected = sum(len(LANGUAGES) if language is None else 1 for *_, language in pages)
         stop = threading.Event()
         thread = warm_pages(started, stop)
         try:
-            deadline = time.monotonic() + 20
-            while len(started.extensions.get("zigraph.pages") or ()) < 2:
-                assert time.monotonic() < deadline, "the home page was not rendered ahead in 20 s"
+            deadline = time.monotonic() + 60
+            while len(started.extensions.get("zigraph.pages") or ()) < expected:
+                assert time.monotonic() < deadline, "the pages were not rendered ahead in 60 s"
                 time.sleep(0.1)
         finally:
             stop.set()
             thread.join(10)
         assert not thread.is_alive()
-        for language in ("id", "en"):
-            first = started.test_client().get("/", headers={**HTML, "Accept-Language": language})
-            assert first.status_code == 200 and first.headers[CACHE] == "hit"
+        for path in ["/", *hubs]:
+            for language in ("id", "en"):
+                headers = {**HTML, "Accept-Language": language}
+                first = started.test_client().get(path, headers=headers)
+                assert first.status_code == 200 and first.headers[CACHE] == "hit", path

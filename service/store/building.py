@@ -69,7 +69,7 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
         raise StoreFolderInUse(f"{path} is not empty; remove it or choose another --store-dir")
     digest = hashlib.sha256()
     store = ox.Store(str(path))
-    survey = statistics.LiteralSurvey()
+    survey = statistics.LoadSurvey()
     try:
         with datasets.progress_bar(datasets.total_size(files), "loading") as progress:
             bulk_load(store, survey.watch(datasets.stream_quads(files, digest, progress)))
@@ -89,7 +89,7 @@ def build_store(files: list[datasets.SourceFile], path: Path) -> dict:
         "graphs": graphs,
         "roles": {role: [f.graph for f in files if f.role == role] for role in datasets.ROLES},
         "source_folders": datasets.source_folders(files),
-        "literals": survey.figures(),  # for the statistics, which count the rest by query
+        "survey": survey.figures(),  # for the statistics, which count the rest by query
     }
     del store
     write_metadata(path, metadata)
@@ -104,7 +104,7 @@ def count_statistics(path: Path) -> float:
     started = time.monotonic()
     store = ox.Store.read_only(str(path))
     try:
-        figures = statistics.from_store(store, (read_metadata(path) or {}).get("literals"))
+        figures = statistics.from_store(store, (read_metadata(path) or {}).get("survey"))
         members = figures["data_classes"]["members"]
         save_class_members(store, path, [c for c, n in members.items() if n > LISTED_MEMBERS])
         save_statistics(path, figures)
