@@ -71,3 +71,27 @@ def test_importing_the_errors_imports_no_serializer_or_store():
     assert "service.errors" in output
     assert not {"service.export", "service.results", "service.negotiation"} & set(output)
     assert not [m for m in output if m.startswith("service.store")]
+
+
+def test_the_command_line_module_leaves_the_validator_the_http_client_and_gunicorn_out():
+    # Every query evaluator imports the program's main module (multiprocessing does), and under
+    # the zigraph command that is service.cli: what it imports, each evaluator holds.
+    script = "import sys, service.cli; print(' '.join(sys.modules))"
+    output = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "service.cli" in output
+    heavy = {"pyshacl", "requests", "gunicorn", "service.serve", "service.push"}
+    assert heavy & set(output) == set()
+
+
+def test_the_lazy_commands_are_listed_and_load():
+    import click
+
+    from service.cli import LAZY_COMMANDS, cli
+
+    context = click.Context(cli)
+    assert set(LAZY_COMMANDS) <= set(cli.list_commands(context))
+    for name in LAZY_COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name

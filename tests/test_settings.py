@@ -45,7 +45,10 @@ def test_every_flag_reads_the_variable_of_its_setting():
     options = {
         field.metadata["option"]: variable(field.name) for field in dataclasses.fields(Settings)
     }
-    for command in cli.commands.values():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None, name
         for parameter in command.params:
             if isinstance(parameter, click.Option) and parameter.envvar:
                 assert str(parameter.envvar).startswith("ZIGRAPH_")
