@@ -352,6 +352,24 @@ class Zigraph(Server):
         ]  # fmt: skip
 
 
+# The Oxigraph server keeps a thread per query for its time limit (--timeout-s): at 3,300
+# lookups a second and SERVER_TIMEOUT 5 s, 16,500 threads at once. With Linux's default pid_max
+# (32768) and max_map_count (65530) it ran out of both at concurrency 8 and aborted (a run of
+# 2026-12-04, not kept); the bench asks for these limits before it starts.
+KERNEL_LIMITS = {"kernel/pid_max": 4_194_304, "vm/max_map_count": 1_048_576}
+
+
+def kernel_limits() -> dict[str, int]:
+    """Return the kernel's limits the Oxigraph server's threads need (0 where unreadable)."""
+    limits = {}
+    for name in KERNEL_LIMITS:
+        try:
+            limits[name] = int(Path("/proc/sys", name).read_text())
+        except (OSError, ValueError):
+            limits[name] = 0
+    return limits
+
+
 class Oxigraph(Server):
     """The Oxigraph server (Rust), read-only, on a store loaded with ``oxigraph load``."""
 
@@ -1484,6 +1502,7 @@ def machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": packages,
+        "kernel_limits": kernel_limits(),
     }
 
 
@@ -1917,7 +1936,10 @@ def markdown(report: dict) -> str:
         f"- Run: {report['date']}, `{report['command']}`, zigraph at {report['revision']}, "
         f"{report.get('total_s', 0) / 60:.0f} minutes",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}, "
-        f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
+        f"Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+        + "; "
+        + ", ".join(f"{k.split('/')[1]} {v}" for k, v in m.get("kernel_limits", {}).items()),
         f"- Data: {report['dataset']['triples']:,} triples ({report['dataset']['cities']} "
         f"cities, seed {report['dataset']['seed']}, sha256 {report['dataset']['sha256'][:16]}), "
         "the same N-Quads for every server",
@@ -2145,6 +2167,13 @@ def main(argv: list[str] | None = None) -> int:
     args.over_virtuoso = "zigraph-virtuoso" in names
     if args.over_virtuoso and "virtuoso" not in names:
         names.append("virtuoso")  # zigraph-virtuoso is measured while Virtuoso runs
+    low = {n: v for n, v in kernel_limits().items() if v < KERNEL_LIMITS[n]}
+    if "oxigraph" in names and low:
+        settings = " ".join(f"{n.replace('/', '.')}={KERNEL_LIMITS[n]}" for n in low)
+        parser.error(
+            f"the Oxigraph server keeps a thread per query for its time limit and runs out of "
+            f"threads under these kernel limits ({low}); as root: sysctl -w {settings}"
+        )
     if args.profile and not PY_SPY.exists():
         parser.error(f"--profile needs py-spy: {PY_SPY} is missing (pip install py-spy)")
     known = {
