@@ -280,6 +280,8 @@ def test_query_editor_highlights_and_completes_prefixes(live_server, page_factor
     replace_in_editor(page, "SELECT ?c WHERE { ?c a sk")
     hints.wait_for()
     first = hints.locator("li").first  # the prefix, then the terms that start with it
+    # The list shown for "s" may still be up for a moment after the "k": wait for its refresh.
+    playwright_api.expect(first).to_contain_text("skos:")
     assert first.inner_text().split() == ["skos:", "http://www.w3.org/2004/02/skos/core#"]
     page.keyboard.press("Enter")
     # The chosen prefix brings its declaration along.
