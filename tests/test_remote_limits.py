@@ -13,7 +13,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from service.cli import cli
 from service.errors import BackendUnavailable
 from service.store.outbound_probe import outbound_ways
 from service.store.remote import RemoteBackend
+from tests.processes import wait_for
 from tests.stores import free_port, oxigraph_binary, wait_for_port
 
 HTML = {"Accept": "text/html"}
@@ -42,15 +42,6 @@ def remote_app(endpoint: str, **config):
     backend = app.extensions.get("zigraph.store")
     if backend is not None:
         backend.close()
-
-
-def wait_for(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Background:

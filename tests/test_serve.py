@@ -29,6 +29,7 @@ from service.cli import cli
 from service.security import SECURITY_HEADERS
 from service.serve import report_validation, serve
 from service.store import building
+from tests.processes import children_of, descendants_of, is_running, wait_for
 from tests.stores import free_port, stop
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -447,30 +448,6 @@ def test_clients_that_never_finish_their_headers_do_not_hold_the_threads(server)
             sock.close()
 
 
-def children_of(pid: int) -> set[int]:
-    """Return the process ids whose parent is ``pid``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            after_name = (entry / "stat").read_text().rsplit(") ", 1)[1]
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if after_name.split()[1] == str(pid):  # state, then the parent's id
-            found.add(int(entry.name))
-    return found
-
-
-def descendants_of(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        for child in children_of(todo.pop()):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def test_a_web_worker_that_dies_is_replaced_by_one_that_answers(tmp_path):
     # The application is made once in gunicorn's master, before the workers fork
     # (service.server): a worker forked later, to replace a dead one, opens the store and
@@ -489,28 +466,22 @@ def test_a_web_worker_that_dies_is_replaced_by_one_that_answers(tmp_path):
             }
             assert len(workers) == 2
             dead = min(workers)
-            its_evaluators = descendants_of(dead)
-            assert its_evaluators  # its fork server and evaluators
+            its_processes = descendants_of(dead)
+            assert its_processes  # its fork server and evaluators
             os.kill(dead, signal.SIGKILL)
-            deadline = time.monotonic() + 60
-            new: set[int] = set()
-            answered: set[str] = set()
-            while time.monotonic() < deadline and not (new and answered & {str(p) for p in new}):
-                new = children_of(process.pid) - workers
+            answered: set[int] = set()  # the workers /metrics names
+
+            def a_new_worker_answers() -> bool:
                 with urllib.request.urlopen(base + "/sparql?query=ASK%7B%7D", timeout=10) as r:
                     assert r.status == 200
                 with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
-                    answered |= set(re.findall(r'worker="(\d+)"', response.read().decode()))
-                time.sleep(0.1)
-            assert new, "no worker replaced the dead one"
-            assert answered & {str(p) for p in new}, "the new worker never answered"
-            left = its_evaluators & {
-                int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            }
-            deadline = time.monotonic() + 10
-            while left and time.monotonic() < deadline:
-                time.sleep(0.1)
-                left = {p for p in left if Path(f"/proc/{p}").exists()}
-            assert not left, f"the dead worker's processes live on: {sorted(left)}"
+                    text = response.read().decode()
+                answered.update(int(pid) for pid in re.findall(r'worker="(\d+)"', text))
+                return bool(answered & (children_of(process.pid) - workers))
+
+            assert wait_for(a_new_worker_answers, 60), "no new worker answered"
+            assert wait_for(lambda: not any(map(is_running, its_processes)), 10), (
+                f"the dead worker's processes live on: {sorted(filter(is_running, its_processes))}"
+            )
         finally:
             stop(process)

@@ -13,6 +13,7 @@ import pytest
 
 from service import create_app, dataset
 from service.store import building, embedded
+from tests.processes import is_running, wait_for
 
 TIMEOUT = 2.0
 GRAPH = "https://w3id.org/zigraph/graph/test/many"
@@ -50,24 +51,6 @@ def slow_app(many_triples_store):
     backend = app.extensions["zigraph.store"]
     if backend is not None:
         backend.close()
-
-
-def is_running(pid: int) -> bool:
-    """Return whether a process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_for(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Background:
