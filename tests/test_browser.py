@@ -182,6 +182,9 @@ def replace_in_editor(page, text: str) -> None:
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
     page.keyboard.type(text)
+    # The hint list follows the last key in the next animation frame (CodeMirror's show-hint):
+    # until then the list of the key before is up, and Enter may meet it as it is replaced.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 EDITOR_TEXT = "() => document.querySelector('.query-form .CodeMirror').CodeMirror.getValue()"
