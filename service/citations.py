@@ -300,21 +300,20 @@ def _first(rows: list[dict], name: str, lang: str | None = None) -> str | None:
     return term_value(values[0]) if values else None
 
 
-def citation_for(iri: str, lang: str | None = None) -> Citation | None:
-    """Return the citation of an article, a passage or a fact; None for any other IRI."""
-    lang = lang or get_language()
+def citation_query(iri: str) -> str:
+    """Return the query of the article and passage ``citation_for`` cites."""
     node = f"<{iri}>"
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?article ?passage WHERE {{
+    return f"""SELECT ?article ?passage WHERE {{
   {{ {node} <{DCTERMS.hasFormat}> ?file BIND({node} AS ?article) }}
   UNION {{ {node} <{OA.hasSource}> ?article BIND({node} AS ?passage) }}
   UNION {{ {node} <{PROV.wasDerivedFrom}> ?passage . ?passage <{OA.hasSource}> ?article }}
 }}"""
-        )
-        .dicts()
-    )
+
+
+def citation_for(iri: str, lang: str | None = None) -> Citation | None:
+    """Return the citation of an article, a passage or a fact; None for any other IRI."""
+    lang = lang or get_language()
+    rows = get_store().query(citation_query(iri)).dicts()
     if not rows:
         return None
     article = term_value(rows[0]["article"])
@@ -405,23 +404,22 @@ class Reference:
     curators: list[str]
 
 
-def reference_of(iri: str) -> Reference | None:
-    """Return the basis and curators of a resource of reference data, or None for any other.
-
-    A resource's own dct:source is its basis; without one, its file's record's sources are.
-    """
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?record ?basis ?own ?curator WHERE {{
+def reference_query(iri: str) -> str:
+    """Return the query of ``reference_of``."""
+    return f"""SELECT ?record ?basis ?own ?curator WHERE {{
   ?record a <{ZI.ReferenceData}> ; <{DCTERMS.hasPart}> <{iri}> .
   OPTIONAL {{ ?record <{DCTERMS.source}> ?basis }}
   OPTIONAL {{ <{iri}> <{DCTERMS.source}> ?own }}
   OPTIONAL {{ ?record <{PROV.wasAttributedTo}> ?curator }}
 }}"""
-        )
-        .dicts()
-    )
+
+
+def reference_of(iri: str) -> Reference | None:
+    """Return the basis and curators of a resource of reference data, or None for any other.
+
+    A resource's own dct:source is its basis; without one, its file's record's sources are.
+    """
+    rows = get_store().query(reference_query(iri)).dicts()
     if not rows:
         return None
     own = sorted({term_value(r["own"]) for r in rows if "own" in r})

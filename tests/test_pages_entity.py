@@ -618,3 +618,57 @@ def test_one_accept_header_gets_the_same_kind_of_answer_from_a_document_and_the_
     assert document.status_code == catalog.status_code == 200
     for answer in (document, catalog):  # N-Triples, which text/plain may hold
         assert list(ox.parse(answer.data, format=ox.RdfFormat.N_TRIPLES))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [AGENCY, CONFERRAL, PIPELINE, "stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional", PASSAGE],
+)
+def test_a_page_gathers_its_queries_and_shows_what_one_query_at_a_time_shows(
+    store_dir, shipped_backend, monkeypatch, path
+):
+    # The queries a page knows at once go to the evaluator in one call (prefetch): fewer
+    # round trips, the same page as when each query is sent alone.
+    app = create_app(
+        {"TESTING": True, "STORE_DIR": str(store_dir), "PAGE_CACHE_MB": 0, "SHARED_PAGES": False}
+    )
+    app.extensions["zigraph.store"] = shipped_backend
+    pool = shipped_backend.service_pool
+    calls: list[str] = []
+    run = pool.run
+
+    def counted(function, *arguments, **options):
+        calls.append(function.__name__)
+        return run(function, *arguments, **options)
+
+    monkeypatch.setattr(pool, "run", counted)
+    client = app.test_client()
+
+    def render() -> tuple[bytes, int]:
+        calls.clear()
+        response = client.get(f"/doc/{path}?lang=en", headers=HTML)
+        assert response.status_code == 200
+        return response.data, len(calls)
+
+    gathered, gathered_calls = render()
+    monkeypatch.setattr(type(shipped_backend), "prefetch", lambda self, texts: None)
+    alone, alone_calls = render()
+    assert gathered == alone
+    assert "run_queries" not in calls  # the second page sent each query alone
+    assert 2 * gathered_calls <= alone_calls  # 7-10 calls against 18-26 on these pages
+
+
+def test_a_query_that_fails_among_gathered_ones_reports_its_own_error(app, shipped_backend):
+    from service.errors import QuerySyntaxError
+    from service.store.base import prefetched
+
+    good = f"ASK {{ <{ID_BASE}{AGENCY}> ?p ?o }}"
+    bad = "SELECT ?s WHERE { ?s ?p }"
+    with app.test_request_context("/"):
+        shipped_backend.prefetch([good, bad])
+        assert prefetched(good) is not None and prefetched(bad) is None
+        assert shipped_backend.query(good).boolean is True
+        with pytest.raises(QuerySyntaxError):
+            shipped_backend.query(bad)
+    with app.test_request_context("/"):  # what one request gathered is not another's
+        assert prefetched(good) is None

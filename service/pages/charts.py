@@ -81,16 +81,50 @@ MEMBER_LINE = 18
 
 def funnels_for(iri: str) -> list[Funnel]:
     """Return the funnels of the pipelines the node is, is a stage of, or is named in."""
-    node = sparql_iri(iri)
+    pipelines = pipelines_of(iri)
+    get_store().prefetch([funnel_query(pipeline) for pipeline in pipelines])
+    return [funnel(pipeline) for pipeline in pipelines]
+
+
+def pipelines_of(iri: str) -> list[str]:
+    """Return the pipelines whose funnels ``funnels_for`` draws."""
+    rows = get_store().query(pipelines_query(iri)).rows
+    return [row[0].value for row in rows if isinstance(row[0], ox.NamedNode)]
+
+
+def named_in_charts(iri: str) -> list[str]:
+    """Return the IRIs the node's timeline and funnels name, for their labels.
+
+    A page fetches these labels with its own, in one query; ask the store for
+    ``funnel_query`` of each of ``pipelines_of`` with the page's other queries first.
+    """
     store = get_store()
-    pipelines = store.query(
-        f"""SELECT DISTINCT ?pipeline WHERE {{
+    pipelines = pipelines_of(iri)
+    rows = list(store.query(timeline_query(iri)).rows)
+    for pipeline in pipelines:
+        rows += store.query(funnel_query(pipeline)).rows
+    return pipelines + [t.value for row in rows for t in row if isinstance(t, ox.NamedNode)]
+
+
+def pipelines_query(iri: str) -> str:
+    """Return the query of the pipelines ``funnels_for`` draws."""
+    node = sparql_iri(iri)
+    return f"""SELECT DISTINCT ?pipeline WHERE {{
   {{ BIND({node} AS ?pipeline) ?pipeline a <{ZI.SelectionPipeline}> }}
   UNION {{ ?pipeline <{ZI.hasStage}> {node} }}
   UNION {{ ?pipeline <{ZI.hasStage}>/<{ZI.namedMember}> {node} }}
 }} ORDER BY ?pipeline"""
-    ).rows
-    return [funnel(row[0].value) for row in pipelines if isinstance(row[0], ox.NamedNode)]
+
+
+def funnel_query(pipeline: str) -> str:
+    """Return the query of the stages ``funnel`` draws."""
+    node = sparql_iri(pipeline)
+    return f"""SELECT ?stage ?order ?count ?member WHERE {{
+  {node} <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
+  OPTIONAL {{ ?stage <{ZI.namedMember}> ?member }}
+}}"""
 
 
 def funnel(pipeline: str) -> Funnel:
@@ -99,19 +133,7 @@ def funnel(pipeline: str) -> Funnel:
     A count that sources dispute (zi:claimedCount) shows every value; the bar is as wide as
     the largest and drawn as disputed.
     """
-    node = sparql_iri(pipeline)
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?stage ?order ?count ?member WHERE {{
-  {node} <{ZI.hasStage}> ?stage .
-  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-  OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
-  OPTIONAL {{ ?stage <{ZI.namedMember}> ?member }}
-}}"""
-        )
-        .dicts()
-    )
+    rows = get_store().query(funnel_query(pipeline)).dicts()
     stages: dict[str, dict] = {}
     for row in rows:
         stage = stages.setdefault(
@@ -219,21 +241,20 @@ class Timeline:
     width: int = WIDTH
 
 
-def timeline_for(iri: str) -> Timeline | None:
-    """Return the timeline of the designations conferred on the node, or None if it has none."""
+def timeline_query(iri: str) -> str:
+    """Return the query of the conferrals ``timeline_for`` draws."""
     node = sparql_iri(iri)
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT DISTINCT ?conferral ?designation ?year ?date WHERE {{
+    return f"""SELECT DISTINCT ?conferral ?designation ?year ?date WHERE {{
   ?conferral <{ZI.recipient}> {node} .
   OPTIONAL {{ ?conferral <{ZI.designation}> ?designation }}
   OPTIONAL {{ ?conferral <{ZI.assessmentYear}> ?year }}
   OPTIONAL {{ ?conferral <{ZI.conferralDate}> ?date }}
 }}"""
-        )
-        .dicts()
-    )
+
+
+def timeline_for(iri: str) -> Timeline | None:
+    """Return the timeline of the designations conferred on the node, or None if it has none."""
+    rows = get_store().query(timeline_query(iri)).dicts()
     found: dict[str, tuple[int, dict[str, Term]]] = {}  # conferral -> its year and row
     for row in rows:
         year_text = term_value(row.get("year") or row.get("date") or ox.Literal(""))[:4]

@@ -54,13 +54,17 @@ def describe(iri: str) -> list[ox.Triple]:
 
     A count the sources dispute comes with every claimed value and the passages of each.
     """
+    return _triples(describe_query(iri))
+
+
+def describe_query(iri: str) -> str:
+    """Return the query of ``describe``."""
     node = sparql_iri(iri)
     blank = "FILTER(isBlank(?s))"
     derived = f"<{PROV.wasDerivedFrom}>"
     claimed = f"<{ZI.claimedCount}>/{derived}"
     selectors = f"FILTER(isBlank(?s) || ?e = <{OA.hasSelector}>)"
-    return _triples(
-        f"""SELECT DISTINCT ?s ?p ?o WHERE {{
+    return f"""SELECT DISTINCT ?s ?p ?o WHERE {{
   {{ BIND({node} AS ?s) }}
   UNION {{ {node} ?a ?s {blank} }}
   UNION {{ {node} ?a ?b . FILTER(isBlank(?b)) ?b ?c ?s {blank} }}
@@ -71,19 +75,17 @@ def describe(iri: str) -> list[ox.Triple]:
   UNION {{ {node} {claimed} ?d . ?d ?e ?s {selectors} }}
   ?s ?p ?o
 }}"""
-    )
 
 
 def incoming_counts(iri: str) -> dict[str, int]:
     """Return each property linking to the IRI with its number of distinct subjects."""
-    rows = (
-        get_store()
-        .query(
-            f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {sparql_iri(iri)} }} GROUP BY ?p"
-        )
-        .rows
-    )
+    rows = get_store().query(incoming_counts_query(iri)).rows
     return {term_value(p): int(term_value(n)) for p, n in rows if isinstance(p, ox.NamedNode)}
+
+
+def incoming_counts_query(iri: str) -> str:
+    """Return the query of ``incoming_counts``."""
+    return f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {sparql_iri(iri)} }} GROUP BY ?p"
 
 
 def linking_subjects(iri: str, prop: str, total: int, first: int, count: int) -> list[Term]:
@@ -92,16 +94,17 @@ def linking_subjects(iri: str, prop: str, total: int, first: int, count: int) ->
     Up to SORTED_UP_TO links are read in IRI order; a hub's in the store's own order, which is
     stable for a data version, because sorting a hundred thousand costs the engine seconds.
     """
-    order = " ORDER BY ?s" if total <= SORTED_UP_TO else ""
-    rows = (
-        get_store()
-        .query(
-            f"SELECT DISTINCT ?s WHERE {{ ?s {sparql_iri(prop)} {sparql_iri(iri)} }}{order} "
-            f"LIMIT {count} OFFSET {first}"
-        )
-        .rows
-    )
+    rows = get_store().query(linking_subjects_query(iri, prop, total, first, count)).rows
     return [row[0] for row in rows if row[0] is not None]
+
+
+def linking_subjects_query(iri: str, prop: str, total: int, first: int, count: int) -> str:
+    """Return the query of ``linking_subjects``."""
+    order = " ORDER BY ?s" if total <= SORTED_UP_TO else ""
+    return (
+        f"SELECT DISTINCT ?s WHERE {{ ?s {sparql_iri(prop)} {sparql_iri(iri)} }}{order} "
+        f"LIMIT {count} OFFSET {first}"
+    )
 
 
 def linking_query(iri: str, prop: str) -> str:
@@ -246,19 +249,24 @@ SCHEMA_TYPES = {
 }
 
 
+def classes_of(iri: str) -> set[str]:
+    """Return the IRI's classes and every class above them (rdfs:subClassOf)."""
+    rows = get_store().query(classes_query(iri)).rows
+    return {row[0].value for row in rows if isinstance(row[0], ox.NamedNode)}
+
+
+def classes_query(iri: str) -> str:
+    """Return the query of ``classes_of``."""
+    node = sparql_iri(iri)
+    return f"""SELECT DISTINCT ?c WHERE {{
+  {{ {node} a ?c }} UNION {{ {node} a/<{RDFS.subClassOf}>+ ?c }}
+}}"""
+
+
 def search_engine_view(iri: str, triples: list[ox.Triple]) -> list[ox.Triple]:
     """Return the entity's triples with the schema.org types and names search engines read."""
     node = ox.NamedNode(iri)
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT DISTINCT ?c WHERE {{
-  {{ {sparql_iri(iri)} a ?c }} UNION {{ {sparql_iri(iri)} a/<{RDFS.subClassOf}>+ ?c }}
-}}"""
-        )
-        .rows
-    )
-    classes = {row[0].value for row in rows if isinstance(row[0], ox.NamedNode)}
+    classes = classes_of(iri)
     types = {c for c in classes if c.startswith(str(SCHEMA))}
     types |= {str(SCHEMA_TYPES[c]) for c in classes if c in SCHEMA_TYPES}
     extra = [ox.Triple(node, ox.NamedNode(str(RDF.type)), ox.NamedNode(t)) for t in sorted(types)]

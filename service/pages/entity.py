@@ -387,13 +387,16 @@ def _value_order(view: TermView, lang: str, orders: dict[str, int]) -> tuple:
 
 def stated_orders(iris: list[str]) -> dict[str, int]:
     """Return the place each of the IRIs states for itself in a sequence (a stage's order)."""
-    values = " ".join(sparql_iri(i) for i in iris)
-    if not values:
+    if not iris:
         return {}
-    rows = get_store().query(
-        f"SELECT ?x ?order WHERE {{ VALUES ?x {{ {values} }} ?x <{ZI.stageOrder}> ?order }}"
-    )
+    rows = get_store().query(stated_orders_query(iris))
     return {term_value(row[0]): order for row in rows.rows if (order := _int(row[1])) is not None}
+
+
+def stated_orders_query(iris: list[str]) -> str:
+    """Return the query of ``stated_orders`` (the same for the same IRIs in any order)."""
+    values = " ".join(sparql_iri(i) for i in sorted(set(iris)))
+    return f"SELECT ?x ?order WHERE {{ VALUES ?x {{ {values} }} ?x <{ZI.stageOrder}> ?order }}"
 
 
 def _statements(
@@ -574,13 +577,28 @@ def _incoming_links(iri: str) -> tuple[list[IncomingLinks], int]:
     counts = document.incoming_counts(iri)
     wanted = request.args.get("iproperty")
     page = _page_number("ipage")
-    links = []
+    shown = []
     for prop, total in counts.items():
         pages = max(1, -(-total // INCOMING_PER_PAGE))
         current = min(page, pages) if prop == wanted else 1
-        first = (current - 1) * INCOMING_PER_PAGE
-        subjects = document.linking_subjects(iri, prop, total, first, INCOMING_PER_PAGE)
-        links.append(IncomingLinks(prop, total, current, pages, first, subjects))
+        shown.append((prop, total, current, pages, (current - 1) * INCOMING_PER_PAGE))
+    get_store().prefetch(
+        [
+            document.linking_subjects_query(iri, prop, total, first, INCOMING_PER_PAGE)
+            for prop, total, _, _, first in shown
+        ]
+    )
+    links = [
+        IncomingLinks(
+            prop,
+            total,
+            current,
+            pages,
+            first,
+            document.linking_subjects(iri, prop, total, first, INCOMING_PER_PAGE),
+        )
+        for prop, total, current, pages, first in shown
+    ]
     return links, sum(counts.values())
 
 
@@ -683,8 +701,20 @@ def entity_context(iri: str, path: str) -> dict:
     """Return everything the entity page shows about an IRI.
 
     What the page is about is read first (its description, the links to it, the passages
-    stating them), then the labels of every IRI among them in one query.
+    stating them), then the labels of every IRI among them in one query. The queries that
+    need nothing but the IRI go to the store together, in one call (``prefetch``).
     """
+    get_store().prefetch(
+        [
+            document.describe_query(iri),
+            document.incoming_counts_query(iri),
+            document.classes_query(iri),
+            charts.timeline_query(iri),
+            charts.pipelines_query(iri),
+            ready_citations.citation_query(iri),
+            ready_citations.reference_query(iri),
+        ]
+    )
     triples = document.describe(iri)
     links, incoming_total = _incoming_links(iri)
     subject = ox.NamedNode(iri)
@@ -698,6 +728,18 @@ def entity_context(iri: str, path: str) -> dict:
         *claims,
         *(s.value for link in links for s in link.subjects if isinstance(s, ox.NamedNode)),
     ]
+    objects = [
+        t.object.value
+        for t in triples
+        if t.subject == subject and isinstance(t.object, ox.NamedNode)
+    ]
+    get_store().prefetch(
+        [
+            passages_query(facts),
+            *([stated_orders_query(objects)] if objects else []),
+            *(charts.funnel_query(pipeline) for pipeline in charts.pipelines_of(iri)),
+        ]
+    )
     rows = passage_rows(facts)
     labels = Labels()
     labels.fetch(
@@ -705,6 +747,7 @@ def entity_context(iri: str, path: str) -> dict:
         + [t.predicate.value for t in triples]
         + [t.object.value for t in triples if isinstance(t.object, ox.NamedNode)]
         + _iris_of(rows)
+        + charts.named_in_charts(iri)  # fetched here, they cost the charts no query
     )
     types = sorted(
         (

@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from service.citations import locator
 from service.i18n import format_date, get_language, translate
-from service.namespaces import OA, ORG, PROV, RDF, RDFS, SCHEMA, ZI
+from service.namespaces import OA, ORG, PROV, RDF, SCHEMA, ZI
+from service.pages import document
 from service.pages.charts import count_text
 from service.pages.labels import Labels, link_for, sparql_iri
 from service.store import get_store
@@ -60,18 +61,8 @@ def _value(term: Term | None, labels: Labels, short: bool = False) -> Markup:
 
 def kind_of(iri: str) -> str | None:
     """Return which summary the entity gets, or None when it is not of a main class."""
-    values = " ".join(f'(<{cls}> "{name}" {rank})' for rank, (cls, name) in enumerate(KINDS))
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?kind ?rank WHERE {{
-  VALUES (?class ?kind ?rank) {{ {values} }}
-  {{ {sparql_iri(iri)} a ?class }} UNION {{ {sparql_iri(iri)} a/<{RDFS.subClassOf}>+ ?class }}
-}} ORDER BY ?rank LIMIT 1"""
-        )
-        .rows
-    )
-    return term_value(rows[0][0]) if rows else None
+    classes = document.classes_of(iri)
+    return next((name for cls, name in KINDS if str(cls) in classes), None)
 
 
 def _first(triples: list[ox.Triple], iri: str, prop) -> Term | None:

@@ -7,7 +7,8 @@ the backends.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 import pyoxigraph as ox
@@ -66,6 +67,8 @@ class Backend(Protocol):
         client: str | None = None,
     ) -> QueryResult: ...
 
+    def prefetch(self, texts: list[str]) -> None: ...
+
     def reading_pool(self) -> EvaluatorPool: ...
 
     def quads(self) -> list[ox.Quad]: ...
@@ -89,6 +92,27 @@ class Backend(Protocol):
     def start(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def prefetched(text: str) -> QueryResult | None:
+    """Return the answer to the service's query ``text`` that this request prefetched, if any.
+
+    Each caller gets lists of its own, so one that changes them changes no other's answer.
+    """
+    if not has_request_context():
+        return None
+    answer = g.get("zigraph_prefetched", {}).get(text)
+    if answer is None:
+        return None
+    return replace(answer, rows=list(answer.rows), triples=list(answer.triples))
+
+
+def keep_prefetched(answers: Iterable[tuple[str, QueryResult | None]]) -> None:
+    """Keep answers to the service's queries for the rest of this request (None: not kept)."""
+    if not has_request_context():
+        return
+    kept = g.setdefault("zigraph_prefetched", {})
+    kept.update((text, answer) for text, answer in answers if answer is not None)
 
 
 def request_deadline() -> float:

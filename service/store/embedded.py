@@ -17,7 +17,7 @@ import pyoxigraph as ox
 from service import export, search, statistics
 from service.errors import BackendUnavailable, EngineFailed, StorePreparing
 from service.queryparser import ParsedQuery
-from service.store.base import QueryResult, request_deadline
+from service.store.base import QueryResult, keep_prefetched, prefetched, request_deadline
 from service.store.evaluator import EvaluatorPool
 from service.store.ordering import order_rows
 from service.terms import Term
@@ -192,6 +192,20 @@ def run_query(
     return QueryResult(kind="graph", triples=triples, truncated=truncated)
 
 
+def run_queries(store: ox.Store, texts: list[str], **arguments: object) -> list[QueryResult | None]:
+    """Evaluate several queries on ``store``, each as ``run_query`` would; None for a failure.
+
+    A failed query is left to be asked again on its own, where its error is reported.
+    """
+    answers: list[QueryResult | None] = []
+    for text in texts:
+        try:
+            answers.append(run_query(store, text, **arguments))  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 (asked again alone, where it raises)
+            answers.append(None)
+    return answers
+
+
 def all_quads(store: ox.Store) -> list[ox.Quad]:
     """Return every quad of the store, sorted by graph then quad."""
     return sorted(store, key=lambda q: (str(q.graph_name), str(q)))
@@ -288,6 +302,10 @@ class EmbeddedBackend:
         if isinstance(query, ParsedQuery):
             pool, text, names_dataset = self.client_pool, query.text, query.names_dataset
         else:
+            if not (default_graph_uris or named_graph_uris):
+                answer = prefetched(query)
+                if answer is not None:
+                    return answer
             pool, text, names_dataset, client = self.service_pool, query, False, None
         names_dataset = names_dataset or bool(default_graph_uris or named_graph_uris)
         arguments = {
@@ -304,6 +322,29 @@ class EmbeddedBackend:
             # The engine's sort is not a total order on some data (docs/upstream/): order the
             # solutions here, by SPARQL 1.1 section 15.1, then apply OFFSET and LIMIT.
             return self._ordered_apart(query, pool, client, arguments)
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Evaluate the service's queries ``texts`` in one call to an evaluator, for this request.
+
+        A page that will ask several queries whose texts it knows at once asks them here; each
+        is then answered from what this call brought back (``query``), without a round trip
+        of its own. One that failed, or all when the call itself fails, are evaluated again
+        when asked, and report their own errors then.
+        """
+        wanted = [text for text in dict.fromkeys(texts) if prefetched(text) is None]
+        if not wanted:
+            return
+        try:
+            answers = self.service_pool.run(
+                run_queries,
+                request_deadline(),
+                texts=wanted,
+                limit=self.result_limit,
+                union_default_graph=True,
+            )
+        except EngineFailed:  # one of them killed the evaluator: asked alone, it is named
+            return
+        keep_prefetched(zip(wanted, answers, strict=True))
 
     def _ordered_apart(
         self, query: ParsedQuery, pool: EvaluatorPool, client: str | None, arguments: dict

@@ -299,6 +299,13 @@ class RemoteBackend:
         self.sent: deque[str] = deque(maxlen=RECENT_QUERIES)
         self._service_readings_lock = threading.Lock()
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Nothing to gather ahead: the store is sent each of the service's queries when asked.
+
+        (The embedded store saves a round trip to its evaluator per query by gathering a
+        page's queries in one call; a SPARQL endpoint takes one query per request.)
+        """
+
     def reading_pool(self) -> EvaluatorPool:
         """Return the processes that read long client queries."""
         return self._readers
