@@ -738,6 +738,7 @@ def entity_context(iri: str, path: str) -> dict:
             passages_query(facts),
             *([stated_orders_query(objects)] if objects else []),
             *(charts.funnel_query(pipeline) for pipeline in charts.pipelines_of(iri)),
+            *summary.summary_queries(iri),
         ]
     )
     rows = passage_rows(facts)
@@ -748,6 +749,7 @@ def entity_context(iri: str, path: str) -> dict:
         + [t.object.value for t in triples if isinstance(t.object, ox.NamedNode)]
         + _iris_of(rows)
         + charts.named_in_charts(iri)  # fetched here, they cost the charts no query
+        + summary.named_in_summary(iri)  # nor the summary
     )
     types = sorted(
         (

@@ -7,6 +7,9 @@ are escaped markup built here, the words come from i18n.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import pyoxigraph as ox
 from markupsafe import Markup
 
@@ -136,8 +139,23 @@ def _conferral(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Marku
     ]
 
 
+def _received_query(iri: str) -> str:
+    return f"""SELECT ?c ?designation ?year ?by WHERE {{
+  ?c <{ZI.recipient}> {sparql_iri(iri)} .
+  OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
+  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
+  OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
+}} ORDER BY ?year ?c"""
+
+
+def _named_stage_query(iri: str) -> str:
+    return f"""SELECT ?stage ?pipeline WHERE {{
+  ?stage <{ZI.namedMember}> {sparql_iri(iri)} . ?pipeline <{ZI.hasStage}> ?stage .
+  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
+}} ORDER BY DESC(?order) LIMIT 1"""
+
+
 def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
-    node = sparql_iri(iri)
     kind = _first(triples, iri, RDF.type)
     parent = _first(triples, iri, ORG.unitOf)
     sentences = [
@@ -148,15 +166,7 @@ def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Ma
             part_of=_optional("summary_part_of", _value(parent, labels)),
         )
     ]
-    received = _rows(
-        f"""SELECT ?c ?designation ?year ?by WHERE {{
-  ?c <{ZI.recipient}> {node} .
-  OPTIONAL {{ ?c <{ZI.designation}> ?designation }}
-  OPTIONAL {{ ?c <{ZI.assessmentYear}> ?year }}
-  OPTIONAL {{ ?c <{ZI.conferredBy}> ?by }}
-}} ORDER BY ?year ?c""",
-        labels,
-    )
+    received = _rows(_received_query(iri), labels)
     for row in received:
         sentences.append(
             _sentence(
@@ -167,13 +177,7 @@ def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Ma
                 conferral=_link(term_value(row["c"]), labels),
             )
         )
-    named = _rows(
-        f"""SELECT ?stage ?pipeline WHERE {{
-  ?stage <{ZI.namedMember}> {node} . ?pipeline <{ZI.hasStage}> ?stage .
-  OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
-}} ORDER BY DESC(?order) LIMIT 1""",
-        labels,
-    )
+    named = _rows(_named_stage_query(iri), labels)
     for row in named:
         sentences.append(
             _sentence(
@@ -185,17 +189,21 @@ def _organisation(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Ma
     return sentences
 
 
-def _person(iri: str, labels: Labels) -> list[Markup]:
-    node = sparql_iri(iri)
-    sentences = []
-    posts = _rows(
-        f"""SELECT DISTINCT ?post ?org ?date WHERE {{
-  ?holding <{ORG.member}> {node} ; <{ZI.post}> ?post .
+def _posts_query(iri: str) -> str:
+    return f"""SELECT DISTINCT ?post ?org ?date WHERE {{
+  ?holding <{ORG.member}> {sparql_iri(iri)} ; <{ZI.post}> ?post .
   OPTIONAL {{ ?holding <{ORG.organization}> ?org }}
   OPTIONAL {{ ?holding <{ZI.heldOn}> ?date }}
-}} ORDER BY ?date ?post""",
-        labels,
-    )
+}} ORDER BY ?date ?post"""
+
+
+def _said_query(iri: str) -> str:
+    return f"SELECT DISTINCT ?s WHERE {{ ?s <{ZI.speaker}> {sparql_iri(iri)} }} ORDER BY ?s"
+
+
+def _person(iri: str, labels: Labels) -> list[Markup]:
+    sentences = []
+    posts = _rows(_posts_query(iri), labels)
     for row in posts:
         sentences.append(
             _sentence(
@@ -205,10 +213,7 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
                 date=_optional("summary_on", _value(row.get("date"), labels)),
             )
         )
-    said = _rows(
-        f"SELECT DISTINCT ?s WHERE {{ ?s <{ZI.speaker}> {node} }} ORDER BY ?s",
-        labels,
-    )
+    said = _rows(_said_query(iri), labels)
     if said:
         links = Markup("; ").join(_link(term_value(row["s"]), labels) for row in said)
         template = translate("summary_person_statements", n=len(said), statements="{statements}")
@@ -216,24 +221,29 @@ def _person(iri: str, labels: Labels) -> list[Markup]:
     return sentences
 
 
-def _stages(iri: str, labels: Labels, pipeline: bool = False) -> list[dict]:
-    """Return the stages of the stage's pipeline (or the pipeline's) in order, with their counts.
-
-    Counts the sources dispute (zi:claimedCount) are all kept: none is picked.
-    """
+def _stages_query(iri: str, pipeline: bool = False) -> str:
     which = (
         f"BIND({sparql_iri(iri)} AS ?pipeline) ?pipeline <{ZI.hasStage}> ?stage ."
         if pipeline
         else f"?pipeline <{ZI.hasStage}> {sparql_iri(iri)} ; <{ZI.hasStage}> ?stage ."
     )
-    rows = _rows(
-        f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
+    return f"""SELECT ?pipeline ?stage ?order ?count WHERE {{
   {which}
   OPTIONAL {{ ?stage <{ZI.stageOrder}> ?order }}
   OPTIONAL {{ ?stage <{ZI.memberCount}>|<{ZI.claimedCount}>/<{ZI.memberCount}> ?count }}
-}} ORDER BY ?order ?stage""",
-        labels,
-    )
+}} ORDER BY ?order ?stage"""
+
+
+def _members_query(iri: str) -> str:
+    return f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m"
+
+
+def _stages(iri: str, labels: Labels, pipeline: bool = False) -> list[dict]:
+    """Return the stages of the stage's pipeline (or the pipeline's) in order, with their counts.
+
+    Counts the sources dispute (zi:claimedCount) are all kept: none is picked.
+    """
+    rows = _rows(_stages_query(iri, pipeline), labels)
     stages: dict[tuple[str, str], dict] = {}
     for row in rows:
         stage = stages.setdefault(
@@ -251,9 +261,7 @@ def _stage(iri: str, labels: Labels) -> list[Markup]:
     stages = [row for row in rows if row["pipeline"] == rows[0]["pipeline"]]
     position = next(i for i, row in enumerate(stages) if term_value(row["stage"]) == iri)
     here = stages[position]
-    members = _rows(
-        f"SELECT ?m WHERE {{ {sparql_iri(iri)} <{ZI.namedMember}> ?m }} ORDER BY ?m", labels
-    )
+    members = _rows(_members_query(iri), labels)
     named = Markup(", ").join(_link(term_value(row["m"]), labels, short=True) for row in members)
     counts = sorted(here["counts"])
     if len(counts) > 1:
@@ -329,15 +337,20 @@ def _pipeline(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup
     return sentences
 
 
-def _ceremony(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+def _part_of_query(iri: str) -> str:
     node = sparql_iri(iri)
-    mode = _first(triples, iri, SCHEMA.eventAttendanceMode)
-    part_of = _rows(
-        f"""SELECT ?event WHERE {{
+    return f"""SELECT ?event WHERE {{
   {{ {node} <{SCHEMA.superEvent}> ?event }} UNION {{ ?event <{SCHEMA.subEvent}> {node} }}
-}} ORDER BY ?event LIMIT 1""",
-        labels,
-    )
+}} ORDER BY ?event LIMIT 1"""
+
+
+def _conferred_query(iri: str) -> str:
+    return f"SELECT DISTINCT ?c WHERE {{ ?c <{ZI.ceremony}> {sparql_iri(iri)} }} ORDER BY ?c"
+
+
+def _ceremony(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
+    mode = _first(triples, iri, SCHEMA.eventAttendanceMode)
+    part_of = _rows(_part_of_query(iri), labels)
     sentences = [
         _sentence(
             "summary_ceremony_kind",
@@ -354,17 +367,18 @@ def _ceremony(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup
             ),
         )
     ]
-    conferred = _rows(
-        f"SELECT DISTINCT ?c WHERE {{ ?c <{ZI.ceremony}> {node} }} ORDER BY ?c", labels
-    )
+    conferred = _rows(_conferred_query(iri), labels)
     if conferred:
         links = [_link(term_value(row["c"]), labels) for row in conferred[:MOST_LISTED]]
         sentences.append(_counted("summary_ceremony_conferred", len(conferred), links))
     return sentences
 
 
+def _passage_count_query(iri: str) -> str:
+    return f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p <{OA.hasSource}> {sparql_iri(iri)} }}"
+
+
 def _article(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]:
-    node = sparql_iri(iri)
     publisher = _first(triples, iri, SCHEMA.publisher)
     reported = _first(triples, iri, SCHEMA.temporalCoverage)
     sentences = [
@@ -378,22 +392,27 @@ def _article(iri: str, triples: list[ox.Triple], labels: Labels) -> list[Markup]
     if about:
         links = [_link(a, labels) for a in about[:MOST_LISTED]]
         sentences.append(_counted("summary_article_about", len(about), links))
-    rows = (
-        get_store()
-        .query(f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p <{OA.hasSource}> {node} }}")
-        .rows
-    )
+    rows = get_store().query(_passage_count_query(iri)).rows
     passages = int(term_value(rows[0][0])) if rows and rows[0][0] is not None else 0
     if passages:
         sentences.append(Markup("{}").format(translate("summary_article_passages", n=passages)))
     return sentences
 
 
+def _documents_query(iri: str) -> str:
+    return f"SELECT ?doc WHERE {{ {sparql_iri(iri)} <{OA.hasSource}> ?doc }} ORDER BY ?doc LIMIT 1"
+
+
+def _facts_query(iri: str) -> str:
+    return (
+        f"SELECT DISTINCT ?f WHERE {{ ?f <{PROV.wasDerivedFrom}> {sparql_iri(iri)} }} "
+        f"ORDER BY ?f LIMIT {MOST_LISTED + 1}"
+    )
+
+
 def _passage(iri: str, labels: Labels) -> list[Markup]:
     node = sparql_iri(iri)
-    documents = _rows(
-        f"SELECT ?doc WHERE {{ {node} <{OA.hasSource}> ?doc }} ORDER BY ?doc LIMIT 1", labels
-    )
+    documents = _rows(_documents_query(iri), labels)
     where = locator(labels.place(iri), get_language())
     sentences = []
     if documents:
@@ -403,11 +422,7 @@ def _passage(iri: str, labels: Labels) -> list[Markup]:
             if where
             else _sentence("summary_passage_unplaced", document=document)
         )
-    facts = _rows(
-        f"SELECT DISTINCT ?f WHERE {{ ?f <{PROV.wasDerivedFrom}> {node} }} ORDER BY ?f "
-        f"LIMIT {MOST_LISTED + 1}",
-        labels,
-    )
+    facts = _rows(_facts_query(iri), labels)
     if facts:
         total = len(facts)
         if total > MOST_LISTED:
@@ -423,3 +438,32 @@ def _passage(iri: str, labels: Labels) -> list[Markup]:
         links = [_link(term_value(row["f"]), labels) for row in facts[:MOST_LISTED]]
         sentences.append(_counted("summary_passage_facts", total, links))
     return sentences
+
+
+# The queries of each kind's summary, which need nothing but the entity's IRI.
+QUERIES: dict[str, tuple[Callable[[str], str], ...]] = {
+    "organisation": (_received_query, _named_stage_query),
+    "person": (_posts_query, _said_query),
+    "stage": (_stages_query, _members_query),
+    "pipeline": (partial(_stages_query, pipeline=True),),
+    "ceremony": (_part_of_query, _conferred_query),
+    "article": (_passage_count_query,),
+    "passage": (_documents_query, _facts_query),
+}
+
+
+def summary_queries(iri: str) -> list[str]:
+    """Return the queries the entity's summary asks, to be sent with the page's others."""
+    return [query(iri) for query in QUERIES.get(kind_of(iri) or "", ())]
+
+
+def named_in_summary(iri: str) -> list[str]:
+    """Return the IRIs the entity's summary names, for their labels (as ``named_in_charts``)."""
+    store = get_store()
+    return [
+        term.value
+        for text in summary_queries(iri)
+        for row in store.query(text).rows
+        for term in row
+        if isinstance(term, ox.NamedNode)
+    ]
