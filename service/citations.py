@@ -316,25 +316,35 @@ def citation_for(iri: str, lang: str | None = None) -> Citation | None:
     rows = get_store().query(citation_query(iri)).dicts()
     if not rows:
         return None
-    article = term_value(rows[0]["article"])
+    article, passages = _cited(rows)
     work = _work(article, lang)
     if work is None:
         return None
-    passages = sorted(
-        {
-            term_value(row["passage"])
-            for row in rows
-            if "passage" in row and term_value(row["article"]) == article
-        }
-    )
     return Citation(work, iri, sorted(_passages(passages), key=lambda p: p.start))
 
 
-def _work(article: str, lang: str) -> Work | None:
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT * WHERE {{
+def _cited(rows: list[dict]) -> tuple[str, list[str]]:
+    """Return the article of ``citation_query``'s rows and its passages among them."""
+    article = term_value(rows[0]["article"])
+    passages = {
+        term_value(row["passage"])
+        for row in rows
+        if "passage" in row and term_value(row["article"]) == article
+    }
+    return article, sorted(passages)
+
+
+def citation_queries(iri: str) -> list[str]:
+    """Return the queries ``citation_for`` asks after ``citation_query``, to go with a page's."""
+    rows = get_store().query(citation_query(iri)).dicts()
+    if not rows:
+        return []
+    article, passages = _cited(rows)
+    return [_work_query(article), *([_passages_query(passages)] if passages else [])]
+
+
+def _work_query(article: str) -> str:
+    return f"""SELECT * WHERE {{
   OPTIONAL {{ <{article}> <{SCHEMA.publisher}>/<{SKOS.prefLabel}> ?publisher }}
   OPTIONAL {{ <{article}> <{SCHEMA.headline}> ?headline }}
   OPTIONAL {{ <{article}> <{SKOS.prefLabel}> ?label }}
@@ -343,9 +353,10 @@ def _work(article: str, lang: str) -> Work | None:
   OPTIONAL {{ <{article}> <{ZI.publicationDateStated}> ?stated }}
   OPTIONAL {{ <{article}> <{SCHEMA.inLanguage}> ?language }}
 }}"""
-        )
-        .dicts()
-    )
+
+
+def _work(article: str, lang: str) -> Work | None:
+    rows = get_store().query(_work_query(article)).dicts()
     headline = _first(rows, "headline", lang)
     title = headline or _first(rows, "label", lang)
     if title is None:
@@ -362,14 +373,9 @@ def _work(article: str, lang: str) -> Work | None:
     )
 
 
-def _passages(iris: list[str]) -> list[CitedPassage]:
-    if not iris:
-        return []
+def _passages_query(iris: list[str]) -> str:
     values = " ".join(f"<{i}>" for i in iris)
-    rows = (
-        get_store()
-        .query(
-            f"""SELECT ?p ?exact ?start ?paragraph ?first ?last WHERE {{
+    return f"""SELECT ?p ?exact ?start ?paragraph ?first ?last WHERE {{
   VALUES ?p {{ {values} }}
   ?p <{OA.hasSelector}>/<{OA.exact}> ?exact .
   OPTIONAL {{ ?p <{OA.hasSelector}>/<{OA.start}> ?start }}
@@ -377,9 +383,12 @@ def _passages(iris: list[str]) -> list[CitedPassage]:
   OPTIONAL {{ ?p <{ZI.firstSentence}> ?first }}
   OPTIONAL {{ ?p <{ZI.lastSentence}> ?last }}
 }}"""
-        )
-        .dicts()
-    )
+
+
+def _passages(iris: list[str]) -> list[CitedPassage]:
+    if not iris:
+        return []
+    rows = get_store().query(_passages_query(iris)).dicts()
 
     def number(row: dict, name: str) -> int | None:
         return int(term_value(row[name])) if name in row else None

@@ -739,6 +739,7 @@ def entity_context(iri: str, path: str) -> dict:
             *([stated_orders_query(objects)] if objects else []),
             *(charts.funnel_query(pipeline) for pipeline in charts.pipelines_of(iri)),
             *summary.summary_queries(iri),
+            *ready_citations.citation_queries(iri),
         ]
     )
     rows = passage_rows(facts)
