@@ -16,6 +16,7 @@ set; anyone else gets a 404.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import time
@@ -137,6 +138,11 @@ class StateCollector(Collector):
                 f"Bytes counted for the {what} kept",
                 cache.size if cache is not None else 0,
             )
+        yield GaugeMetricFamily(
+            "zigraph_gc_frozen_objects",
+            "Objects the web process set aside from garbage collection once loaded",
+            gc.get_freeze_count(),
+        )
         if backend is not None:
             try:  # a remote store's: its record's, and none without one
                 version = backend.fixed_version()

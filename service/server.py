@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
 import time
@@ -110,6 +111,11 @@ def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
                     app.logger.warning("the search index was not opened at start: %s", error)
             if app.extensions["zigraph.settings"].page_cache_mb:
                 warm_pages(app)  # the home page, before its first visitor (service.warming)
+            # What the worker has loaded (modules, templates, the search index, the pages
+            # rendered ahead) lives as long as it does. Set aside from the garbage collector,
+            # a full collection walks only what requests made since: by hand at a million
+            # triples 0.1 ms against 20 ms, a pause that came every few hundred pages.
+            gc.freeze()
             return app
 
     ZigraphApplication().run()

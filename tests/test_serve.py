@@ -448,6 +448,14 @@ def test_clients_that_never_finish_their_headers_do_not_hold_the_threads(server)
             sock.close()
 
 
+def test_a_web_worker_sets_what_it_loaded_aside_from_the_garbage_collector(server):
+    # A full collection then walks only what requests made: 0.1 ms, not 20 ms, at 1M triples.
+    with urllib.request.urlopen(server + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    frozen = re.search(r'^zigraph_gc_frozen_objects\{worker="\d+"\} (\S+)$', text, re.M)
+    assert frozen is not None and float(frozen.group(1)) > 10_000
+
+
 def test_a_web_worker_that_dies_is_replaced_by_one_that_answers(tmp_path):
     # The application is made once in gunicorn's master, before the workers fork
     # (service.server): a worker forked later, to replace a dead one, opens the store and
