@@ -566,3 +566,25 @@ def test_virtuoso_names_many_graphs_as_every_graph_but_the_others(virtuoso_serve
     finally:
         virtuoso_server.sql(f"SPARQL CLEAR GRAPH <{OTHER_GRAPH}>;")
         backend.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "organisation/dpmptsp-kota-pekalongan",
+        "stage/kota-pekalongan-2020-2-dinilai-tingkat-nasional",
+    ],
+)
+def test_an_entity_page_sends_each_of_its_queries_to_the_store_once(oxigraph_server, path):
+    # Parts of a page ask some of the same queries (the charts' and the summary's rows, for
+    # their labels first); over a remote store each is sent once and kept for the request.
+    for app in remote_app(oxigraph_server.endpoint, PAGE_CACHE_MB=0):
+        client = app.test_client()
+        client.get("/healthz")
+        backend = app.extensions["zigraph.store"]
+        backend.sent.clear()
+        assert (
+            client.get(f"/doc/{path}?lang=en", headers={"Accept": "text/html"}).status_code == 200
+        )
+        sent = list(backend.sent)
+        assert sent and len(sent) == len(set(sent)), [q for q in set(sent) if sent.count(q) > 1]

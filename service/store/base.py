@@ -115,6 +115,21 @@ def keep_prefetched(answers: Iterable[tuple[str, QueryResult | None]]) -> None:
     kept.update((text, answer) for text, answer in answers if answer is not None)
 
 
+def expect(texts: Iterable[str]) -> None:
+    """Note service queries this request will ask, some of them more than once.
+
+    A backend that cannot send them ahead (a SPARQL endpoint takes one query a request)
+    keeps each answer when it is first asked (``expected``), for the rest of the request.
+    """
+    if has_request_context():
+        g.setdefault("zigraph_expected", set()).update(texts)
+
+
+def expected(text: str) -> bool:
+    """Return whether this request noted the service's query ``text`` (``expect``)."""
+    return has_request_context() and text in g.get("zigraph_expected", ())
+
+
 def request_deadline() -> float:
     """Return the ``time.monotonic()`` by which the current request's queries must end."""
     if has_request_context() and "zigraph_deadline" in g:

@@ -52,7 +52,14 @@ from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
 from service.queryparser import ParsedQuery, parse_query
 from service.store.admission import Admission
-from service.store.base import QueryResult, request_deadline
+from service.store.base import (
+    QueryResult,
+    expect,
+    expected,
+    keep_prefetched,
+    prefetched,
+    request_deadline,
+)
 from service.store.evaluator import EvaluatorPool
 from service.terms import Term, term_value
 
@@ -300,11 +307,13 @@ class RemoteBackend:
         self._service_readings_lock = threading.Lock()
 
     def prefetch(self, texts: list[str]) -> None:
-        """Nothing to gather ahead: the store is sent each of the service's queries when asked.
+        """Keep the answers to the service's queries ``texts`` for this request, once asked.
 
-        (The embedded store saves a round trip to its evaluator per query by gathering a
-        page's queries in one call; a SPARQL endpoint takes one query per request.)
+        A SPARQL endpoint takes one query a request, so nothing is sent ahead (the embedded
+        store sends such queries to its evaluator in one call); each is sent the first time
+        it is asked and answered from that afterwards, as parts of one page ask some twice.
         """
+        expect(texts)
 
     def reading_pool(self) -> EvaluatorPool:
         """Return the processes that read long client queries."""
@@ -544,6 +553,9 @@ class RemoteBackend:
         ``client`` address); the service's own as written, at once. Either is read for its
         form, FROM graphs and boolean variables.
         """
+        kept = isinstance(query, str) and not (default_graph_uris or named_graph_uris)
+        if kept and isinstance(query, str) and (answered := prefetched(query)) is not None:
+            return answered
         text = self._reading(query)
         sparql = text.text if isinstance(query, ParsedQuery) else query
         default, named = self._dataset(
@@ -580,6 +592,9 @@ class RemoteBackend:
             )
         # Virtuoso cuts an answer at its ResultSetMaxRows and says so in this header only.
         result.truncated |= answer.cut or "X-SPARQL-MaxRows" in answer.headers
+        if kept and isinstance(query, str) and expected(query):
+            keep_prefetched([(query, result)])
+            return prefetched(query) or result  # a copy: the caller may change its lists
         return result
 
     # --- reading answers ------------------------------------------------------------------
