@@ -17,7 +17,7 @@ IRIs to them are kept; errors, a 404 included, are not.
 Each web process keeps its own pages in memory, and (``shared_pages``) writes each page it
 renders to a file named by its ETag in ``pages/`` of the dump folder, which every web process
 of the same store reads: a page rendered by one is not rendered again by another (at a million
-triples a page is about 50 ms of queries, a file a fraction of a millisecond). A file is
+triples a page takes about 10 ms of CPU to render, a file a fraction of a millisecond). A file is
 written under a temporary name and renamed, so it is always whole; a process writes at most
 ``page_cache_mb`` of them a data version, and files of another version or scope (below) go
 an hour after their writing, as dumps do.
