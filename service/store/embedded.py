@@ -328,8 +328,9 @@ class EmbeddedBackend:
 
         A page that will ask several queries whose texts it knows at once asks them here; each
         is then answered from what this call brought back (``query``), without a round trip
-        of its own. One that failed, or all when the call itself fails, are evaluated again
-        when asked, and report their own errors then.
+        of its own. One that failed, or all of them when one killed the evaluator, are
+        evaluated again when asked, and report their own errors then; past the request's
+        deadline the call raises QueryTimeout, as the queries asked one by one would.
         """
         wanted = [text for text in dict.fromkeys(texts) if prefetched(text) is None]
         if not wanted:

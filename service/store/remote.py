@@ -553,8 +553,10 @@ class RemoteBackend:
         ``client`` address); the service's own as written, at once. Either is read for its
         form, FROM graphs and boolean variables.
         """
-        kept = isinstance(query, str) and not (default_graph_uris or named_graph_uris)
-        if kept and isinstance(query, str) and (answered := prefetched(query)) is not None:
+        # The service's own query on the store's dataset: kept for the request when expected.
+        on_own_dataset = not (default_graph_uris or named_graph_uris)
+        own = query if isinstance(query, str) and on_own_dataset else None
+        if own is not None and (answered := prefetched(own)) is not None:
             return answered
         text = self._reading(query)
         sparql = text.text if isinstance(query, ParsedQuery) else query
@@ -592,9 +594,9 @@ class RemoteBackend:
             )
         # Virtuoso cuts an answer at its ResultSetMaxRows and says so in this header only.
         result.truncated |= answer.cut or "X-SPARQL-MaxRows" in answer.headers
-        if kept and isinstance(query, str) and expected(query):
-            keep_prefetched([(query, result)])
-            return prefetched(query) or result  # a copy: the caller may change its lists
+        if own is not None and expected(own):
+            keep_prefetched([(own, result)])
+            return prefetched(own) or result  # a copy: the caller may change its lists
         return result
 
     # --- reading answers ------------------------------------------------------------------
