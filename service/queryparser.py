@@ -41,6 +41,7 @@ from service.namespaces import PREFIXES
 MAX_DEPTH = 64  # brackets ( { [ << nested deeper than this are refused
 SHOWN = 40  # characters of a token quoted in a message
 XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # The XSD casts SPARQL 1.1 defines (section 17.5) and those Oxigraph adds: the only IRIs that
 # may be called as functions.
 XSD_CASTS = frozenset(
@@ -439,6 +440,11 @@ class ParsedQuery:
     offset: int = 0
     unordered: str | None = None
     iris: frozenset[str] = field(default=frozenset(), compare=False)
+    # The triples the query's patterns can match, as (predicate, class) pairs: the class is ""
+    # but for a pattern ``?s rdf:type <class>``. None when a pattern can match a triple of any
+    # predicate: a variable or a path that may be empty or negated as predicate, a collection,
+    # a triple term, GRAPH (which can list graphs without matching a triple), DESCRIBE.
+    reach: frozenset[tuple[str, str]] | None = field(default=None, compare=False)
 
     @property
     def returns_graph(self) -> bool:
@@ -475,6 +481,10 @@ class _Parser:
         self.offset = 0
         self.modifier_start: int | None = None
         self.in_aggregate = False
+        self.reach: set[tuple[str, str]] | None = set()
+        self.template = False  # reading a CONSTRUCT template, which matches nothing
+        self.verb_iris: list[str] = []  # the IRIs of the verb being read
+        self.verb_any = False  # the verb being read can be any predicate
 
     # tokens
 
@@ -572,6 +582,17 @@ class _Parser:
 
     def is_iri(self) -> bool:
         return self.token.kind in ("iri", "pname")
+
+    def reaches(self, predicate: str, kind: str = "") -> None:
+        """Note that a pattern can match triples of ``predicate`` (of class ``kind`` when it
+        is rdf:type)."""
+        if self.reach is not None and not self.template:
+            self.reach.add((predicate, kind))
+
+    def reaches_any(self) -> None:
+        """Note that a pattern can match a triple of any predicate."""
+        if not self.template:
+            self.reach = None
 
     def iri(self) -> str:
         if not self.is_iri():
@@ -772,8 +793,10 @@ class _Parser:
         self.expect_word("CONSTRUCT")
         if self.is_punct("{"):
             self.open("{")
+            self.template = True
             if not self.is_punct("}"):
                 self.triples_template(path=False)
+            self.template = False
             self.close("}")
             self.dataset_clauses()
             self.where_clause()
@@ -788,6 +811,7 @@ class _Parser:
 
     def describe_query(self) -> None:
         self.expect_word("DESCRIBE")
+        self.reaches_any()  # a description is every triple of a resource
         if self.is_punct("*"):
             self.advance()
             self.out.append("*")
@@ -984,6 +1008,8 @@ class _Parser:
         if word in ("OPTIONAL", "MINUS", "LATERAL"):
             self.group_graph_pattern()
         elif word in ("GRAPH", "SERVICE"):
+            if word == "GRAPH":
+                self.reaches_any()
             if word == "SERVICE" and self.is_word("SILENT"):
                 self.out.append(self.advance().value)
             self.var_or_iri()
@@ -1063,8 +1089,8 @@ class _Parser:
                 raise self.fail("a predicate")
             return
         while True:
-            self.verb(path)
-            self.object_list(path)
+            typed = self.verb(path)
+            self.object_list(path, typed)
             if not self.is_punct(";"):
                 return
             while self.is_punct(";"):
@@ -1081,17 +1107,31 @@ class _Parser:
             return True
         return path and token.kind == "punct" and token.value in ("^", "!", "(")
 
-    def verb(self, path: bool) -> None:
+    def verb(self, path: bool) -> bool:
+        """Read a predicate or a path and note what it reaches; return whether it is rdf:type
+        alone, whose objects then say which triples it reaches."""
         token = self.token
+        start = len(self.out)
+        self.verb_iris, self.verb_any = [], False
         if token.kind == "var":
             self.var()
+            self.verb_any = True
         elif path:
             self.path_alternative()
         elif token.kind == "word" and token.extra == "a":
             self.advance()
             self.out.append("a")
+            self.verb_iris.append(RDF_TYPE)
         else:
-            self.iri()
+            self.verb_iris.append(self.iri())
+        if self.verb_any:
+            self.reaches_any()
+            return False
+        if self.verb_iris == [RDF_TYPE] and len(self.out) == start + 1:
+            return True
+        for iri in self.verb_iris:
+            self.reaches(iri)
+        return False
 
     def path_alternative(self) -> None:
         while True:
@@ -1108,7 +1148,10 @@ class _Parser:
                 self.out.append("^")
             self.path_primary()
             if self.is_punct("?", "*", "+"):
-                self.attach(self.advance().value)
+                modifier = self.advance().value
+                self.attach(modifier)
+                if modifier != "+":  # a path of length zero matches every node
+                    self.verb_any = True
             if not self.is_punct("/"):
                 return
             self.advance()
@@ -1119,11 +1162,13 @@ class _Parser:
         if token.kind == "word" and token.extra == "a":
             self.advance()
             self.out.append("a")
+            self.verb_iris.append(RDF_TYPE)
         elif token.kind in ("iri", "pname"):
-            self.iri()
+            self.verb_iris.append(self.iri())
         elif self.is_punct("!"):
             self.advance()
             self.out.append("!")
+            self.verb_any = True
             if self.token.kind == "nil":
                 self.advance()
                 self.out.append("()")
@@ -1156,8 +1201,14 @@ class _Parser:
         else:
             self.iri()
 
-    def object_list(self, path: bool) -> None:
+    def object_list(self, path: bool, typed: bool = False) -> None:
+        """Read objects; of rdf:type (``typed``), note the class each names."""
         while True:
+            if typed:
+                if self.is_iri():
+                    self.reaches(RDF_TYPE, self.iri_value(self.token))
+                else:
+                    self.reaches(RDF_TYPE)
             self.graph_node(path)
             self.annotation(path)
             if not self.is_punct(","):
@@ -1178,6 +1229,7 @@ class _Parser:
 
     def triples_node(self, path: bool) -> None:
         if self.is_punct("("):
+            self.reaches_any()  # a collection's rdf:first and rdf:rest
             self.open("(")
             self.graph_node(path)
             while not self.is_punct(")"):
@@ -1190,6 +1242,8 @@ class _Parser:
 
     def annotation(self, path: bool) -> None:
         while True:
+            if self.is_punct("~", "{|"):
+                self.reaches_any()  # a reifying triple
             if self.is_punct("~"):
                 self.reifier()
             elif self.is_punct("{|"):
@@ -1210,6 +1264,7 @@ class _Parser:
             self.blank_node()
 
     def reified_triple(self) -> None:
+        self.reaches_any()
         self.open("<<")
         self.reified_node()
         self.verb(path=False)
@@ -1227,6 +1282,8 @@ class _Parser:
             raise self.fail("a term of a reified triple")
 
     def triple_term(self, data: bool = False, expression: bool = False) -> None:
+        if not (data or expression):
+            self.reaches_any()
         self.open("<<(")
         for position in ("subject", "predicate", "object"):
             if position == "predicate":
@@ -1470,6 +1527,7 @@ class _Parser:
             offset=self.offset,
             unordered=unordered,
             iris=frozenset(self.iris),
+            reach=None if self.reach is None else frozenset(self.reach),
         )
 
 

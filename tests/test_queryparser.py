@@ -224,3 +224,93 @@ def test_canonical_text_of_each_example_query_gives_the_same_answer(store_dir, p
         )
 
     assert answer(parse_query(text).text) == answer(text)
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+@pytest.mark.parametrize(
+    ("query", "reach"),
+    [
+        (
+            EX + "SELECT ?d (COUNT(?c) AS ?n) { ?c a ex:C ; ex:d ?d } GROUP BY ?d",
+            {(RDF_TYPE, "http://example.org/C"), ("http://example.org/d", "")},
+        ),
+        (EX + "SELECT * { ?s a ?class }", {(RDF_TYPE, "")}),
+        (EX + "SELECT * { ?s ^a ex:C }", {(RDF_TYPE, "")}),  # the class is the subject
+        (
+            EX + "SELECT * { ?s ex:p/^ex:q+ ?o }",
+            {("http://example.org/p", ""), ("http://example.org/q", "")},
+        ),
+        (EX + "CONSTRUCT { ?s ?p ?o } WHERE { ?s ex:p ?o }", {("http://example.org/p", "")}),
+        (
+            EX + "SELECT * { { SELECT ?s { ?s ex:r ?o } } FILTER EXISTS { ?s ex:q 1 } }",
+            {("http://example.org/r", ""), ("http://example.org/q", "")},
+        ),
+        ("SELECT * { VALUES ?x { 1 } }", set()),
+        (EX + "SELECT * { ?s ?p ?o }", None),
+        (EX + "SELECT * { ?s ex:p* ?o }", None),  # a path of length zero matches every node
+        (EX + "SELECT * { ?s ex:p? ?o }", None),
+        (EX + "SELECT * { ?s !ex:p ?o }", None),
+        (EX + "SELECT * { ?s ex:p ( 1 2 ) }", None),
+        (EX + "SELECT * { ?s ex:p [ ?q ?o ] }", None),
+        (EX + "ASK { FILTER NOT EXISTS { ?s ?p ?o } }", None),
+        (EX + "SELECT ?g { GRAPH ?g { } }", None),  # lists graphs without matching a triple
+        (EX + "CONSTRUCT WHERE { ?s ?p ?o }", None),
+        (EX + "DESCRIBE ex:s", None),
+        (EX + "SELECT * WHERE { ex:s ex:p ex:o {| ex:q ?v |} }", None),
+    ],
+)
+def test_reach_names_the_triples_a_query_can_match(query, reach):
+    parsed = parse_query(query)
+    assert parsed.reach == (None if reach is None else frozenset(reach))
+
+
+EXAMPLES = sorted(resources.folder("queries").glob("*.rq"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*VALID.values()]
+    + [example.read_text(encoding="utf-8") for example in EXAMPLES]
+    + [EX + "SELECT (COUNT(*) AS ?n) { ?s ex:p ?o }", EX + "SELECT ?x { ?x ex:p* ?x }"],
+)
+def test_triples_out_of_a_query_s_reach_do_not_change_its_answer(store_dir, text):
+    # The remote backend leaves out Virtuoso's pragmas that exclude the store's other graphs
+    # when a query cannot reach their triples: triples of every other predicate and class,
+    # about every IRI the query names, must leave the answer as it was.
+    parsed = parse_query(text)
+    if parsed.reach is None:
+        return
+    shipped = ox.Store.read_only(str(store_dir))
+    store = ox.Store()
+    store.extend(shipped.quads_for_pattern(None, None, None, None))
+    predicates = {quad.predicate.value for quad in shipped} | {"http://example.org/other"}
+    typed = shipped.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None)
+    classes = {q.object.value for q in typed if isinstance(q.object, ox.NamedNode)}
+    classes.add("http://example.org/Other")
+
+    def answer() -> list:
+        result = store.query(parsed.text, use_default_graph_as_union=True)
+        if isinstance(result, ox.QueryBoolean):
+            return [bool(result)]
+        if isinstance(result, ox.QueryTriples):
+            return sorted(str(triple) for triple in result)
+        return sorted(tuple(str(term) for term in row) for row in result)
+
+    before = answer()
+    other = ox.NamedNode("http://example.org/other-graph")
+    nodes = [ox.NamedNode(iri) for iri in sorted(parsed.iris | {"http://example.org/n"})]
+    for predicate in sorted(predicates):
+        if (predicate, "") in parsed.reach:
+            continue
+        for node in nodes:
+            store.add(ox.Quad(node, ox.NamedNode(predicate), node, other))
+            store.add(ox.Quad(node, ox.NamedNode(predicate), ox.Literal("1"), other))
+    if (RDF_TYPE, "") not in parsed.reach:
+        for kind in sorted(classes):
+            if (RDF_TYPE, kind) not in parsed.reach:
+                for node in nodes:
+                    store.add(ox.Quad(node, ox.NamedNode(RDF_TYPE), ox.NamedNode(kind), other))
+    assert len(store) > len(shipped)
+    assert answer() == before
