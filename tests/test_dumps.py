@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
@@ -454,3 +456,21 @@ def test_a_large_class_is_read_a_page_at_a_time_from_its_sorted_members(store_di
     assert read_class_members(copy, str(ZI.Passage), 0, 2, True) == members[::-1][:2]
     assert read_class_members(copy, str(ZI.Passage), len(members) - 1, 2, False) == members[-1:]
     assert read_class_members(copy, str(ZI.City), 0, 2, False) is None
+
+
+def test_each_part_is_made_in_a_process_of_its_own_that_reports_a_failure(tmp_path, monkeypatch):
+    # A part's memory goes back to the machine before the next part starts: each is made in
+    # a child. Its seconds come back; its failure is raised, not taken for success.
+    from service.store import building
+
+    def made_in(path):
+        return float(os.getpid())  # the seconds of a part: here, which process made it
+
+    def fails(path):
+        raise ValueError("no statistics today")
+
+    monkeypatch.setitem(building.FINISHING, "statistics", made_in)
+    assert building.make_apart("statistics", tmp_path) not in (0.0, float(os.getpid()))
+    monkeypatch.setitem(building.FINISHING, "statistics", fails)
+    with pytest.raises(RuntimeError, match="making the statistics failed"):
+        building.make_apart("statistics", tmp_path)

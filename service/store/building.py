@@ -187,12 +187,45 @@ def finish(path: Path, parts: list[str]) -> None:
     os.nice(FINISHING_NICENESS)  # the web processes starting meanwhile come first
     try:
         for part in parts:
-            seconds = FINISHING[part](path)
+            seconds = make_apart(part, path)
             marker_file(path, part).unlink(missing_ok=True)
             print(f"zigraph: {PART_NAMES[part]} made in {seconds} s", file=sys.stderr, flush=True)
     finally:
         for part in parts:
             marker_file(path, part).unlink(missing_ok=True)
+
+
+def make_apart(part: str, path: Path) -> float:
+    """Make one part of ``FINISHING`` in a child process of its own; return its seconds.
+
+    What a part held goes back to the machine before the next starts: the statistics and then
+    the search index in one process peaked at 477 MB at a million triples, against 410 MB for
+    the statistics alone. Call from a process without threads (``finish``'s).
+    """
+    from service.store.isolation import die_with_parent
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: make the part, write its seconds, and leave without cleanup
+        code = 1
+        try:
+            os.close(reader)
+            die_with_parent()
+            os.write(writer, str(FINISHING[part](path)).encode())
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        said = answer.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or not said:
+        raise RuntimeError(f"making the {PART_NAMES[part]} failed (the log above says why)")
+    return float(said)
 
 
 def stop_finishing() -> None:
