@@ -111,6 +111,11 @@ class StateCollector(Collector):
             "Evaluator processes started in place of one killed (a crash, a timeout) or found dead",
             labels=["pool"],
         )
+        recycled = CounterMetricFamily(
+            "zigraph_evaluators_recycled",
+            "Evaluator processes started in place of one that idled with grown store caches",
+            labels=["pool"],
+        )
         backend = self.app.extensions.get("zigraph.store")  # never opened by a scrape
         if backend is not None:
             for lane, admission, pool in lanes(backend):
@@ -122,7 +127,8 @@ class StateCollector(Collector):
                 if pool is not None:
                     busy.add_metric([lane], len(pool.busy_pids()))
                     replaced.add_metric([lane], pool.replaced)
-        yield from (size, running, waiting, busy, replaced)
+                    recycled.add_metric([lane], pool.recycled)
+        yield from (size, running, waiting, busy, replaced, recycled)
         for name, extension, what in (
             ("answer", "zigraph.answers", "answers"),
             ("page", "zigraph.pages", "pages"),

@@ -132,6 +132,11 @@ class Settings:
         "evaluator processes for the service's own queries (pages, search, health, dumps), "
         "per web process",
     )
+    evaluator_idle_seconds: float = setting(
+        2.0,
+        "seconds an evaluator idles before it is replaced by a fresh one if its store caches "
+        "grew (it gives their memory back; the one used last is kept); 0: never",
+    )
     queries_per_client: int = setting(
         2,
         "queries one client address may have running or waiting in a web process (429 past "

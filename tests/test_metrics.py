@@ -145,3 +145,15 @@ def test_an_evaluator_killed_from_outside_is_counted_when_replaced(client, shipp
     # (500 evaluator-crashed): replaced either way.
     assert response.status_code in (200, 500)
     assert value(scrape(client), family, family + "_total", pool="client") >= before + 1
+
+
+def test_evaluators_recycled_when_idle_are_counted_per_pool(client, shipped_backend):
+    # tests/test_evaluator_memory.py recycles evaluators over a larger store; here the
+    # family is there for each pool, at the count the pool keeps.
+    family = "zigraph_evaluators_recycled"
+    families = scrape(client)
+    for pool, lane in (
+        (shipped_backend.client_pool, "client"),
+        (shipped_backend.service_pool, "service"),
+    ):
+        assert value(families, family, family + "_total", pool=lane) == pool.recycled

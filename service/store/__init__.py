@@ -90,6 +90,7 @@ def open_backend(app: Flask) -> Backend:
         queries_per_client=settings.queries_per_client or None,
         client_niceness=settings.client_niceness,
         memory_mb=memory_mb,
+        idle_seconds=settings.evaluator_idle_seconds,
     )
 
 

@@ -241,6 +241,7 @@ class EmbeddedBackend:
         queries_per_client: int | None = 4,
         client_niceness: int = 10,
         memory_mb: int | None = None,
+        idle_seconds: float = 0,
     ) -> None:
         self.path = path
         self.name = "embedded"
@@ -249,7 +250,11 @@ class EmbeddedBackend:
         self.result_limit = result_limit
         self.timeout = timeout
         self.service_pool = EvaluatorPool(
-            path, size=service_evaluators, isolation=isolation, memory_mb=memory_mb
+            path,
+            size=service_evaluators,
+            isolation=isolation,
+            memory_mb=memory_mb,
+            idle_seconds=idle_seconds,
         )
         self.client_pool = EvaluatorPool(
             path,
@@ -259,6 +264,7 @@ class EmbeddedBackend:
             memory_mb=memory_mb,
             waiting=2 * evaluators,
             per_client=queries_per_client,
+            idle_seconds=idle_seconds,
         )
         self._metadata: dict | None = None
         self._statistics: dict | None = None

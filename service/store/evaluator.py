@@ -71,6 +71,12 @@ SELF_INFLICTED = frozenset(
     {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGSYS}
 )
 CRASH_MEMORY = 256  # calls that crashed an evaluator, remembered per pool
+# An evaluator opens the store itself, and the storage engine's caches grow in it with what
+# its queries read (20 MiB at start, about 90 after a scan of a million triples; pyoxigraph
+# has no setting for them), kept while it idles. An idle evaluator grown by more than this
+# since it started is replaced by a fresh one (EvaluatorPool.recycle_idle).
+RECYCLE_GROWTH_KIB = 32 * 1024
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 Answer = TypeVar("Answer")
 
 
@@ -191,6 +197,18 @@ class Evaluator:
         self.process.start()
         child.close()  # so that the parent sees EOF when the evaluator dies
         self.ready = False
+        self.started_kib: int | None = None  # its own memory once it had opened the store
+        self.idle_since = time.monotonic()
+
+    def own_kib(self) -> int | None:
+        """Return the memory the process holds alone (resident, not shared with another
+        process), KiB; None when it cannot be read."""
+        try:
+            with open(f"/proc/{self.pid}/statm") as statm:
+                fields = statm.read().split()
+            return (int(fields[1]) - int(fields[2])) * PAGE_KIB
+        except (OSError, ValueError, IndexError):
+            return None
 
     @property
     def pid(self) -> int | None:
@@ -211,6 +229,7 @@ class Evaluator:
             log.error("the query evaluator cannot start: %s", detail)
             raise BackendUnavailable("the store cannot be opened; the server log says why")
         self.ready = True
+        self.started_kib = self.own_kib()
 
     def kill(self) -> None:
         """Stop the process at once and reap it."""
@@ -251,6 +270,8 @@ class EvaluatorPool:
         ``TooManyQueries`` (429). None: no such bound.
     :param crash_memory: how many calls that killed their evaluator are remembered and
         refused at once (least recently tried forgotten first); 0: none.
+    :param idle_seconds: after this long idle, an evaluator that grew past
+        RECYCLE_GROWTH_KIB is replaced by a fresh one, but for the one used last; 0: never.
     """
 
     def __init__(
@@ -264,6 +285,7 @@ class EvaluatorPool:
         waiting: int | None = None,
         per_client: int | None = None,
         crash_memory: int = CRASH_MEMORY,
+        idle_seconds: float = 0,
     ) -> None:
         self.store_dir = str(store_dir) if store_dir else None
         self.size = max(1, size)
@@ -281,14 +303,65 @@ class EvaluatorPool:
         )
         self._closed = False
         self.replaced = 0  # evaluators started in place of one killed or found dead
+        self.idle_seconds = idle_seconds
+        self.recycled = 0  # evaluators started in place of one that idled grown
+        self._stopping = threading.Event()
+        self._recycler: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start every evaluator now, so the first requests do not wait for one to boot."""
+        """Start every evaluator now, so the first requests do not wait for one to boot, and
+        the thread that recycles idle ones (see ``idle_seconds``)."""
         with self._lock:
             missing = self.size - len(self._idle) - len(self._busy)
         started = [Evaluator(self) for _ in range(max(0, missing))]
         with self._lock:
-            self._idle.extend(started)
+            self._idle[:0] = started
+            recycling = self.idle_seconds > 0 and self._recycler is None and not self._closed
+            if recycling:
+                self._recycler = threading.Thread(
+                    target=self._recycle_while_open, name="zigraph-recycler", daemon=True
+                )
+        if recycling and self._recycler is not None:
+            self._recycler.start()
+
+    def _recycle_while_open(self) -> None:
+        while not self._stopping.wait(self.idle_seconds / 2):
+            try:
+                self.recycle_idle()
+            except Exception:  # never let the thread die: the next round tries again
+                log.exception("recycling idle evaluators failed")
+
+    def recycle_idle(self) -> int:
+        """Replace each evaluator idle for ``idle_seconds`` that grew past RECYCLE_GROWTH_KIB
+        since it started, but the one used last (the next call takes it, caches warm); return
+        how many were replaced. The storage engine's caches in the process go back to the
+        machine; its replacement opens the store with cold ones.
+        """
+        now = time.monotonic()
+        with self._lock:
+            # _idle is kept in the order of last use: the next call takes its end.
+            candidates = [
+                evaluator
+                for evaluator in self._idle[:-1]
+                if evaluator.ready and now - evaluator.idle_since >= self.idle_seconds
+            ]
+        grown = []
+        for evaluator in candidates:
+            own = evaluator.own_kib()
+            if own is not None and own - (evaluator.started_kib or own) > RECYCLE_GROWTH_KIB:
+                grown.append(evaluator)
+        replaced = []
+        with self._lock:
+            for evaluator in grown:
+                if self._closed or evaluator not in self._idle[:-1]:
+                    continue  # taken meanwhile, or now the one used last
+                self._idle.remove(evaluator)
+                self._idle.insert(0, Evaluator(self))  # used last of all: its caches are cold
+                self.recycled += 1
+                replaced.append(evaluator)
+        for evaluator in replaced:
+            evaluator.kill()
+        return len(replaced)
 
     def busy_pids(self) -> list[int]:
         """Return the process ids of evaluators running a call now."""
@@ -410,6 +483,7 @@ class EvaluatorPool:
         return evaluator
 
     def _give_back(self, evaluator: Evaluator) -> None:
+        evaluator.idle_since = time.monotonic()
         with self._lock:
             self._busy.discard(evaluator)
             self._idle.append(evaluator)
@@ -420,11 +494,12 @@ class EvaluatorPool:
         with self._lock:
             self._busy.discard(evaluator)
             if not self._closed:
-                self._idle.append(Evaluator(self))
+                self._idle.insert(0, Evaluator(self))  # cold: taken after the warm ones
                 self.replaced += 1
 
     def close(self) -> None:
         """Stop every evaluator."""
+        self._stopping.set()
         with self._lock:
             self._closed = True
             evaluators = [*self._idle, *self._busy]
