@@ -1127,7 +1127,7 @@ class _Parser:
         if self.verb_any:
             self.reaches_any()
             return False
-        if self.verb_iris == [RDF_TYPE] and len(self.out) == start + 1:
+        if self.out[start:] in (["a"], [f"<{RDF_TYPE}>"]):  # not a+: a path of types
             return True
         for iri in self.verb_iris:
             self.reaches(iri)

@@ -605,6 +605,16 @@ def test_virtuoso_is_sent_no_exclusions_for_a_query_that_cannot_reach_the_others
         backend._cache.clear()  # as METADATA_SECONDS passing would
         assert backend.query(other).rows == []
         assert f"<{OTHER_GRAPH}>" in backend.sent[-1].split("SELECT", 1)[0]
+
+        # Other graphs too large to read what they hold keep the pragmas for every query.
+        monkeypatch.setattr(remote, "OTHER_REACH_QUADS", 10)
+        virtuoso_server.sql(
+            f"SPARQL INSERT DATA {{ GRAPH <{OTHER_GRAPH}> "
+            '{ <https://example.org/s> <https://example.org/p> "more" } };'
+        )
+        backend._cache.clear()
+        assert backend.query(labels).rows == expected[0]
+        assert backend.sent[-1].startswith("DEFINE input:default-graph-exclude <")
     finally:
         virtuoso_server.sql(f"SPARQL CLEAR GRAPH <{OTHER_GRAPH}>;")
         backend.close()

@@ -115,6 +115,9 @@ VIRTUOSO_MANY_GRAPHS = 50
 # aggregate took 12.4 ms with the four of a million triples against 5.4 ms without. So a query
 # whose patterns cannot match a triple of the other graphs (ParsedQuery.reach against theirs,
 # read with these two queries) goes without them, on every graph of the store.
+# Read only when the other graphs hold at most this many quads (Virtuoso's own: about 4,400),
+# in at most the query time limit: a large graph loaded by other means keeps the pragmas.
+OTHER_REACH_QUADS = 100_000
 OTHER_PREDICATES = "SELECT DISTINCT ?p WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
 OTHER_CLASSES = (
     "SELECT DISTINCT ?c WHERE {{ VALUES ?g {{ {graphs} }} "
@@ -543,11 +546,7 @@ class RemoteBackend:
         pairs: set[tuple[str, str]] = set()
         try:
             for query, kind in ((OTHER_PREDICATES, False), (OTHER_CLASSES, True)):
-                answer = self._post(
-                    query.format(graphs=named),
-                    self._results_type(),
-                    max(self.timeout, BULK_TIMEOUT),
-                )
+                answer = self._post(query.format(graphs=named), self._results_type(), self.timeout)
                 if answer.cut or "X-SPARQL-MaxRows" in answer.headers:
                     return None
                 for row in self._read_results(answer).rows:
@@ -579,11 +578,14 @@ class RemoteBackend:
                 rows = self._read_results(answer).rows
                 whole = not answer.cut and "X-SPARQL-MaxRows" not in answer.headers
                 ours = set(graphs)
-                listed = [row[0].value for row in rows if isinstance(row[0], ox.NamedNode)]
-                others = tuple(sorted(graph for graph in listed if graph not in ours))
+                sizes = {
+                    row[0].value: _quads(row[1]) for row in rows if isinstance(row[0], ox.NamedNode)
+                }
+                others = tuple(sorted(graph for graph in sizes if graph not in ours))
                 writable = all(IRI_WRITABLE.fullmatch(graph) for graph in others)
                 usable = whole and writable and len(others) < len(graphs)
-                reach = self._read_reach(others) if usable else None
+                small = sum(sizes[graph] for graph in others) <= OTHER_REACH_QUADS
+                reach = self._read_reach(others) if usable and small else None
                 known = self._others = (version, total, others if usable else None, reach)
             return known[2]
 
@@ -1087,6 +1089,13 @@ def _boolean(term: ox.Literal, boolean: bool) -> ox.Literal:
     if datatype == XSD_BOOLEAN or (boolean and datatype == XSD_INTEGER):
         return ox.Literal("true" if term.value == "1" else "false", datatype=XSD_BOOLEAN_IRI)
     return term
+
+
+def _quads(count: Term | None) -> int:
+    """Return a graph's count of quads as the store wrote it; past OTHER_REACH_QUADS when it
+    is not a number."""
+    text = term_value(count) if count is not None else ""
+    return int(text) if text.isdigit() else OTHER_REACH_QUADS + 1
 
 
 def _complete_xml(body: bytes) -> bytes:
