@@ -13,6 +13,7 @@ import pytest
 from service.store import evaluator_isolation
 from service.store.embedded import run_query
 from service.store.evaluator import RECYCLE_GROWTH_KIB, EvaluatorPool
+from tests.processes import wait_for
 
 EX = "http://example.org/"
 # Reads every literal of the store: the storage engine's caches grow by about 50 MiB in the
@@ -65,15 +66,6 @@ def run_at_once(pool: EvaluatorPool, queries: list[str]) -> None:
         thread.join()
 
 
-def wait_until(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_an_idle_evaluator_whose_caches_grew_is_replaced_but_the_one_used_last(pool):
     run_at_once(pool, [SCAN, SCAN])
     used = [e for e in pool._idle if e.ready]
@@ -83,7 +75,7 @@ def test_an_idle_evaluator_whose_caches_grew_is_replaced_but_the_one_used_last(p
     assert last in grown
     (other,) = [e for e in grown if e is not last]
 
-    assert wait_until(lambda: pool.recycled == 1)
+    assert wait_for(lambda: pool.recycled == 1, 10)
     assert other.pid not in pool.pids() and not other.process.is_alive()  # killed and reaped
     assert last.pid in pool.pids() and pool._idle[-1] is last  # kept, and taken next
     assert len(pool.pids()) == 3

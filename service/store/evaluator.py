@@ -316,13 +316,13 @@ class EvaluatorPool:
         started = [Evaluator(self) for _ in range(max(0, missing))]
         with self._lock:
             self._idle[:0] = started
-            recycling = self.idle_seconds > 0 and self._recycler is None and not self._closed
-            if recycling:
-                self._recycler = threading.Thread(
+            recycler = None
+            if self.idle_seconds > 0 and self._recycler is None and not self._closed:
+                recycler = self._recycler = threading.Thread(
                     target=self._recycle_while_open, name="zigraph-recycler", daemon=True
                 )
-        if recycling and self._recycler is not None:
-            self._recycler.start()
+        if recycler is not None:
+            recycler.start()
 
     def _recycle_while_open(self) -> None:
         while not self._stopping.wait(self.idle_seconds / 2):
@@ -357,10 +357,11 @@ class EvaluatorPool:
                     continue  # taken meanwhile, or now the one used last
                 self._idle.remove(evaluator)
                 self._idle.insert(0, Evaluator(self))  # used last of all: its caches are cold
-                self.recycled += 1
                 replaced.append(evaluator)
         for evaluator in replaced:
             evaluator.kill()
+        with self._lock:  # counted once killed and reaped
+            self.recycled += len(replaced)
         return len(replaced)
 
     def busy_pids(self) -> list[int]:

@@ -516,9 +516,9 @@ class RemoteBackend:
         """
         graphs = self.graphs() or [NO_GRAPH]
         if len(graphs) > VIRTUOSO_MANY_GRAPHS and self.engine.startswith("Virtuoso"):
-            others = self._other_graphs(graphs)
+            others, theirs = self._other_graphs(graphs)
             if others is not None:
-                if reach is not None and not self._reaches_others(reach):
+                if reach is not None and theirs is not None and theirs.isdisjoint(reach):
                     return "", [], []
                 pragmas = "".join(
                     f"DEFINE input:default-graph-exclude <{graph}>\n"
@@ -527,15 +527,6 @@ class RemoteBackend:
                 )
                 return pragmas, [], []
         return "", graphs, graphs
-
-    def _reaches_others(self, reach: frozenset[tuple[str, str]]) -> bool:
-        """Return whether a pattern reaching ``reach`` may match a triple of the other graphs
-        (read with them in :meth:`_other_graphs`); True when theirs were not read."""
-        known = self._others
-        theirs = known[3] if known is not None else None
-        if theirs is None:
-            return True
-        return not theirs.isdisjoint(reach)
 
     def _read_reach(self, graphs: tuple[str, ...]) -> frozenset[tuple[str, str]] | None:
         """Return the (predicate, class) pairs of the triples of ``graphs``; None when an
@@ -558,10 +549,13 @@ class RemoteBackend:
             return None
         return frozenset(pairs)
 
-    def _other_graphs(self, graphs: list[str]) -> tuple[str, ...] | None:
-        """Return the store's graphs that are not among ``graphs``; None when one of their
-        IRIs cannot be written in a query, they are more than ``graphs``, or the store's list
-        of its graphs came cut at its row limit.
+    def _other_graphs(
+        self, graphs: list[str]
+    ) -> tuple[tuple[str, ...] | None, frozenset[tuple[str, str]] | None]:
+        """Return the store's graphs that are not among ``graphs``, and the (predicate, class)
+        pairs of their triples (:meth:`_read_reach`; None when not read). The graphs are None
+        when one of their IRIs cannot be written in a query, they are more than ``graphs``, or
+        the store's list of its graphs came cut at its row limit.
 
         Read again when the record's version or the store's total of quads (counted at most
         every METADATA_SECONDS) changes: a graph loaded into the store by other means is
@@ -587,7 +581,7 @@ class RemoteBackend:
                 small = sum(sizes[graph] for graph in others) <= OTHER_REACH_QUADS
                 reach = self._read_reach(others) if usable and small else None
                 known = self._others = (version, total, others if usable else None, reach)
-            return known[2]
+            return known[2], known[3]
 
     def _store_total(self) -> int:
         """Return the quads of every graph of the store, counted by the store."""
