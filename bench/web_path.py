@@ -68,9 +68,9 @@ with app.app_context():
 GUNICORN_ZIGRAPH = """
 import sys
 sys.path.insert(0, {root!r})
-from service.server import gunicorn_options, run_gunicorn
+from service.server import gunicorn_options, prepare_app, run_gunicorn
 run_gunicorn(gunicorn_options("127.0.0.1", {port}, 1, 32, 10),
-             {{"STORE_DIR": {store!r}, "PUBLIC_URL": "http://127.0.0.1:{port}"}})
+             prepare_app({{"STORE_DIR": {store!r}, "PUBLIC_URL": "http://127.0.0.1:{port}"}}))
 """
 
 

@@ -6,12 +6,15 @@ import gc
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import ThreadWorker
 
 from service.security import SECURITY_HEADERS
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
 # A client has this long to send its request line and headers, then its body: a thread reading
@@ -69,27 +72,36 @@ def write_server_error(sock, status_int: int, reason: str, mesg: str) -> None:
     write_nonblock(sock, head.encode("latin-1") + body)
 
 
-def run_gunicorn(options: dict, config: dict[str, Any]) -> None:
-    """Serve ``create_app(config)`` under gunicorn until it is stopped.
+def prepare_app(config: dict[str, Any]) -> Flask:
+    """Return ``create_app(config)`` with its templates compiled, for ``run_gunicorn``.
+
+    The application is made once, in gunicorn's master, and every worker is forked with it:
+    each worker compiled every template itself, 0.4-0.7 s at once with the other's start and
+    its evaluators' boot, before its first answer. Nothing here opens the store or leaves a
+    thread behind, so it can be made while the store is built (``zigraph serve`` does).
 
     :param config: the settings every worker's application takes (the store, the public URL),
-        over what the environment says; the workers are forked with it.
+        over what the environment says.
+    """
+    from service import create_app
+
+    app = create_app(config)
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        app.jinja_env.get_template(name)
+    return app
+
+
+def run_gunicorn(options: dict, app: Flask) -> None:
+    """Serve ``app`` (made by ``prepare_app``) under gunicorn until it is stopped.
+
+    Each worker opens the store and boots its evaluators after the fork (``load``).
     """
     import gunicorn.util
     from gunicorn.app.base import BaseApplication
 
-    from service import create_app
-
     # gunicorn writes its own error answers (400, 414, 431) through this one function; ours
     # carries the same security headers as every page. Set before the workers fork.
     gunicorn.util.write_error = write_server_error
-    # The application and its compiled templates are made once, here, and every worker is
-    # forked with them: each worker compiled every template itself, 0.4-0.7 s at once with the
-    # other's start and its evaluators' boot, before its first answer. Nothing here opens the
-    # store or starts a thread; each worker does both after the fork (``load``).
-    app = create_app(config)
-    for name in app.jinja_env.list_templates(extensions=["html"]):
-        app.jinja_env.get_template(name)
 
     class ZigraphApplication(BaseApplication):
         def load_config(self) -> None:

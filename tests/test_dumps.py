@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from service import create_app
+from service import create_app, dataset
 from service.cli import cli
 from service.export import FORMATS
 from service.namespaces import DATASET_IRI, DCAT, DCTERMS, VOID, XSD
@@ -243,6 +243,29 @@ def test_void_statistics_counted_in_the_store_equal_those_of_the_quads(shipped_d
     assert counted["classes"]["https://w3id.org/zigraph/ontology#City"] >= 1
     assert counted["latest_assessment_year"] == 2020  # the article's WBK designations
     assert counted["shapes"] > 10 and counted["focus_nodes"] > 50  # what /validation covers
+
+
+def test_large_files_are_surveyed_by_a_second_reader_with_the_same_figures(tmp_path, monkeypatch):
+    """Past SURVEY_APART_BYTES another process surveys the files while they load: the same
+    figures as the survey made in the loading process."""
+    from service.store import building
+
+    files = dataset.shipped_files()
+    inline = building.build_store(files, tmp_path / "inline")["survey"]
+    monkeypatch.setattr(building, "SURVEY_APART_BYTES", 0)
+    apart = building.build_store(files, tmp_path / "apart")["survey"]
+    assert apart == inline
+    assert inline["languages"] == ["en", "id"] and inline["hubs"]
+
+
+def test_a_survey_of_other_bytes_than_the_load_read_is_not_used(capsys):
+    """Files that changed between the two reads give no survey: the statistics then count
+    everything by query, rather than mix two versions of the data."""
+    from service.store import building
+
+    survey = building.SurveyApart(dataset.shipped_files())
+    assert survey.figures("0" * 64) is None
+    assert "the statistics count it all by query" in capsys.readouterr().err
 
 
 def test_a_dump_is_written_once_beside_the_store_and_sent_from_there(store_dir, tmp_path):
