@@ -196,6 +196,7 @@ def serve(
     """
     from service.errors import BackendUnavailable
     from service.store import evaluator_isolation
+    from service.store.evaluator import find_allocator
 
     settings = settings_or_exit()
     if query_timeout is not None:
@@ -219,6 +220,7 @@ def serve(
         isolation = evaluator_isolation(
             settings.evaluator_isolation, settings.allow_networked_evaluators
         )
+        allocator = find_allocator(settings.evaluator_allocator)
     except BackendUnavailable as error:
         click.echo(f"zigraph: {error.message}", err=True)
         sys.exit(2)
@@ -245,10 +247,11 @@ def serve(
             app = made.result()
         report_validation(metadata, path, enforce=not no_validate)
         network = f"without network ({isolation})" if isolation != "none" else "WITH network"
+        malloc = Path(allocator).name if allocator else "the C library's malloc"
         click.echo(
             f"zigraph: serving {metadata['triples']:,} triples in {len(metadata['graphs'])} "
-            f"named graphs (version {metadata['version']}); query evaluators {network}; "
-            f"open {public_url}/",
+            f"named graphs (version {metadata['version']}); query evaluators {network}, "
+            f"with {malloc}; open {public_url}/",
             err=True,
         )
         run_gunicorn(options, app)

@@ -154,6 +154,11 @@ class Settings:
     allow_networked_store: bool = setting(
         False, "serve a remote store that fetched zigraph's probe URL at start"
     )
+    evaluator_allocator: str = setting(
+        "auto",
+        "memory allocator the evaluators run with: auto (mimalloc, else jemalloc, where the "
+        "machine has it), system (the C library's), or a shared library's path",
+    )
     evaluator_memory_mb: int = setting(
         1024,
         "heap cap of one evaluator, MB (0: none); keep workers × (evaluators + service "

@@ -17,6 +17,7 @@ from flask import Flask, current_app, g
 from service.errors import BackendUnavailable
 from service.settings import Settings, get_settings
 from service.store.base import Backend, QueryResult, request_deadline
+from service.store.evaluator import find_allocator, preload_allocator
 
 __all__ = ["Backend", "QueryResult", "get_store", "init_app", "request_deadline"]
 
@@ -56,6 +57,7 @@ def open_backend(app: Flask) -> Backend:
     settings: Settings = app.extensions["zigraph.settings"]
     mode = evaluator_isolation(settings.evaluator_isolation, settings.allow_networked_evaluators)
     memory_mb = settings.evaluator_memory_mb or None
+    preload_allocator(find_allocator(settings.evaluator_allocator))
     if settings.endpoint:
         from service.store import remote
 
