@@ -1503,7 +1503,17 @@ def machine() -> dict:
         "python": platform.python_version(),
         "packages": packages,
         "kernel_limits": kernel_limits(),
+        # What zigraph's evaluators run with (ZIGRAPH_EVALUATOR_ALLOCATOR, default auto).
+        "evaluator_allocator": allocator_of_zigraph(),
     }
+
+
+def allocator_of_zigraph() -> str:
+    """Return the allocator zigraph's evaluators run with here, as ``zigraph serve`` would."""
+    from service.store.evaluator import find_allocator
+
+    path = find_allocator(os.environ.get("ZIGRAPH_EVALUATOR_ALLOCATOR", "auto"))
+    return Path(path).name if path else "the C library's malloc"
 
 
 def revision() -> str:
@@ -1939,7 +1949,8 @@ def markdown(report: dict) -> str:
         f"Python {m['python']}; "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
         + "; "
-        + ", ".join(f"{k.split('/')[1]} {v}" for k, v in m.get("kernel_limits", {}).items()),
+        + ", ".join(f"{k.split('/')[1]} {v}" for k, v in m.get("kernel_limits", {}).items())
+        + (f"; zigraph's evaluators with {a}" if (a := m.get("evaluator_allocator")) else ""),
         f"- Data: {report['dataset']['triples']:,} triples ({report['dataset']['cities']} "
         f"cities, seed {report['dataset']['seed']}, sha256 {report['dataset']['sha256'][:16]}), "
         "the same N-Quads for every server",
