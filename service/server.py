@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import selectors
 import socket
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,13 @@ SEND_SECONDS = 60.0  # a client that reads no answer for this long is dropped
 # a page; at 0.5 ms, pages never visited before at concurrency 8 answered p99 210-235 ms
 # against 308-332 ms, measured by hand (docs/benchmarks.md, target 3).
 SWITCH_INTERVAL = 0.0005
+# A connection that ends is closed as RFC 9112 section 9.6 asks: its sending side first, then
+# what the client still sends is read and dropped until it closes too, at most this long and
+# this much, so that unread bytes do not make the kernel reset the connection and cut the
+# answer short (gunicorn's own figures). ``Lingering`` does it off the worker's main thread.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 65536
+LINGER_MOST = 1024  # connections lingering at once in a web process; past it, closed at once
 SECURITY_HEADERS_OF_SERVER_ERRORS = (
     "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
     + "Cache-Control: no-store\r\n"
@@ -102,6 +112,10 @@ def run_gunicorn(options: dict, app: Flask) -> None:
     # gunicorn writes its own error answers (400, 414, 431) through this one function; ours
     # carries the same security headers as every page. Set before the workers fork.
     gunicorn.util.write_error = write_server_error
+    # gunicorn's threaded worker closes an ending connection on its main thread, waiting for
+    # the client to close first: four clients that sent "Connection: close" and never read
+    # held that thread, and so every other request, for 30 s. Ours waits elsewhere.
+    gunicorn.util.close_graceful = close_lingering
 
     class ZigraphApplication(BaseApplication):
         def load_config(self) -> None:
@@ -131,6 +145,105 @@ def run_gunicorn(options: dict, app: Flask) -> None:
             return app
 
     ZigraphApplication().run()
+
+
+class Lingering:
+    """Connections being closed: one thread reads and drops what their clients still send,
+    until each client closes or LINGER_SECONDS pass, then closes them (``close_lingering``).
+    """
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._due: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes read
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self.thread = threading.Thread(target=self._run, name="zigraph-linger", daemon=True)
+        self.thread.start()
+
+    def add(self, sock: socket.socket) -> None:
+        """Close ``sock``'s sending side now and the rest once its client is done."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the client is gone already
+            sock.close()
+            return
+        with self._lock:
+            if len(self._due) >= LINGER_MOST:
+                sock.close()
+                return
+            sock.setblocking(False)
+            self._due[sock] = (time.monotonic() + LINGER_SECONDS, 0)
+            self._selector.register(sock, selectors.EVENT_READ)
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:  # the thread is woken already
+            pass
+
+    def lingering(self) -> int:
+        """Return how many connections are being closed."""
+        with self._lock:
+            return len(self._due)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                nearest = min((due for due, _ in self._due.values()), default=None)
+            wait = None if nearest is None else max(0.0, nearest - time.monotonic())
+            for key, _ in self._selector.select(wait):
+                if key.fileobj == self._wake_read:
+                    try:
+                        os.read(self._wake_read, 4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                self._read(key.fileobj)  # type: ignore[arg-type]
+            now = time.monotonic()
+            with self._lock:
+                late = [sock for sock, (due, _) in self._due.items() if due <= now]
+            for sock in late:
+                self._close(sock)
+
+    def _read(self, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        with self._lock:
+            due, read = self._due.get(sock, (0.0, 0))
+            self._due[sock] = (due, read + len(data))
+        if not data or read + len(data) >= LINGER_BYTES:
+            self._close(sock)
+
+    def _close(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._due.pop(sock, None) is None:
+                return
+            self._selector.unregister(sock)
+        sock.close()
+
+
+_lingering: Lingering | None = None
+_lingering_lock = threading.Lock()
+
+
+def close_lingering(sock, timeout: float = LINGER_SECONDS, max_drain: int = LINGER_BYTES) -> None:
+    """Close a client's connection as gunicorn's ``close_graceful`` does, without waiting.
+
+    Its place in gunicorn (``run_gunicorn`` sets it): what waited on the calling thread, the
+    worker's main one, waits in the web process's ``Lingering`` thread.
+    """
+    global _lingering
+    if isinstance(sock, DeadlineReads):
+        sock = sock.raw
+    with _lingering_lock:
+        if _lingering is None:  # in the worker, after the fork: the thread is its own
+            _lingering = Lingering()
+    _lingering.add(sock)
 
 
 class DeadlineReads:
@@ -170,6 +283,11 @@ class DeadlineReads:
             except OSError:
                 pass
         raise NoMoreData(b"")  # gunicorn closes the connection quietly
+
+    @property
+    def raw(self) -> socket.socket:
+        """The client's socket itself."""
+        return self._sock
 
     def sendall(self, data: bytes, *flags: int) -> None:
         """Send as a socket does, giving up after SEND_SECONDS."""
