@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import selectors
 import socket
@@ -18,6 +19,8 @@ from service.security import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from flask import Flask
+
+log = logging.getLogger(__name__)
 
 LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; the application answers 414 before it
 # A client has this long to send its request line and headers, then its body: a thread reading
@@ -179,22 +182,30 @@ class Lingering:
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                nearest = min((due for due, _ in self._due.values()), default=None)
-            wait = None if nearest is None else max(0.0, nearest - time.monotonic())
-            for key, _ in self._selector.select(wait):
-                if key.fileobj == self._wake_read:
-                    try:
-                        os.read(self._wake_read, 4096)
-                    except BlockingIOError:
-                        pass
-                    continue
-                self._read(key.fileobj)  # type: ignore[arg-type]
-            now = time.monotonic()
-            with self._lock:
-                late = [sock for sock, (due, _) in self._due.items() if due <= now]
-            for sock in late:
-                self._close(sock)
+            try:
+                self._round()
+            except Exception:  # never the end of the thread: its sockets would stay open
+                log.exception("closing lingering connections failed")
+                time.sleep(0.1)
+
+    def _round(self) -> None:
+        """Wait for a client to send or close, or a deadline to pass, and act on it."""
+        with self._lock:
+            nearest = min((due for due, _ in self._due.values()), default=None)
+        wait = None if nearest is None else max(0.0, nearest - time.monotonic())
+        for key, _ in self._selector.select(wait):
+            if key.fileobj == self._wake_read:
+                try:
+                    os.read(self._wake_read, 4096)
+                except BlockingIOError:
+                    pass
+                continue
+            self._read(key.fileobj)  # type: ignore[arg-type]
+        now = time.monotonic()
+        with self._lock:
+            late = [sock for sock, (due, _) in self._due.items() if due <= now]
+        for sock in late:
+            self._close(sock)
 
     def _read(self, sock: socket.socket) -> None:
         try:
