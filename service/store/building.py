@@ -128,8 +128,8 @@ class SurveyApart:
         finally:
             self.stop()
         if seen != digest:
-            print("zigraph: the survey of the files failed; the statistics count it all by "
-                  "query", file=sys.stderr, flush=True)  # fmt: skip
+            said = "zigraph: the survey of the files failed, or read other bytes than the load;"
+            print(f"{said} the statistics count it all by query", file=sys.stderr, flush=True)
             return None
         return figures
 
