@@ -96,12 +96,13 @@ def stated_values(quote: str, names: dict[str, list[str]], shortest: int = 3) ->
     )
     found = set()
     for name, key in pairs:
-        for match in re.finditer(re.escape(name), text):
-            start, end = match.span()
-            if any(taken[start:end]) or not _whole_word(text, start, end):
-                continue
-            taken[start:end] = [True] * (end - start)
-            found.add(key)
+        start = text.find(name)
+        while start >= 0:  # each occurrence, not overlapping the one before
+            end = start + len(name)
+            if not any(taken[start:end]) and _whole_word(text, start, end):
+                taken[start:end] = [True] * (end - start)
+                found.add(key)
+            start = text.find(name, end)
     return found
 
 

@@ -296,6 +296,11 @@ def _node_objects(triples: list[ox.Triple]) -> list[dict]:
 
 
 def _jsonld(graphs: dict[str | None, list[ox.Triple]]) -> bytes:
+    return (json.dumps(jsonld_document(graphs), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def jsonld_document(graphs: dict[str | None, list[ox.Triple]]) -> dict:
+    """Return the compact JSON-LD document of sorted triples, by graph name (None: default)."""
     document: dict[str, object] = {"@context": dict(sorted(PREFIXES.items()))}
     top: list[dict] = []
     for name, triples in graphs.items():
@@ -304,4 +309,4 @@ def _jsonld(graphs: dict[str | None, list[ox.Triple]]) -> bytes:
         else:
             top.append({"@id": name, "@graph": _node_objects(triples)})
     document["@graph"] = top
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    return document

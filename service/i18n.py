@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel import Locale, support
 from babel.dates import format_date as babel_format_date
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, get_translations
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -45,8 +45,9 @@ def format_date(value: str, lang: str | None = None) -> str:
 
 def get_language() -> str:
     """Return the reader's language: ``?lang=``, then the cookie, then Accept-Language."""
-    if "zigraph_lang" in g:
-        return g.zigraph_lang
+    known = g.get("zigraph_lang")
+    if known is not None:
+        return known
     chosen = request.args.get("lang", "")
     if chosen not in LANGUAGES:
         chosen = request.cookies.get(COOKIE, "")
@@ -64,7 +65,7 @@ def language_name(lang: str) -> str:
 
 def has_message(key: str) -> bool:
     """Return whether the reader's catalogue holds the message ``key``."""
-    return get_translations().gettext(key) != key
+    return reader_catalogue().gettext(key) != key
 
 
 def http_message(status: int) -> str | None:
@@ -90,7 +91,18 @@ def translate(key: str, **values: object) -> str:
 
     A message with a plural form takes the form for the number ``n``.
     """
-    return _filled(get_translations(), key, values)
+    return _filled(reader_catalogue(), key, values)
+
+
+def reader_catalogue() -> support.NullTranslations:
+    """Return the catalogue of the reader's language (Flask-Babel's, outside a request).
+
+    The same catalogue Flask-Babel would give, without its lookups of the request context on
+    each string: a page says about fifty strings, and that lookup was a tenth of its work.
+    """
+    if has_request_context():
+        return catalogue(get_language())
+    return get_translations()
 
 
 def translate_to(lang: str, key: str, **values: object) -> str:

@@ -220,3 +220,18 @@ def test_a_passage_without_its_place_is_still_cited(app) -> None:
         for lang in ("id", "en"):
             assert citation.sentence(lang).endswith(": “Kata demi kata.”.")
             assert "Kata demi kata." in citation.note(lang)
+
+
+def test_a_stretch_of_a_quote_states_one_name_the_longest():
+    quote = "Penganugerahan Wilayah Bebas dari Korupsi pada 21/12/2020; predikat WBK, bukan WBKX"
+    names = {
+        "ceremony": ["Penganugerahan Wilayah Bebas dari Korupsi"],
+        "designation": ["Wilayah Bebas dari Korupsi", "WBK"],
+        "date": ["21/12/2020"],
+        "year": ["2020"],
+        "other": ["WBKX Lain"],
+    }
+    # The designation's long name is inside the ceremony's, the year inside the date; "WBK"
+    # is stated on its own, once (and "WBKX" is not a whole-word "WBK").
+    assert stated_values(quote, names) == {"ceremony", "designation", "date"}
+    assert stated_values("WBKX dan WBKX", {"designation": ["WBK"]}) == set()

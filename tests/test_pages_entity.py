@@ -6,9 +6,11 @@ import json
 
 import pyoxigraph as ox
 import pytest
+from flask import url_for
 
 from service import create_app
 from service.namespaces import ID_BASE, OA, PROV, SKOS, ZI
+from service.pages.labels import KeptLabels, doc_href
 from tests.pagehtml import parse
 
 AGENCY = "organisation/dpmptsp-kota-pekalongan"
@@ -674,3 +676,61 @@ def test_a_query_that_fails_among_gathered_ones_reports_its_own_error(app, shipp
             shipped_backend.query(bad)
     with app.test_request_context("/"):  # what one request gathered is not another's
         assert prefetched(good) is None
+
+
+LABELS_QUERY = "SELECT DISTINCT ?x ?p ?l WHERE"
+
+
+def labels_asked(app, monkeypatch, path: str) -> str:
+    """Render a page and return the IRIs its labels queries named (their text, joined)."""
+    backend = app.extensions["zigraph.store"]
+    asked: list[str] = []
+    query = backend.query
+
+    def spy(text, **arguments):
+        if isinstance(text, str) and text.startswith(LABELS_QUERY):
+            asked.append(text)
+        return query(text, **arguments)
+
+    monkeypatch.setattr(backend, "query", spy)
+    response = app.test_client().get(path, headers=HTML)
+    monkeypatch.undo()
+    assert response.status_code == 200
+    return " ".join(asked)
+
+
+def test_a_page_asks_for_the_labels_of_iris_no_page_named_before(
+    store_dir, shipped_backend, monkeypatch
+):
+    """What the store said of an IRI's labels is kept for the data version, in each process."""
+    app = create_app({"TESTING": True, "STORE_DIR": str(store_dir), "PAGE_CACHE_MB": 0})
+    app.extensions["zigraph.store"] = shipped_backend  # no page is kept: each is rendered
+    agency = f"<{ID_BASE}{AGENCY}>"
+    first = labels_asked(app, monkeypatch, f"/doc/{AGENCY}")
+    assert agency in first
+    # The conferral's page names the agency, its recipient: known already, not asked again.
+    assert agency not in labels_asked(app, monkeypatch, f"/doc/{CONFERRAL}")
+    # Rendered again, the agency's page asks for no label at all.
+    assert labels_asked(app, monkeypatch, f"/doc/{AGENCY}") == ""
+    # Without what was kept, the conferral's page asks for the agency's labels itself.
+    app.extensions.pop("zigraph.kept_labels")
+    assert agency in labels_asked(app, monkeypatch, f"/doc/{CONFERRAL}")
+
+
+def test_kept_labels_hold_one_data_version_and_at_most_their_bound():
+    kept = KeptLabels(4)
+    kept.put("v1", {"a": ("label of a",), "b": ()})
+    assert kept.get("v1", "a") == ("label of a",)
+    assert kept.get("v1", "b") == ()  # the store said nothing of b: known, not asked again
+    assert kept.get("v2", "a") is None
+    kept.put("v2", {"c": ("label of c",)})  # another version: what the first said is gone
+    assert kept.get("v1", "a") is None and kept.get("v2", "c") == ("label of c",)
+    kept.put("v2", {name: () for name in "defgh"})
+    assert kept.get("v2", "h") == () and kept.get("v2", "c") is None  # the first kept go
+
+
+@pytest.mark.parametrize("path", [AGENCY, "a b/ç?#%25", "x;y=z@:!$&'()*+,~", "passage/article/01"])
+def test_entity_links_are_the_urls_flask_builds(app, path):
+    with app.test_request_context("/", base_url="http://example.org/zigraph/"):
+        assert doc_href(path) == url_for("entity.doc", path=path)
+        assert doc_href(path).startswith("/zigraph/doc/")

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service import citations as ready_citations
 from service import resources
-from service.export import FORMATS, serialize_triples
+from service.export import jsonld_document
 from service.i18n import format_date, get_language
 from service.namespaces import DCTERMS, OA, PROV, RDF, SCHEMA, ZI
 from service.negotiation import RDF_SUFFIXES, html_or_rdf, rdf_response
@@ -691,7 +691,7 @@ def article_paragraphs(text: str, passages: list[Passage]) -> list[list[Piece]]:
 
 def json_ld_script(triples: list[ox.Triple]) -> Markup:
     """Return the triples as JSON-LD safe inside a <script> element: no raw <, > or &."""
-    document_ = json.loads(serialize_triples(triples, FORMATS["jsonld"]))
+    document_ = jsonld_document({None: sorted(set(triples), key=str)})
     text = json.dumps(document_, ensure_ascii=False, indent=1)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # noqa: S704 - every markup character is escaped above

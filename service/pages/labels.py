@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import g, has_request_context, url_for
+from flask import current_app, g, has_request_context, url_for
 
 from service.citations import Place, passage_title
 from service.i18n import format_date, get_language, translate_to
@@ -87,11 +88,27 @@ def is_linkable(iri: str) -> bool:
     return iri.startswith(("http://", "https://"))
 
 
+# What Werkzeug leaves unquoted in a path converter's value (BaseConverter.to_url).
+PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+def doc_href(path: str) -> str:
+    """Return ``url_for("entity.doc", path=path)``, without a walk of the URL map per link.
+
+    A page links forty entities or so; building each link through the URL map was a tenth
+    of the page's work. The prefix (the script root and ``/doc/``) is built once a request.
+    """
+    prefix = g.get("zigraph_doc_prefix")
+    if prefix is None:
+        prefix = g.zigraph_doc_prefix = url_for("entity.doc", path="-")[:-1]
+    return prefix + quote(path, safe=PATH_SAFE)
+
+
 def local_href(iri: str) -> str | None:
     """Return this service's page for an IRI, or None when the IRI is not ours."""
     base = base_iri()
     if iri.startswith(base) and len(iri) > len(base):
-        return url_for("entity.doc", path=iri[len(base) :])
+        return doc_href(iri[len(base) :])
     if iri == ONTOLOGY_IRI or iri == str(ZI):
         return url_for("ontology.ontology")
     if iri.startswith(str(ZI)):
@@ -139,6 +156,48 @@ def _label_rows() -> dict[str, list[tuple[Term, Term]]]:
     return g.setdefault("zigraph_label_rows", {})
 
 
+class KeptLabels:
+    """What the store said of IRIs (their labels), kept by a web process for one data version.
+
+    Pages name the same IRIs again and again: properties, classes, the ministry, the
+    designations, the cities. Kept here, a page's labels query asks only for what no page
+    before it named, on a store whose data is fixed for a version (``fixed_version``). At
+    most ``most`` IRIs are kept; past that, those kept first go, down to three quarters.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._kept: tuple[str | None, dict[str, tuple]] = (None, {})
+        self._lock = threading.Lock()
+
+    def get(self, version: str, iri: str) -> tuple | None:
+        """Return what the store of ``version`` said of ``iri``, or None if it is not kept."""
+        kept_version, rows = self._kept
+        return rows.get(iri) if kept_version == version else None
+
+    def put(self, version: str, said: dict[str, tuple]) -> None:
+        """Keep what the store of ``version`` said of some IRIs (an empty tuple: nothing)."""
+        with self._lock:
+            kept_version, rows = self._kept
+            if kept_version != version:
+                rows = {}
+            rows.update(said)
+            if len(rows) > self.most:
+                rows = dict(list(rows.items())[len(rows) - self.most * 3 // 4 :])
+            self._kept = (version, rows)
+
+
+KEPT_LABEL_IRIS = 4_000  # at most about 6 MB a web process (three labels an IRI)
+
+
+def kept_labels() -> KeptLabels:
+    """Return this application's kept labels."""
+    kept = current_app.extensions.get("zigraph.kept_labels")
+    if kept is None:
+        kept = current_app.extensions.setdefault("zigraph.kept_labels", KeptLabels(KEPT_LABEL_IRIS))
+    return kept
+
+
 class Labels:
     """Labels of many IRIs, fetched with one query and picked by the reader's language."""
 
@@ -155,7 +214,8 @@ class Labels:
         """Fetch the labels of the IRIs not asked for yet.
 
         What the store said of an IRI is kept for the rest of the request, so the parts of
-        one page that name the same IRIs ask the store about each once.
+        one page that name the same IRIs ask the store about each once, and for the data
+        version (``KeptLabels``), so that a page asks only about IRIs no page named before.
         """
         wanted: dict[str, str] = {}  # IRI -> its SPARQL form
         for iri in iris:
@@ -167,7 +227,14 @@ class Labels:
                 continue
             self._asked.add(iri)
         said = _label_rows()
+        version = get_store().fixed_version()
+        kept = kept_labels()
+        if version is not None:
+            for iri in wanted:
+                if iri not in said and (rows := kept.get(version, iri)) is not None:
+                    said[iri] = list(rows)
         missing = [node for iri, node in wanted.items() if iri not in said]
+        asked = [iri for iri in wanted if iri not in said]
         for start in range(0, len(missing), 200):
             values = " ".join(missing[start : start + 200])
             # The properties as sameTerm tests, not ``?q IN (…)``: Virtuoso turned that into a
@@ -199,6 +266,8 @@ class Labels:
             )
             for row in result.dicts():
                 said.setdefault(term_value(row["x"]), []).append((row["p"], row["l"]))
+        if version is not None and asked:
+            kept.put(version, {iri: tuple(said.get(iri, ())) for iri in asked})
         for iri in wanted:
             for prop_term, label_term in said.setdefault(iri, []):  # [], when it has none
                 prop, label = term_value(prop_term), literal(label_term)
