@@ -149,7 +149,12 @@ def pick_language(values: Iterable[tuple[str, str]], lang: str | None = None) ->
     return next(iter(by_language.values()), None)
 
 
-def _label_rows() -> dict[str, list[tuple[Term, Term]]]:
+# What the store said of an IRI: (property, label, language tag) of each of its labels. Plain
+# strings: kept for a data version, they cost the garbage collector nothing (ox terms did).
+LabelRows = tuple[tuple[str, str, str], ...]
+
+
+def _label_rows() -> dict[str, LabelRows]:
     """Return what the store said of each IRI whose labels were asked for in this request."""
     if not has_request_context():
         return {}
@@ -167,15 +172,15 @@ class KeptLabels:
 
     def __init__(self, most: int) -> None:
         self.most = most
-        self._kept: tuple[str | None, dict[str, tuple]] = (None, {})
+        self._kept: tuple[str | None, dict[str, LabelRows]] = (None, {})
         self._lock = threading.Lock()
 
-    def get(self, version: str, iri: str) -> tuple | None:
+    def get(self, version: str, iri: str) -> LabelRows | None:
         """Return what the store of ``version`` said of ``iri``, or None if it is not kept."""
         kept_version, rows = self._kept
         return rows.get(iri) if kept_version == version else None
 
-    def put(self, version: str, said: dict[str, tuple]) -> None:
+    def put(self, version: str, said: dict[str, LabelRows]) -> None:
         """Keep what the store of ``version`` said of some IRIs (an empty tuple: nothing)."""
         with self._lock:
             kept_version, rows = self._kept
@@ -232,7 +237,7 @@ class Labels:
         if version is not None:
             for iri in wanted:
                 if iri not in said and (rows := kept.get(version, iri)) is not None:
-                    said[iri] = list(rows)
+                    said[iri] = rows
         missing = [node for iri, node in wanted.items() if iri not in said]
         asked = [iri for iri in wanted if iri not in said]
         for start in range(0, len(missing), 200):
@@ -264,22 +269,28 @@ class Labels:
                 f"?same <{SKOS.prefLabel}> ?l BIND(<{SAME_AS_LABEL}> AS ?p) }} "
                 "FILTER(isLiteral(?l)) }"
             )
+            found: dict[str, list[tuple[str, str, str]]] = {}
             for row in result.dicts():
-                said.setdefault(term_value(row["x"]), []).append((row["p"], row["l"]))
+                label = literal(row["l"])
+                found.setdefault(term_value(row["x"]), []).append(
+                    (term_value(row["p"]), label.value, label.language or "")
+                )
+            said.update((iri, tuple(rows)) for iri, rows in found.items())
+        for iri in asked:
+            said.setdefault(iri, ())  # the store said nothing of it
         if version is not None and asked:
-            kept.put(version, {iri: tuple(said.get(iri, ())) for iri in asked})
+            kept.put(version, {iri: said[iri] for iri in asked})
         for iri in wanted:
-            for prop_term, label_term in said.setdefault(iri, []):  # [], when it has none
-                prop, label = term_value(prop_term), literal(label_term)
-                pair = (label.value, label.language or "")
+            for prop, value, language in said[iri]:
+                pair = (value, language)
                 if prop in ALT_LABELS:
                     self._alts.setdefault(iri, []).append(pair)
                 elif prop == PASSAGE_QUOTE:
-                    self._quotes[iri] = label.value
+                    self._quotes[iri] = value
                 elif prop in PASSAGE_PLACE:
-                    self._places.setdefault(iri, {})[prop] = int(label.value)
+                    self._places.setdefault(iri, {})[prop] = int(value)
                 elif prop.startswith(SELECTOR_MARK):
-                    self._selectors.setdefault(iri, {})[prop[len(SELECTOR_MARK) :]] = label.value
+                    self._selectors.setdefault(iri, {})[prop[len(SELECTOR_MARK) :]] = value
                 elif prop == SAME_AS_LABEL:
                     self._same.setdefault(iri, []).append(pair)
                 else:
