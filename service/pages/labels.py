@@ -192,7 +192,7 @@ class KeptLabels:
             self._kept = (version, rows)
 
 
-KEPT_LABEL_IRIS = 4_000  # at most about 6 MB a web process (three labels an IRI)
+KEPT_LABEL_IRIS = 4_000  # at most about 5 MB a web process (three labels an IRI)
 
 
 def kept_labels() -> KeptLabels:
