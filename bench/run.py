@@ -1510,10 +1510,9 @@ def machine() -> dict:
 
 def allocator_of_zigraph() -> str:
     """Return the allocator zigraph's evaluators run with here, as ``zigraph serve`` would."""
-    from service.store.evaluator import find_allocator
+    from service.store.evaluator import allocator_name, find_allocator
 
-    path = find_allocator(os.environ.get("ZIGRAPH_EVALUATOR_ALLOCATOR", "auto"))
-    return Path(path).name if path else "the C library's malloc"
+    return allocator_name(find_allocator(os.environ.get("ZIGRAPH_EVALUATOR_ALLOCATOR", "auto")))
 
 
 def revision() -> str:

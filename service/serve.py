@@ -196,7 +196,7 @@ def serve(
     """
     from service.errors import BackendUnavailable
     from service.store import evaluator_isolation
-    from service.store.evaluator import find_allocator
+    from service.store.evaluator import allocator_name, find_allocator
 
     settings = settings_or_exit()
     if query_timeout is not None:
@@ -247,11 +247,10 @@ def serve(
             app = made.result()
         report_validation(metadata, path, enforce=not no_validate)
         network = f"without network ({isolation})" if isolation != "none" else "WITH network"
-        malloc = Path(allocator).name if allocator else "the C library's malloc"
         click.echo(
             f"zigraph: serving {metadata['triples']:,} triples in {len(metadata['graphs'])} "
             f"named graphs (version {metadata['version']}); query evaluators {network}, "
-            f"with {malloc}; open {public_url}/",
+            f"with {allocator_name(allocator)}; open {public_url}/",
             err=True,
         )
         run_gunicorn(options, app)

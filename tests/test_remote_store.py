@@ -640,3 +640,37 @@ def test_an_entity_page_sends_each_of_its_queries_to_the_store_once(oxigraph_ser
         )
         sent = list(backend.sent)
         assert sent and len(sent) == len(set(sent)), [q for q in set(sent) if sent.count(q) > 1]
+
+
+LABELS_QUERY = "SELECT DISTINCT ?x ?p ?l WHERE"
+
+
+def labels_sent(app, path: str) -> list[str]:
+    """Render a page and return the labels queries it sent to the store."""
+    backend = app.extensions["zigraph.store"]
+    backend.sent.clear()
+    assert app.test_client().get(path, headers={"Accept": "text/html"}).status_code == 200
+    return [q for q in backend.sent if q.startswith(LABELS_QUERY)]
+
+
+def test_labels_are_kept_per_version_of_the_record_and_not_without_one(tmp_path, monkeypatch):
+    """Over a remote store the labels a page was given are kept for the version of the record
+    zigraph push wrote; once the record is gone, nothing is kept and every page asks."""
+    from service.store import remote
+
+    monkeypatch.setattr(remote, "METADATA_SECONDS", 0.2)
+    server = OxigraphServer(tmp_path / "oxigraph")
+    server.start()
+    try:
+        pushed(server)
+        page = "/doc/organisation/dpmptsp-kota-pekalongan"
+        for app in remote_app(server.endpoint, PAGE_CACHE_MB=0):
+            app.test_client().get("/healthz")  # opens the backend
+            assert labels_sent(app, page)
+            assert labels_sent(app, page) == []  # rendered again: every label was kept
+            delete_graph(server, remote.RECORD_GRAPH)
+            time.sleep(0.5)
+            assert labels_sent(app, page)
+            assert labels_sent(app, page)  # no version: nothing is kept
+    finally:
+        server.stop()

@@ -115,6 +115,11 @@ def find_allocator(name: str) -> str | None:
     return None
 
 
+def allocator_name(path: str | None) -> str:
+    """Return how ``zigraph serve`` and the bench name an allocator ``find_allocator`` found."""
+    return Path(path).name if path else "the C library's malloc"
+
+
 def preload_allocator(path: str | None) -> None:
     """Have evaluators started from now on run with the allocator at ``path`` (None: the C
     library's). Takes effect when the forkserver starts: call before the first evaluator."""
