@@ -524,3 +524,57 @@ def test_a_web_worker_that_dies_is_replaced_by_one_that_answers(tmp_path):
             )
         finally:
             stop(process)
+
+
+class _Request:
+    headers = [("HOST", "127.0.0.1:5000"), ("ACCEPT", "text/html"), ("USER-AGENT", 'say "hi"')]
+
+
+class _Response:
+    status = "404 NOT FOUND"
+    sent = 1234
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Vary", "Accept")]
+
+
+@pytest.mark.parametrize(
+    "log_format",
+    [
+        None,  # gunicorn's default, as zigraph serve runs it
+        '%(h)s %(t)s "%(r)s" %(s)s %(b)s',
+        '%(h)s "%(r)s" %(s)s %(B)s %(M)s %({user-agent}i)s %({vary}o)s %({remote_addr}e)s',
+    ],
+)
+def test_the_access_log_line_is_gunicorns(log_format):
+    """zigraph's access logger writes the line gunicorn's own writes, for any format."""
+    import datetime
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from service.server import AccessLogger, gunicorn_options
+
+    config = Config()
+    config.set("logger_class", gunicorn_options("127.0.0.1", 5000, 1, 1, 1)["logger_class"])
+    assert config.logger_class is AccessLogger
+    if log_format is not None:
+        config.set("access_log_format", log_format)
+    environ = {
+        "REMOTE_ADDR": "192.0.2.7",
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/doc/x?lang=en",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_USER_AGENT": 'say "hi"',
+        "HTTP_AUTHORIZATION": "Basic dXNlcjpwdw==",  # the user atom: "user"
+    }
+    took = datetime.timedelta(milliseconds=3, microseconds=250)
+    lines = []
+    for logger_class in (Logger, AccessLogger):
+        logger = logger_class(config)
+        logger.now = lambda: "[04/Dec/2026:21:00:00 +0000]"  # one second for both lines
+        atoms = logger.atoms_wrapper_class(logger.atoms(_Response, _Request, environ, took))
+        lines.append(config.access_log_format % atoms)
+    theirs, ours = lines
+    assert ours == theirs
+    assert '"GET /doc/x?lang=en HTTP/1.1" 404' in ours
+    if log_format is None:
+        assert ours.startswith("192.0.2.7 - user [") and ours.endswith(' "say \\"hi\\""')
