@@ -86,12 +86,13 @@ class AccessLogger(Logger):
     default's gets gunicorn's own.
     """
 
+    def setup(self, cfg) -> None:
+        """Set the logger up (gunicorn does it again on a reload), and read the format."""
+        self._common_only = set(ATOM.findall(cfg.access_log_format)) <= COMMON_ATOMS
+        super().setup(cfg)
+
     def atoms(self, resp, req, environ, request_time) -> dict:
         """Return the atoms of the access log format, each as gunicorn's ``atoms`` gives it."""
-        fmt = self.cfg.access_log_format
-        if getattr(self, "_format", None) != fmt:
-            self._common_only = set(ATOM.findall(fmt)) <= COMMON_ATOMS
-            self._format = fmt
         if not self._common_only:
             return super().atoms(resp, req, environ, request_time)
         sent = getattr(resp, "sent", None)
