@@ -1213,6 +1213,82 @@ def last_store_error(workdir: Path) -> str:
     return next((line for line in reversed(lines) if "store" in line), "nothing about the store")
 
 
+def zigraph_over_oxigraph(data: Path, workdir: Path, args) -> dict:
+    """Push the data into an Oxigraph server of its own, serve it through ``zigraph serve
+    --endpoint`` and crawl zigraph's routes: target 0 over a remote store other than Virtuoso.
+
+    The Oxigraph server of the peers' rows serves read-only; this one (``oxigraph serve``)
+    takes ``zigraph push``, as a user's would.
+    """
+    result: dict = {"server": "zigraph-oxigraph", "notes": []}
+    zigraph = str(PROJECT_BIN / "zigraph")
+    env = {
+        **os.environ,
+        "PYTHONPATH": CHECKOUT_FIRST,
+        "ZIGRAPH_QUERY_TIMEOUT": str(SERVER_TIMEOUT),
+        # The Oxigraph server fetches URLs for SERVICE (remote-stores.md); on this
+        # loopback-only bench zigraph is told to serve it anyway.
+        "ZIGRAPH_ALLOW_NETWORKED_STORE": "1",
+    }
+    store_port = free_port()
+    store_command = [str(PROJECT_BIN / "oxigraph"), "serve"]
+    store_command += [f"--location={workdir / 'oxigraph-remote'}", f"--bind=127.0.0.1:{store_port}"]
+    store_log = (workdir / "oxigraph-remote.log").open("wb")
+    store = subprocess.Popen(
+        store_command, stdout=store_log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    process = None
+    log = (workdir / "zigraph-oxigraph.log").open("wb")
+    try:
+        wait_ready(store, store_port, "/query", 60)
+        started = time.monotonic()
+        with (workdir / "push-oxigraph.log").open("wb") as push_log:
+            pushed = subprocess.run(
+                [zigraph, "push", "--graph-store", f"http://127.0.0.1:{store_port}/store",
+                 "--data", str(data), "--no-validate"],
+                stdout=push_log, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        if pushed.returncode:
+            last = (tail(workdir / "push-oxigraph.log", 600).strip().splitlines() or [""])[-1]
+            raise RuntimeError(f"zigraph push ended with status {pushed.returncode}: {last}")
+        result["push_s"] = round(time.monotonic() - started, 2)
+        result["notes"].append(
+            "`zigraph serve --endpoint <oxigraph>/query` over an `oxigraph serve` of its own, "
+            "after `zigraph push --data dataset.nq --no-validate` into it; "
+            "`ZIGRAPH_ALLOW_NETWORKED_STORE=1`"
+        )
+        port = free_port()
+        command = [zigraph, "serve", "--endpoint", f"http://127.0.0.1:{store_port}/query"]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(args.zigraph_workers)]
+        command += ["--threads", str(args.zigraph_threads)]
+        started = time.monotonic()
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
+        routes, repeats = args.routes, args.crawl_repeats
+        try:
+            wait_ready(process, port, "/sparql", min(args.startup_timeout, 60))
+            result["startup_s"] = round(time.monotonic() - started, 2)
+            print(f"  zigraph-oxigraph: ready in {result['startup_s']} s", flush=True)
+        except RuntimeError as error:
+            result["failed"] = str(error)
+            print(f"  zigraph-oxigraph: FAILED {error}", flush=True)
+            # Each route would take up to the client's wait: the home page says enough.
+            routes, repeats = routes[:1], 0
+            result["notes"].append("only `/` crawled, once: zigraph never answered a query")
+        print("  zigraph-oxigraph: every route", flush=True)
+        result["crawl"] = crawl(port, routes, repeats)
+    finally:
+        if process is not None:
+            stop_process(process)
+        stop_process(store)
+        log.close()
+        store_log.close()
+        result["log_tail"] = tail(workdir / "zigraph-oxigraph.log")
+    return result
+
+
 def measure_over(
     result: dict, port: int, virtuoso_port: int, root: int, queries: list[Query], args
 ) -> None:
@@ -1609,7 +1685,7 @@ def targets(report: dict) -> list[tuple[str, str, str, str, str]]:
 
 GOALS_17 = {
     0: "every route answers 200 at 1M triples, its first visit within 0.5 s, after that under "
-    "100 ms (embedded and over Virtuoso)",
+    "100 ms (embedded, over Virtuoso and over the Oxigraph server)",
     1: "lookups: median at c1 at most 2× the Oxigraph server's; q/s at c8 at least ½ of its",
     2: "costly queries (aggregate, join + ORDER BY, label search): median at most 1.1× the "
     "Oxigraph server's, at c1 and at c8",
@@ -1675,6 +1751,7 @@ def issue17_parts(report: dict) -> list[dict]:
     for backend, crawled in (
         ("embedded", (ours or {}).get("crawl")),
         ("over Virtuoso", (over or {}).get("crawl")),
+        ("over the Oxigraph server", (report.get("zigraph_over_oxigraph") or {}).get("crawl")),
     ):
         for visit in crawled or []:
             short = "Turtle" if visit["accept"] == GRAPH_TYPE else "HTML"
@@ -1809,7 +1886,11 @@ def issue17_markdown(report: dict) -> list[str]:
     over = (virtuoso or {}).get("zigraph_over")
     crawls = [
         (n, r["crawl"])
-        for n, r in (("embedded", ours), ("over Virtuoso", over))
+        for n, r in (
+            ("embedded", ours),
+            ("over Virtuoso", over),
+            ("over the Oxigraph server", report.get("zigraph_over_oxigraph")),
+        )
         if r and r.get("crawl")
     ]
     if crawls:
@@ -1817,8 +1898,9 @@ def issue17_markdown(report: dict) -> list[str]:
             "",
             "## Every route (target 0)",
             "",
-            "Right after the load (over Virtuoso: after its measurements below), each route "
-            "once on a new connection, then up to "
+            "Right after the load (over Virtuoso: after its measurements below; over the "
+            "Oxigraph server: an `oxigraph serve` of its own, after `zigraph push` into it), "
+            "each route once on a new connection, then up to "
             f"{report.get('crawl_repeats')} times more ({CRAWL_BUDGET:.0f} s of them at most); "
             f"the client waits {CRAWL_TIMEOUT:.0f} s (status 0: no answer by then). Status, first "
             "visit, median of the later visits.",
@@ -1837,6 +1919,16 @@ def issue17_markdown(report: dict) -> list[str]:
                     f"{number(v['first_ms'])} → {number(v['later_median_ms'])} ms"
                 )
             lines.append(f"| `{visit['path']}` | {visit['accept']} | " + " | ".join(cells) + " |")
+    remote = report.get("zigraph_over_oxigraph")
+    if remote:
+        lines += ["", "Over the Oxigraph server: " + "; ".join(remote.get("notes", [])) + "."]
+        if "push_s" in remote:
+            lines[-1] += f" `zigraph push` took {remote['push_s']} s"
+            if "startup_s" in remote:
+                lines[-1] += f", `zigraph serve --endpoint` answered {remote['startup_s']} s later"
+            lines[-1] += "."
+        if "failed" in remote:
+            lines += ["", f"**Failed: {remote['failed']}**"]
     attack = (ours or {}).get("attack")
     if attack:
         lines += [
@@ -2123,10 +2215,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--servers",
-        default="zigraph,zigraph-cached,oxigraph,rdflib-endpoint,virtuoso,zigraph-virtuoso",
+        default="zigraph,zigraph-cached,oxigraph,rdflib-endpoint,virtuoso,zigraph-virtuoso,"
+        "zigraph-oxigraph",
         help="comma-separated, from zigraph (answer cache off), zigraph-cached, oxigraph, "
         "rdflib-endpoint, virtuoso, zigraph-virtuoso (zigraph serve --endpoint in front of "
-        "the Virtuoso, measured while it runs; needs virtuoso)",
+        "the Virtuoso, measured while it runs; needs virtuoso), zigraph-oxigraph (the routes "
+        "crawled through zigraph serve --endpoint in front of an Oxigraph server of its own, "
+        "after zigraph push)",
     )
     parser.add_argument("--zigraph-workers", type=int, default=2, help="web workers (default 2)")
     parser.add_argument(
@@ -2207,7 +2302,7 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": {},
     }
     for name in names:
-        if name == "zigraph-virtuoso":
+        if name in ("zigraph-virtuoso", "zigraph-oxigraph"):
             continue
         server = known[name]()
         why = server.available()
@@ -2219,6 +2314,23 @@ def main(argv: list[str] | None = None) -> int:
         report["servers"].append(benchmark_server(server, data, queries, args))
     if args.over_virtuoso and "virtuoso" in report["skipped"]:
         report["skipped"]["zigraph-virtuoso"] = "needs virtuoso"
+    if "zigraph-oxigraph" in names:
+        if not (PROJECT_BIN / "oxigraph").exists():
+            report["skipped"]["zigraph-oxigraph"] = "the oxigraph binary is missing"
+        else:
+            print("zigraph over the Oxigraph server", flush=True)
+            report["load_average_before_oxigraph"] = wait_quiet(args.quiet_load, args.quiet_wait)
+            workdir = Path(
+                tempfile.mkdtemp(prefix="zigraph-bench-zigraph-oxigraph-", dir=args.workdir)
+            )
+            try:
+                report["zigraph_over_oxigraph"] = zigraph_over_oxigraph(data, workdir, args)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+                report["zigraph_over_oxigraph"] = {"failed": str(error), "notes": []}
+                print(f"  zigraph-oxigraph: FAILED {error}", flush=True)
+            finally:
+                if not args.keep:
+                    shutil.rmtree(workdir, ignore_errors=True)
     report["total_s"] = round(time.monotonic() - started, 1)
     parts = issue17_parts(report)
     report["targets_17"] = {"rows": issue17_rows(parts), "parts": parts}
