@@ -1233,6 +1233,8 @@ def zigraph_over_oxigraph(data: Path, workdir: Path, args) -> dict:
     store_port = free_port()
     store_command = [str(PROJECT_BIN / "oxigraph"), "serve"]
     store_command += [f"--location={workdir / 'oxigraph-remote'}", f"--bind=127.0.0.1:{store_port}"]
+    # Its own time limit, as docs/remote-stores.md runs it: zigraph cannot stop a query there.
+    store_command += [f"--timeout-s={SERVER_TIMEOUT}"]
     store_log = (workdir / "oxigraph-remote.log").open("wb")
     store = subprocess.Popen(
         store_command, stdout=store_log, stderr=subprocess.STDOUT, start_new_session=True
