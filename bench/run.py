@@ -1127,13 +1127,36 @@ def read_stacks(path: Path, fmt: str) -> list[tuple[tuple[str, ...], int]]:
 # ---------------------------------------------------------------- zigraph over Virtuoso (target 7)
 
 
+def push_into(graph_store: str, data: Path, log: Path, env: dict, *extra: str) -> float:
+    """Run ``zigraph push`` of ``data`` (unvalidated, as served) into a Graph Store endpoint;
+    return its seconds, or raise with the last line of its log."""
+    started = time.monotonic()
+    with log.open("wb") as output:
+        pushed = subprocess.run(
+            [str(PROJECT_BIN / "zigraph"), "push", "--graph-store", graph_store, *extra,
+             "--data", str(data), "--no-validate"],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    if pushed.returncode:
+        last = (tail(log, 600).strip().splitlines() or [""])[-1]
+        raise RuntimeError(f"zigraph push ended with status {pushed.returncode}, after: {last}")
+    return round(time.monotonic() - started, 2)
+
+
+def serve_endpoint(endpoint: str, port: int, args) -> list[str]:
+    """Return the command of ``zigraph serve --endpoint``, with the bench's workers and threads."""
+    command = [str(PROJECT_BIN / "zigraph"), "serve", "--endpoint", endpoint]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(args.zigraph_workers)]
+    return command + ["--threads", str(args.zigraph_threads)]
+
+
 def zigraph_over_virtuoso(
     virtuoso_port: int, data: Path, workdir: Path, queries: list[Query], args
 ) -> dict:
     """Serve the running Virtuoso through ``zigraph serve --endpoint``; measure the mix through
     zigraph and on Virtuoso's own endpoint in turn, then crawl zigraph's routes."""
     result: dict = {"server": "zigraph-virtuoso", "notes": []}
-    zigraph = str(PROJECT_BIN / "zigraph")
     env = {
         **os.environ,
         "PYTHONPATH": CHECKOUT_FIRST,
@@ -1148,29 +1171,15 @@ def zigraph_over_virtuoso(
     # zigraph push puts every graph again (the bulk loader's copy is replaced) with the
     # ontology and the shapes, and last its record, which says which graphs zigraph serves
     # and holds their version and statistics (docs/remote-stores.md); unvalidated, as served.
-    started = time.monotonic()
-    push = [zigraph, "push", "--graph-store"]
-    push += [f"http://127.0.0.1:{virtuoso_port}/sparql-graph-crud-auth", "--user", "dba"]
-    with (workdir / "push.log").open("wb") as log:
-        pushed = subprocess.run(
-            [*push, "--data", str(data), "--no-validate"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    if pushed.returncode:
-        last = (tail(workdir / "push.log", 600).strip().splitlines() or [""])[-1]
-        raise RuntimeError(f"zigraph push ended with status {pushed.returncode}, after: {last}")
-    result["push_s"] = round(time.monotonic() - started, 2)
+    graph_store = f"http://127.0.0.1:{virtuoso_port}/sparql-graph-crud-auth"
+    result["push_s"] = push_into(graph_store, data, workdir / "push.log", env, "--user", "dba")
     result["notes"].append(
         "`zigraph serve --endpoint <virtuoso>/sparql` over the Virtuoso above, after "
         "`zigraph push --data dataset.nq --no-validate` into it; "
         "`ZIGRAPH_ALLOW_NETWORKED_STORE=1`"
     )
     port = free_port()
-    command = [zigraph, "serve", "--endpoint", f"http://127.0.0.1:{virtuoso_port}/sparql"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(args.zigraph_workers), "--threads", str(args.zigraph_threads)]
+    command = serve_endpoint(f"http://127.0.0.1:{virtuoso_port}/sparql", port, args)
     log = (workdir / "zigraph-virtuoso.log").open("wb")
     started = time.monotonic()
     process = subprocess.Popen(
@@ -1221,7 +1230,6 @@ def zigraph_over_oxigraph(data: Path, workdir: Path, args) -> dict:
     takes ``zigraph push``, as a user's would.
     """
     result: dict = {"server": "zigraph-oxigraph", "notes": []}
-    zigraph = str(PROJECT_BIN / "zigraph")
     env = {
         **os.environ,
         "PYTHONPATH": CHECKOUT_FIRST,
@@ -1243,27 +1251,15 @@ def zigraph_over_oxigraph(data: Path, workdir: Path, args) -> dict:
     log = (workdir / "zigraph-oxigraph.log").open("wb")
     try:
         wait_ready(store, store_port, "/query", 60)
-        started = time.monotonic()
-        with (workdir / "push-oxigraph.log").open("wb") as push_log:
-            pushed = subprocess.run(
-                [zigraph, "push", "--graph-store", f"http://127.0.0.1:{store_port}/store",
-                 "--data", str(data), "--no-validate"],
-                stdout=push_log, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
-        if pushed.returncode:
-            last = (tail(workdir / "push-oxigraph.log", 600).strip().splitlines() or [""])[-1]
-            raise RuntimeError(f"zigraph push ended with status {pushed.returncode}: {last}")
-        result["push_s"] = round(time.monotonic() - started, 2)
+        graph_store = f"http://127.0.0.1:{store_port}/store"
+        result["push_s"] = push_into(graph_store, data, workdir / "push-oxigraph.log", env)
         result["notes"].append(
             "`zigraph serve --endpoint <oxigraph>/query` over an `oxigraph serve` of its own, "
             "after `zigraph push --data dataset.nq --no-validate` into it; "
             "`ZIGRAPH_ALLOW_NETWORKED_STORE=1`"
         )
         port = free_port()
-        command = [zigraph, "serve", "--endpoint", f"http://127.0.0.1:{store_port}/query"]
-        command += ["--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(args.zigraph_workers)]
-        command += ["--threads", str(args.zigraph_threads)]
+        command = serve_endpoint(f"http://127.0.0.1:{store_port}/query", port, args)
         started = time.monotonic()
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
