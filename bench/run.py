@@ -2315,6 +2315,8 @@ def main(argv: list[str] | None = None) -> int:
     if "zigraph-oxigraph" in names:
         if not (PROJECT_BIN / "oxigraph").exists():
             report["skipped"]["zigraph-oxigraph"] = "the oxigraph binary is missing"
+        elif not args.crawl_repeats:
+            report["skipped"]["zigraph-oxigraph"] = "--crawl-repeats 0: it measures only its crawl"
         else:
             print("zigraph over the Oxigraph server", flush=True)
             report["load_average_before_oxigraph"] = wait_quiet(args.quiet_load, args.quiet_wait)
