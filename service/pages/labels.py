@@ -238,10 +238,9 @@ class Labels:
             for iri in wanted:
                 if iri not in said and (rows := kept.get(version, iri)) is not None:
                     said[iri] = rows
-        missing = [node for iri, node in wanted.items() if iri not in said]
         asked = [iri for iri in wanted if iri not in said]
-        for start in range(0, len(missing), 200):
-            values = " ".join(missing[start : start + 200])
+        for start in range(0, len(asked), 200):
+            values = " ".join(wanted[iri] for iri in asked[start : start + 200])
             # The properties as sameTerm tests, not ``?q IN (…)``: Virtuoso turned that into a
             # read of every triple of each property, joined with the IRIs after (by hand at a
             # million triples: 160-500 ms a page's labels, 12-20 ms this way; Oxigraph alike).
