@@ -42,6 +42,7 @@ MAX_DEPTH = 64  # brackets ( { [ << nested deeper than this are refused
 SHOWN = 40  # characters of a token quoted in a message
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+ANY_TRIPLE = ("", "", "")  # a shape of ParsedQuery.reach that matches every triple
 # The XSD casts SPARQL 1.1 defines (section 17.5) and those Oxigraph adds: the only IRIs that
 # may be called as functions.
 XSD_CASTS = frozenset(
@@ -440,11 +441,12 @@ class ParsedQuery:
     offset: int = 0
     unordered: str | None = None
     iris: frozenset[str] = field(default=frozenset(), compare=False)
-    # The triples the query's patterns can match, as (predicate, class) pairs: the class is ""
-    # but for a pattern ``?s rdf:type <class>``. None when a pattern can match a triple of any
-    # predicate: a variable or a path that may be empty or negated as predicate, a collection,
-    # a triple term, GRAPH (which can list graphs without matching a triple), DESCRIBE.
-    reach: frozenset[tuple[str, str]] | None = field(default=None, compare=False)
+    # The triples the query's patterns can match, as (subject, predicate, object) shapes: each
+    # an IRI the pattern names there, or "" for any term (a variable, a blank node, a literal;
+    # the subject and object of a path). None when a pattern can match any triple: ?s ?p ?o, a
+    # path that may be empty or negated, a collection, a triple term, DESCRIBE, or GRAPH over a
+    # group with no triple pattern of its own (it lists graphs without matching a triple).
+    reach: frozenset[tuple[str, str, str]] | None = field(default=None, compare=False)
 
     @property
     def returns_graph(self) -> bool:
@@ -481,7 +483,7 @@ class _Parser:
         self.offset = 0
         self.modifier_start: int | None = None
         self.in_aggregate = False
-        self.reach: set[tuple[str, str]] | None = set()
+        self.reach: set[tuple[str, str, str]] | None = set()
         self.template = False  # reading a CONSTRUCT template, which matches nothing
         self.verb_iris: list[str] = []  # the IRIs of the verb being read
         self.verb_any = False  # the verb being read can be any predicate
@@ -583,14 +585,13 @@ class _Parser:
     def is_iri(self) -> bool:
         return self.token.kind in ("iri", "pname")
 
-    def reaches(self, predicate: str, kind: str = "") -> None:
-        """Note that a pattern can match triples of ``predicate`` (of class ``kind`` when it
-        is rdf:type)."""
+    def reaches(self, subject: str, predicate: str, object_: str) -> None:
+        """Note that a pattern can match triples of this shape ("" for any term)."""
         if self.reach is not None and not self.template:
-            self.reach.add((predicate, kind))
+            self.reach.add((subject, predicate, object_))
 
     def reaches_any(self) -> None:
-        """Note that a pattern can match a triple of any predicate."""
+        """Note that a pattern can match any triple."""
         if not self.template:
             self.reach = None
 
@@ -941,20 +942,24 @@ class _Parser:
 
     # graph patterns
 
-    def group_graph_pattern(self) -> None:
+    def group_graph_pattern(self) -> bool:
+        """Read a group; return whether it has triple patterns of its own (not nested)."""
         self.open("{")
+        triples = False
         if self.is_word("SELECT"):
             self.sub_select()
         else:
-            self.group_graph_pattern_sub()
+            triples = self.group_graph_pattern_sub()
         self.close("}")
+        return triples
 
-    def group_graph_pattern_sub(self) -> None:
+    def group_graph_pattern_sub(self) -> bool:
         need_dot = False
+        triples = False
         while True:
             token = self.token
             if token.kind == "punct" and token.value == "}":
-                return
+                return triples
             if (token.kind == "word" and token.value in GRAPH_PATTERN_WORDS) or (
                 token.kind == "punct" and token.value == "{"
             ):
@@ -967,6 +972,7 @@ class _Parser:
             if need_dot:
                 raise self.fail("'.', '}' or a graph pattern")
             self.triples_same_subject(path=True)
+            triples = True
             if self.is_punct("."):
                 self.advance()
                 self.out.append(".")
@@ -1008,12 +1014,13 @@ class _Parser:
         if word in ("OPTIONAL", "MINUS", "LATERAL"):
             self.group_graph_pattern()
         elif word in ("GRAPH", "SERVICE"):
-            if word == "GRAPH":
-                self.reaches_any()
             if word == "SERVICE" and self.is_word("SILENT"):
                 self.out.append(self.advance().value)
             self.var_or_iri()
-            self.group_graph_pattern()
+            # A group with a triple pattern of its own has no solution in a graph without a
+            # triple it can match; any other lists every graph (GRAPH ?g { }).
+            if not self.group_graph_pattern() and word == "GRAPH":
+                self.reaches_any()
         elif word == "FILTER":
             self.constraint()
         elif word == "BIND":
@@ -1078,19 +1085,21 @@ class _Parser:
         elif token.kind == "punct" and token.value == "<<(":
             self.triple_term()
             self.property_list(path, required=True)
-        elif self.graph_term():
-            self.property_list(path, required=True)
         else:
-            raise self.fail("a triple pattern")
+            subject = self.iri_value(self.token) if self.is_iri() else ""
+            if not self.graph_term():
+                raise self.fail("a triple pattern")
+            self.property_list(path, required=True, subject=subject)
 
-    def property_list(self, path: bool, required: bool) -> None:
+    def property_list(self, path: bool, required: bool, subject: str = "") -> None:
+        """Read predicates and objects of ``subject`` (its IRI, "" for any other term)."""
         if not self.starts_verb(path):
             if required:
                 raise self.fail("a predicate")
             return
         while True:
-            typed = self.verb(path)
-            self.object_list(path, typed)
+            predicate = self.verb(path)
+            self.object_list(path, subject, predicate)
             if not self.is_punct(";"):
                 return
             while self.is_punct(";"):
@@ -1107,16 +1116,16 @@ class _Parser:
             return True
         return path and token.kind == "punct" and token.value in ("^", "!", "(")
 
-    def verb(self, path: bool) -> bool:
-        """Read a predicate or a path and note what it reaches; return whether it is rdf:type
-        alone, whose objects then say which triples it reaches."""
+    def verb(self, path: bool) -> str | None:
+        """Read a predicate or a path; return the predicate's IRI, "" for a variable, None for
+        a path, whose triples are noted here (of any subject and object)."""
         token = self.token
         start = len(self.out)
         self.verb_iris, self.verb_any = [], False
         if token.kind == "var":
             self.var()
-            self.verb_any = True
-        elif path:
+            return ""
+        if path:
             self.path_alternative()
         elif token.kind == "word" and token.extra == "a":
             self.advance()
@@ -1126,12 +1135,12 @@ class _Parser:
             self.verb_iris.append(self.iri())
         if self.verb_any:
             self.reaches_any()
-            return False
-        if self.out[start:] in (["a"], [f"<{RDF_TYPE}>"]):  # not a+: a path of types
-            return True
+            return None
+        if len(self.verb_iris) == 1 and self.out[start:] in (["a"], [f"<{self.verb_iris[0]}>"]):
+            return self.verb_iris[0]  # one predicate, not a path of it (a+, ^a)
         for iri in self.verb_iris:
-            self.reaches(iri)
-        return False
+            self.reaches("", iri, "")
+        return None
 
     def path_alternative(self) -> None:
         while True:
@@ -1201,14 +1210,13 @@ class _Parser:
         else:
             self.iri()
 
-    def object_list(self, path: bool, typed: bool = False) -> None:
-        """Read objects; of rdf:type (``typed``), note the class each names."""
+    def object_list(self, path: bool, subject: str = "", predicate: str | None = None) -> None:
+        """Read objects, noting the triples of ``subject`` and ``predicate`` (None: a path,
+        noted already) each can match."""
         while True:
-            if typed:
-                if self.is_iri():
-                    self.reaches(RDF_TYPE, self.iri_value(self.token))
-                else:
-                    self.reaches(RDF_TYPE)
+            if predicate is not None:
+                object_ = self.iri_value(self.token) if self.is_iri() else ""
+                self.reaches(subject, predicate, object_)
             self.graph_node(path)
             self.annotation(path)
             if not self.is_punct(","):
@@ -1527,7 +1535,7 @@ class _Parser:
             offset=self.offset,
             unordered=unordered,
             iris=frozenset(self.iris),
-            reach=None if self.reach is None else frozenset(self.reach),
+            reach=None if self.reach is None or ANY_TRIPLE in self.reach else frozenset(self.reach),
         )
 
 

@@ -32,7 +32,7 @@ Flask.test_client_class = ClosingClient
 
 # Tests that need a real server of another engine (fixtures, or parameters naming one).
 ENGINE_FIXTURES = {"oxigraph_server", "virtuoso_server"}
-ENGINE_PARAMETERS = {"oxigraph", "virtuoso", "virtuoso-excluding"}
+ENGINE_PARAMETERS = {"oxigraph", "oxigraph-union", "virtuoso", "virtuoso-excluding"}
 
 
 # Modules whose tests start processes of their own (a server, the console script, evaluators

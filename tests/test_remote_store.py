@@ -406,10 +406,11 @@ def test_changes_by_other_means_are_seen_once_the_record_is_dropped(tmp_path, mo
         server.stop()
 
 
-def put_graph(server: OxigraphServer, graph: str, triples: bytes) -> None:
-    """Replace a graph of the store past zigraph, with the Graph Store Protocol."""
+def put_graph(server: OxigraphServer, graph: str | None, triples: bytes) -> None:
+    """Replace a graph of the store (None: its default graph) past zigraph, with the Graph
+    Store Protocol."""
     request = urllib.request.Request(
-        f"{server.graph_store}?graph={graph}",
+        f"{server.graph_store}?" + ("default" if graph is None else f"graph={graph}"),
         data=triples,
         method="PUT",
         headers={"Content-Type": "application/n-triples"},
@@ -529,24 +530,31 @@ def test_an_xml_answer_cut_short_keeps_its_whole_results(virtuoso_server):
 OTHER_GRAPH = "https://example.org/loaded-by-other-means"
 
 
+def forget_counts(backend) -> None:
+    """Make the backend read the store's counts again, as METADATA_SECONDS passing would (its
+    census of the graphs then taken now, not in the background)."""
+    backend._cache.clear()
+    backend._census = None
+
+
 def test_virtuoso_names_many_graphs_as_every_graph_but_the_others(virtuoso_server, monkeypatch):
     # Virtuoso answers a dataset of thousands of graphs slowly (an ASK over 3,240 of them took
-    # 4 s at a million triples): past VIRTUOSO_MANY_GRAPHS, zigraph's graphs are sent as the
+    # 4 s at a million triples): past MANY_GRAPHS, zigraph's graphs are sent as the
     # store's graphs but the others. A graph loaded by other means since is left out as soon
     # as the store's total of quads is read again (at most METADATA_SECONDS later).
     from service.store import remote
 
-    monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 0)
+    monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
     backend = remote.RemoteBackend(virtuoso_server.endpoint)
     count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
     other = f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g = <{OTHER_GRAPH}>) }}"
     try:
         listed = remote.RemoteBackend(virtuoso_server.endpoint)
-        monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 10_000)
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 10_000)
         expected = listed.query(count).rows
         assert "DEFINE" not in listed.sent[-1]
         listed.close()
-        monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 0)
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
 
         assert backend.query(count).rows == expected
         sent = backend.sent[-1]
@@ -559,7 +567,7 @@ def test_virtuoso_names_many_graphs_as_every_graph_but_the_others(virtuoso_serve
             f"SPARQL INSERT DATA {{ GRAPH <{OTHER_GRAPH}> "
             '{ <https://example.org/s> <https://example.org/p> "other" } };'
         )
-        backend._cache.clear()  # as METADATA_SECONDS passing would
+        forget_counts(backend)  # as METADATA_SECONDS passing would
         assert backend.query(count).rows == expected
         assert backend.query(other).boolean is False
         assert f"<{OTHER_GRAPH}>" in backend.sent[-1].split("ASK", 1)[0]
@@ -577,7 +585,7 @@ def test_virtuoso_is_sent_no_exclusions_for_a_query_that_cannot_reach_the_others
     from service.queryparser import parse_query
     from service.store import remote
 
-    monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 0)
+    monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
     backend = remote.RemoteBackend(virtuoso_server.endpoint)
     labels = parse_query(
         "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?o }"
@@ -586,10 +594,10 @@ def test_virtuoso_is_sent_no_exclusions_for_a_query_that_cannot_reach_the_others
     other = parse_query("SELECT ?o WHERE { ?s <https://example.org/p> ?o }")
     try:
         listed = remote.RemoteBackend(virtuoso_server.endpoint)
-        monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 10_000)
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 10_000)
         expected = listed.query(labels).rows, listed.query(typed).rows
         listed.close()
-        monkeypatch.setattr(remote, "VIRTUOSO_MANY_GRAPHS", 0)
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
 
         assert backend.query(labels).rows == expected[0]
         assert "DEFINE" not in backend.sent[-1]
@@ -602,7 +610,7 @@ def test_virtuoso_is_sent_no_exclusions_for_a_query_that_cannot_reach_the_others
             f"SPARQL INSERT DATA {{ GRAPH <{OTHER_GRAPH}> "
             '{ <https://example.org/s> <https://example.org/p> "other" } };'
         )
-        backend._cache.clear()  # as METADATA_SECONDS passing would
+        forget_counts(backend)  # as METADATA_SECONDS passing would
         assert backend.query(other).rows == []
         assert f"<{OTHER_GRAPH}>" in backend.sent[-1].split("SELECT", 1)[0]
 
@@ -612,12 +620,80 @@ def test_virtuoso_is_sent_no_exclusions_for_a_query_that_cannot_reach_the_others
             f"SPARQL INSERT DATA {{ GRAPH <{OTHER_GRAPH}> "
             '{ <https://example.org/s> <https://example.org/p> "more" } };'
         )
-        backend._cache.clear()
+        forget_counts(backend)
         assert backend.query(labels).rows == expected[0]
         assert backend.sent[-1].startswith("DEFINE input:default-graph-exclude <")
     finally:
         virtuoso_server.sql(f"SPARQL CLEAR GRAPH <{OTHER_GRAPH}>;")
         backend.close()
+
+
+def test_oxigraph_is_asked_on_its_union_default_graph_when_the_others_are_out_of_reach(
+    tmp_path, monkeypatch
+):
+    # The Oxigraph server answers a dataset of thousands of graphs slowly (a lookup took
+    # 70-150 ms over a million triples' 3,240 graphs, against 3-6 ms on its union default
+    # graph): past MANY_GRAPHS, a query that cannot match a triple of its other graphs (the
+    # record, any loaded by other means) is asked on its union default graph. The server runs
+    # without --union-default-graph, so that a query sent without the parameter would find
+    # its empty default graph, and the store's own default graph holds a triple later on.
+    from service.namespaces import ID_BASE
+    from service.queryparser import parse_query
+    from service.store import remote
+
+    server = OxigraphServer(tmp_path / "oxigraph", union_default_graph=False)
+    server.start()
+    pushed(server)
+    monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
+    backend = remote.RemoteBackend(server.endpoint)
+    entity = f"{ID_BASE}organisation/dpmptsp-kota-pekalongan"
+    label = "<http://www.w3.org/2004/02/skos/core#prefLabel>"
+    described = parse_query(f"SELECT ?p ?o WHERE {{ <{entity}> ?p ?o }}")
+    cited = parse_query(f"SELECT ?s ?p WHERE {{ ?s ?p <{entity}> }}")
+    labelled = parse_query(f"SELECT ?s ?l WHERE {{ ?s {label} ?l }}")
+    everything = parse_query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    graphs = parse_query(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ <{entity}> ?p ?o }} }}")
+    queries = [described, cited, labelled, everything, graphs]
+
+    def answers() -> list[list]:
+        return [sorted(map(str, backend.query(query).rows)) for query in queries]
+
+    def unions() -> list[bool]:
+        sent = []
+        for query in queries:
+            backend.query(query)
+            sent.append(backend.sent[-1].union)
+        return sent
+
+    try:
+        listed = remote.RemoteBackend(server.endpoint)
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 10_000)
+        expected = [sorted(map(str, listed.query(query).rows)) for query in queries]
+        assert not any(sent.union for sent in listed.sent)
+        listed.close()
+        monkeypatch.setattr(remote, "MANY_GRAPHS", 0)
+        assert all(expected)
+
+        assert answers() == expected
+        assert unions() == [True, True, True, False, True]  # ?s ?p ?o reaches the record
+
+        # A graph loaded by other means, about the entity: its description is asked on
+        # zigraph's graphs from then on, a label search still on the union.
+        other = f'<{entity}> <https://example.org/p> "loaded by other means" .\n'
+        put_graph(server, OTHER_GRAPH, other.encode())
+        forget_counts(backend)
+        assert answers() == expected
+        assert unions() == [False, True, True, False, False]
+
+        # A triple in the store's default graph, which the union default graph takes in.
+        delete_graph(server, OTHER_GRAPH)
+        put_graph(server, None, f'<{entity}> {label} "default" .\n'.encode())
+        forget_counts(backend)
+        assert answers() == expected
+        assert not any(unions())
+    finally:
+        backend.close()
+        server.stop()
 
 
 @pytest.mark.parametrize(
