@@ -32,8 +32,10 @@ Brackets nested deeper than ``MAX_DEPTH`` are refused, which bounds the recursio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from itertools import product
+from math import prod
 
 from service.errors import QueryRefused, QuerySyntaxError, UpdateRefused
 from service.namespaces import PREFIXES
@@ -43,6 +45,8 @@ SHOWN = 40  # characters of a token quoted in a message
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 ANY_TRIPLE = ("", "", "")  # a shape of ParsedQuery.reach that matches every triple
+# Shapes a group's VALUES may turn one shape into (its IRIs in each place); past them, "".
+MAX_VALUES_SHAPES = 4096
 # The XSD casts SPARQL 1.1 defines (section 17.5) and those Oxigraph adds: the only IRIs that
 # may be called as functions.
 XSD_CASTS = frozenset(
@@ -443,9 +447,10 @@ class ParsedQuery:
     iris: frozenset[str] = field(default=frozenset(), compare=False)
     # The triples the query's patterns can match, as (subject, predicate, object) shapes: each
     # an IRI the pattern names there, or "" for any term (a variable, a blank node, a literal;
-    # the subject and object of a path). None when a pattern can match any triple: ?s ?p ?o, a
-    # path that may be empty or negated, a collection, a triple term, DESCRIBE, or GRAPH over a
-    # group with no triple pattern of its own (it lists graphs without matching a triple).
+    # the subject and object of a path). A variable that a VALUES of the pattern's own group
+    # binds to IRIs only stands for each of them. None when a pattern can match any triple:
+    # ?s ?p ?o, a path that may be empty or negated, a collection, a triple term, DESCRIBE, or
+    # GRAPH over a group with no triple pattern of its own (it lists graphs without matching).
     reach: frozenset[tuple[str, str, str]] | None = field(default=None, compare=False)
 
     @property
@@ -484,6 +489,10 @@ class _Parser:
         self.modifier_start: int | None = None
         self.in_aggregate = False
         self.reach: set[tuple[str, str, str]] | None = set()
+        # The groups being read, innermost last: the IRIs each of their VALUES binds a
+        # variable to (None: other terms too), and the shapes of their own triple patterns,
+        # variables as Variable until the group ends.
+        self.groups: list[tuple[dict[str, frozenset[str] | None], list[tuple[str, str, str]]]] = []
         self.template = False  # reading a CONSTRUCT template, which matches nothing
         self.verb_iris: list[str] = []  # the IRIs of the verb being read
         self.verb_any = False  # the verb being read can be any predicate
@@ -585,10 +594,37 @@ class _Parser:
     def is_iri(self) -> bool:
         return self.token.kind in ("iri", "pname")
 
+    def term_shape(self) -> str:
+        """Return the current term as a shape of ParsedQuery.reach has it: an IRI, a
+        Variable for a variable, "" for any other term."""
+        if self.is_iri():
+            return self.iri_value(self.token)
+        return Variable(self.token.value) if self.token.kind == "var" else ""
+
     def reaches(self, subject: str, predicate: str, object_: str) -> None:
-        """Note that a pattern can match triples of this shape ("" for any term)."""
+        """Note that a pattern can match triples of this shape ("" for any term, a Variable for a
+        variable, which its group's VALUES may bind)."""
         if self.reach is not None and not self.template:
-            self.reach.add((subject, predicate, object_))
+            if self.groups:
+                self.groups[-1][1].append((subject, predicate, object_))
+            else:
+                terms = (_any_variable(subject), _any_variable(predicate), _any_variable(object_))
+                self.reach.add(terms)
+
+    def close_group(self) -> None:
+        """End the innermost group: note its shapes, each variable its VALUES binds to IRIs
+        as each of them, any other as any term."""
+        values, shapes = self.groups.pop()
+        if self.reach is None:
+            return
+        for shape in shapes:
+            places: list[Collection[str]] = [
+                (term,) if not isinstance(term, Variable) else _bound(values, term)
+                for term in shape
+            ]
+            if prod(len(place) for place in places) > MAX_VALUES_SHAPES:
+                places = [(_any_variable(term),) for term in shape]
+            self.reach.update((s, p, o) for s, p, o in product(*places))
 
     def reaches_any(self) -> None:
         """Note that a pattern can match any triple."""
@@ -946,10 +982,12 @@ class _Parser:
         """Read a group; return whether it has triple patterns of its own (not nested)."""
         self.open("{")
         triples = False
+        self.groups.append(({}, []))
         if self.is_word("SELECT"):
             self.sub_select()
         else:
             triples = self.group_graph_pattern_sub()
+        self.close_group()
         self.close("}")
         return triples
 
@@ -1025,52 +1063,65 @@ class _Parser:
             self.constraint()
         elif word == "BIND":
             self.bound_expression()
-        else:  # VALUES
-            self.data_block()
+        else:  # VALUES: what it binds stands for the variables of the group's own patterns
+            for name, iris in self.data_block().items():
+                known = self.groups[-1][0]
+                known[name] = iris if name not in known else None
 
-    def data_block(self) -> None:
+    def data_block(self) -> dict[str, frozenset[str] | None]:
+        """Read a VALUES block; return each of its variables with the IRIs it binds it to,
+        None when it binds it to another term too (a literal, UNDEF, a triple term)."""
         if self.token.kind == "var":
-            self.var()
+            name = self.var()
             self.open("{")
+            column = []
             while not self.is_punct("}"):
-                self.data_block_value()
+                column.append(self.data_block_value())
             self.close("}")
-            return
+            return {name: _iris(column)}
+        names: list[str] = []
         if self.token.kind == "nil":
             self.advance()
             self.out.append("()")
-            width = 0
         else:
             self.open("(")
-            width = 0
             while self.token.kind == "var":
-                self.var()
-                width += 1
+                names.append(self.var())
             self.close(")")
+        columns: list[list[str | None]] = [[] for _ in names]
         self.open("{")
         while not self.is_punct("}"):
             if self.token.kind == "nil":
                 self.advance()
                 self.out.append("()")
+                columns = [[*column, None] for column in columns]  # a row of no value
                 continue
             self.open("(")
+            row = []
             while not self.is_punct(")"):
-                self.data_block_value()
+                row.append(self.data_block_value())
             self.close(")")
+            if len(row) != len(names):
+                row = [None] * len(names)
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
         self.close("}")
+        return {name: _iris(column) for name, column in zip(names, columns, strict=True)}
 
-    def data_block_value(self) -> None:
+    def data_block_value(self) -> str | None:
+        """Read a value of VALUES; return it when an IRI."""
         if self.is_word("UNDEF"):
             self.advance()
             self.out.append("UNDEF")
         elif self.is_punct("<<("):
             self.triple_term(data=True)
         elif self.is_iri():
-            self.iri()
+            return self.iri()
         elif self.is_literal():
             self.literal()
         else:
             raise self.fail("a value, UNDEF or '}'")
+        return None
 
     # triples
 
@@ -1086,13 +1137,13 @@ class _Parser:
             self.triple_term()
             self.property_list(path, required=True)
         else:
-            subject = self.iri_value(self.token) if self.is_iri() else ""
+            subject = self.term_shape()
             if not self.graph_term():
                 raise self.fail("a triple pattern")
             self.property_list(path, required=True, subject=subject)
 
     def property_list(self, path: bool, required: bool, subject: str = "") -> None:
-        """Read predicates and objects of ``subject`` (its IRI, "" for any other term)."""
+        """Read predicates and objects of ``subject`` (as :meth:`term_shape` says)."""
         if not self.starts_verb(path):
             if required:
                 raise self.fail("a predicate")
@@ -1117,14 +1168,13 @@ class _Parser:
         return path and token.kind == "punct" and token.value in ("^", "!", "(")
 
     def verb(self, path: bool) -> str | None:
-        """Read a predicate or a path; return the predicate's IRI, "" for a variable, None for
-        a path, whose triples are noted here (of any subject and object)."""
+        """Read a predicate or a path; return the predicate's IRI, a Variable,
+        None for a path, whose triples are noted here (of any subject and object)."""
         token = self.token
         start = len(self.out)
         self.verb_iris, self.verb_any = [], False
         if token.kind == "var":
-            self.var()
-            return ""
+            return Variable(self.var())
         if path:
             self.path_alternative()
         elif token.kind == "word" and token.extra == "a":
@@ -1215,8 +1265,7 @@ class _Parser:
         noted already) each can match."""
         while True:
             if predicate is not None:
-                object_ = self.iri_value(self.token) if self.is_iri() else ""
-                self.reaches(subject, predicate, object_)
+                self.reaches(subject, predicate, self.term_shape())
             self.graph_node(path)
             self.annotation(path)
             if not self.is_punct(","):
@@ -1537,6 +1586,25 @@ class _Parser:
             iris=frozenset(self.iris),
             reach=None if self.reach is None or ANY_TRIPLE in self.reach else frozenset(self.reach),
         )
+
+
+class Variable(str):
+    """A variable's name in a shape being read (_Parser.groups), told apart from an IRI."""
+
+
+def _any_variable(term: str) -> str:
+    return "" if isinstance(term, Variable) else term
+
+
+def _bound(values: dict[str, frozenset[str] | None], name: str) -> Collection[str]:
+    """Return the IRIs a group's VALUES binds the variable to (none: the group has no
+    solution); "" (any term) when they bind it to other terms too, or do not bind it."""
+    iris = values.get(name)
+    return ("",) if iris is None else iris
+
+
+def _iris(values: list[str | None]) -> frozenset[str] | None:
+    return None if None in values else frozenset(values)  # type: ignore[arg-type]
 
 
 def parse_query(text: str, check: bool = True, base: str = "") -> ParsedQuery:

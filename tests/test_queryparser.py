@@ -264,6 +264,19 @@ EXP = "http://example.org/"
             },
         ),
         (EX + "SELECT ?g { GRAPH ?g { ex:s ?p ?o } }", {(EXP + "s", "", "")}),
+        (  # a VALUES of the pattern's own group, before or after it
+            EX + "SELECT * { ?x ?p ?o VALUES ?x { ex:a ex:b } }",
+            {(EXP + "a", "", ""), (EXP + "b", "", "")},
+        ),
+        (
+            EX + "SELECT * { VALUES (?x ?p) { (ex:a ex:p) (ex:b ex:q) } ?x ?p ?o }",
+            {(EXP + x, EXP + p, "") for x in "ab" for p in "pq"},
+        ),
+        (EX + "SELECT * { VALUES ?x { } ?x ?p ?o }", set()),  # no solution
+        (EX + "SELECT * { VALUES ?x { ex:a UNDEF } ?x ?p ?o }", None),
+        (EX + 'SELECT * { VALUES ?x { ex:a "a" } ?x ?p ?o }', None),
+        (EX + "SELECT * { VALUES ?x { ex:a } { ?x ?p ?o } }", None),  # not the group's own
+        (EX + "SELECT * { ?x ?p ?o } VALUES ?x { ex:a }", None),
         (EX + "SELECT * { ?s ?p ?o }", None),
         (EX + "SELECT * { ?s ex:p* ?o }", None),  # a path of length zero matches every node
         (EX + "SELECT * { ?s ex:p? ?o }", None),
@@ -300,7 +313,11 @@ def matches(shape: tuple[str, str, str], triple: tuple[str, str, str]) -> bool:
     + [EX + "SELECT ?p ?o { ex:n ?p ?o }", EX + "SELECT ?s ?p { ?s ?p ex:n }"]
     + [EX + "SELECT ?g ?p { GRAPH ?g { ex:n ?p ?o } }", EX + "SELECT ?g { GRAPH ?g { ?s a ?c } }"]
     + [EX + "SELECT ?p ?q ?v { ex:n ?p [ ex:label ?v ] ; ex:label ?q }"]
-    + [EX + "SELECT ?g { GRAPH ?g { OPTIONAL { ex:n ex:p ?o } } }"],
+    + [EX + "SELECT ?g { GRAPH ?g { OPTIONAL { ex:n ex:p ?o } } }"]
+    + [EX + "SELECT ?x ?p ?o { VALUES ?x { ex:n } ?x ?p ?o }"]
+    + [EX + "SELECT ?x ?p ?o { VALUES ?x { ex:n UNDEF } ?x ?p ?o }"]
+    + [EX + "SELECT * { ?x ?p ?o VALUES (?x ?p) { (ex:n ex:label) (ex:m ex:other) } }"]
+    + [EX + "SELECT ?x (COUNT(*) AS ?c) { VALUES ?x { ex:n } { ?x ?p ?o } } GROUP BY ?x"],
 )
 def test_triples_out_of_a_query_s_reach_do_not_change_its_answer(store_dir, text):
     # The remote backend sends a query without naming zigraph's graphs (Virtuoso without its
