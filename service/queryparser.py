@@ -32,21 +32,17 @@ Brackets nested deeper than ``MAX_DEPTH`` are refused, which bounds the recursio
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import product
-from math import prod
 
 from service.errors import QueryRefused, QuerySyntaxError, UpdateRefused
 from service.namespaces import PREFIXES
+from service.reach import Group, Pattern, Reach, Variable, resolve
 
 MAX_DEPTH = 64  # brackets ( { [ << nested deeper than this are refused
 SHOWN = 40  # characters of a token quoted in a message
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-ANY_TRIPLE = ("", "", "")  # a shape of ParsedQuery.reach that matches every triple
-# Shapes a group's VALUES may turn one shape into (its IRIs in each place); past them, "".
-MAX_VALUES_SHAPES = 4096
 # The XSD casts SPARQL 1.1 defines (section 17.5) and those Oxigraph adds: the only IRIs that
 # may be called as functions.
 XSD_CASTS = frozenset(
@@ -445,13 +441,11 @@ class ParsedQuery:
     offset: int = 0
     unordered: str | None = None
     iris: frozenset[str] = field(default=frozenset(), compare=False)
-    # The triples the query's patterns can match, as (subject, predicate, object) shapes: each
-    # an IRI the pattern names there, or "" for any term (a variable, a blank node, a literal;
-    # the subject and object of a path). A variable that a VALUES of the pattern's own group
-    # binds to IRIs only stands for each of them. None when a pattern can match any triple:
-    # ?s ?p ?o, a path that may be empty or negated, a collection, a triple term, DESCRIBE, or
+    # The triples the query's patterns can match, as (subject, predicate, object) shapes
+    # (service.reach). None when a pattern can match any triple: ?s ?p ?o, a path that may be
+    # empty between two variables or is negated, a collection, a triple term, DESCRIBE, or
     # GRAPH over a group with no triple pattern of its own (it lists graphs without matching).
-    reach: frozenset[tuple[str, str, str]] | None = field(default=None, compare=False)
+    reach: Reach = field(default=None, compare=False)
 
     @property
     def returns_graph(self) -> bool:
@@ -488,14 +482,12 @@ class _Parser:
         self.offset = 0
         self.modifier_start: int | None = None
         self.in_aggregate = False
-        self.reach: set[tuple[str, str, str]] | None = set()
-        # The groups being read, innermost last: the IRIs each of their VALUES binds a
-        # variable to (None: other terms too), and the shapes of their own triple patterns,
-        # variables as Variable until the group ends.
-        self.groups: list[tuple[dict[str, frozenset[str] | None], list[tuple[str, str, str]]]] = []
+        self.any_triple = False  # a pattern can match any triple: the reach is None
+        self.groups = [Group()]  # the groups being read, the query's own first, innermost last
         self.template = False  # reading a CONSTRUCT template, which matches nothing
         self.verb_iris: list[str] = []  # the IRIs of the verb being read
         self.verb_any = False  # the verb being read can be any predicate
+        self.verb_empty = False  # the verb being read is a path that may be empty
 
     # tokens
 
@@ -601,35 +593,15 @@ class _Parser:
             return self.iri_value(self.token)
         return Variable(self.token.value) if self.token.kind == "var" else ""
 
-    def reaches(self, subject: str, predicate: str, object_: str) -> None:
-        """Note that a pattern can match triples of this shape ("" for any term, a Variable for a
-        variable, which its group's VALUES may bind)."""
-        if self.reach is not None and not self.template:
-            if self.groups:
-                self.groups[-1][1].append((subject, predicate, object_))
-            else:
-                terms = (_any_variable(subject), _any_variable(predicate), _any_variable(object_))
-                self.reach.add(terms)
-
-    def close_group(self) -> None:
-        """End the innermost group: note its shapes, each variable its VALUES binds to IRIs
-        as each of them, any other as any term."""
-        values, shapes = self.groups.pop()
-        if self.reach is None:
-            return
-        for shape in shapes:
-            places: list[Collection[str]] = [
-                (term,) if not isinstance(term, Variable) else _bound(values, term)
-                for term in shape
-            ]
-            if prod(len(place) for place in places) > MAX_VALUES_SHAPES:
-                places = [(_any_variable(term),) for term in shape]
-            self.reach.update((s, p, o) for s, p, o in product(*places))
+    def reaches(self, pattern: Pattern) -> None:
+        """Note a pattern of the group being read."""
+        if not self.template:
+            self.groups[-1].patterns.append(pattern)
 
     def reaches_any(self) -> None:
         """Note that a pattern can match any triple."""
         if not self.template:
-            self.reach = None
+            self.any_triple = True
 
     def iri(self) -> str:
         if not self.is_iri():
@@ -812,14 +784,20 @@ class _Parser:
         self.where_clause()
         self.solution_modifier(top=top)
 
-    def bound_expression(self) -> None:
-        """Read ``( expression AS ?variable )``, noting a variable bound to a boolean."""
+    def bound_expression(self, bind: bool = False) -> None:
+        """Read ``( expression AS ?variable )``, noting a variable bound to a boolean, and of
+        BIND (``bind``) one bound to an IRI."""
         self.open("(")
+        following = self.peek()
+        constant = self.is_iri() and following.kind == "word" and following.value == "AS"
+        iri = self.iri_value(self.token) if constant else ""
         boolean = self.expression()
         self.expect_word("AS")
         name = self.var()
         if boolean:
             self.booleans.add(name)
+        if bind and iri:
+            self.groups[-1].constants[name] = iri
         self.close(")")
 
     def sub_select(self) -> None:
@@ -978,26 +956,26 @@ class _Parser:
 
     # graph patterns
 
-    def group_graph_pattern(self) -> bool:
-        """Read a group; return whether it has triple patterns of its own (not nested)."""
+    def group_graph_pattern(self, kind: str = "join") -> Group:
+        """Read a group, a child of the one being read (``kind`` as Group says); return it."""
         self.open("{")
-        triples = False
-        self.groups.append(({}, []))
+        group = Group("apart" if self.is_word("SELECT") else kind)
+        self.groups[-1].children.append(group)
+        self.groups.append(group)
         if self.is_word("SELECT"):
             self.sub_select()
         else:
-            triples = self.group_graph_pattern_sub()
-        self.close_group()
+            self.group_graph_pattern_sub()
+        self.groups.pop()
         self.close("}")
-        return triples
+        return group
 
-    def group_graph_pattern_sub(self) -> bool:
+    def group_graph_pattern_sub(self) -> None:
         need_dot = False
-        triples = False
         while True:
             token = self.token
             if token.kind == "punct" and token.value == "}":
-                return triples
+                return
             if (token.kind == "word" and token.value in GRAPH_PATTERN_WORDS) or (
                 token.kind == "punct" and token.value == "{"
             ):
@@ -1010,7 +988,6 @@ class _Parser:
             if need_dot:
                 raise self.fail("'.', '}' or a graph pattern")
             self.triples_same_subject(path=True)
-            triples = True
             if self.is_punct("."):
                 self.advance()
                 self.out.append(".")
@@ -1032,11 +1009,15 @@ class _Parser:
     def graph_pattern_not_triples(self) -> None:
         token = self.token
         if token.kind == "punct":  # '{'
-            self.group_graph_pattern()
+            branches = [self.group_graph_pattern()]
             while self.is_word("UNION"):
                 self.advance()
                 self.out.append("UNION")
-                self.group_graph_pattern()
+                branches.append(self.group_graph_pattern())
+            if len(branches) > 1:
+                children = self.groups[-1].children
+                del children[-len(branches) :]
+                children.append(branches)
             return
         word = token.value
         if word == "SERVICE" and self.check:
@@ -1050,23 +1031,22 @@ class _Parser:
         self.advance()
         self.out.append(word)
         if word in ("OPTIONAL", "MINUS", "LATERAL"):
-            self.group_graph_pattern()
+            self.group_graph_pattern("apart")
         elif word in ("GRAPH", "SERVICE"):
             if word == "SERVICE" and self.is_word("SILENT"):
                 self.out.append(self.advance().value)
             self.var_or_iri()
             # A group with a triple pattern of its own has no solution in a graph without a
             # triple it can match; any other lists every graph (GRAPH ?g { }).
-            if not self.group_graph_pattern() and word == "GRAPH":
+            group = self.group_graph_pattern("join" if word == "GRAPH" else "apart")
+            if word == "GRAPH" and not group.patterns:
                 self.reaches_any()
         elif word == "FILTER":
             self.constraint()
         elif word == "BIND":
-            self.bound_expression()
-        else:  # VALUES: what it binds stands for the variables of the group's own patterns
-            for name, iris in self.data_block().items():
-                known = self.groups[-1][0]
-                known[name] = iris if name not in known else None
+            self.bound_expression(bind=True)
+        else:  # VALUES
+            self.groups[-1].bind_values(self.data_block())
 
     def data_block(self) -> dict[str, frozenset[str] | None]:
         """Read a VALUES block; return each of its variables with the IRIs it binds it to,
@@ -1168,11 +1148,11 @@ class _Parser:
         return path and token.kind == "punct" and token.value in ("^", "!", "(")
 
     def verb(self, path: bool) -> str | None:
-        """Read a predicate or a path; return the predicate's IRI, a Variable,
-        None for a path, whose triples are noted here (of any subject and object)."""
+        """Read a predicate or a path; return the predicate's IRI, a Variable, or None for a
+        path (its IRIs in verb_iris, whether it may be empty in verb_empty)."""
         token = self.token
         start = len(self.out)
-        self.verb_iris, self.verb_any = [], False
+        self.verb_iris, self.verb_any, self.verb_empty = [], False, False
         if token.kind == "var":
             return Variable(self.var())
         if path:
@@ -1188,8 +1168,6 @@ class _Parser:
             return None
         if len(self.verb_iris) == 1 and self.out[start:] in (["a"], [f"<{self.verb_iris[0]}>"]):
             return self.verb_iris[0]  # one predicate, not a path of it (a+, ^a)
-        for iri in self.verb_iris:
-            self.reaches("", iri, "")
         return None
 
     def path_alternative(self) -> None:
@@ -1210,7 +1188,7 @@ class _Parser:
                 modifier = self.advance().value
                 self.attach(modifier)
                 if modifier != "+":  # a path of length zero matches every node
-                    self.verb_any = True
+                    self.verb_empty = True
             if not self.is_punct("/"):
                 return
             self.advance()
@@ -1261,11 +1239,29 @@ class _Parser:
             self.iri()
 
     def object_list(self, path: bool, subject: str = "", predicate: str | None = None) -> None:
-        """Read objects, noting the triples of ``subject`` and ``predicate`` (None: a path,
-        noted already) each can match."""
+        """Read objects, noting the triples of ``subject`` and ``predicate`` each can match;
+        of a path (``predicate`` None), those of its IRIs."""
+        iris, empty = list(self.verb_iris), self.verb_empty  # before a nested list's verbs
         while True:
+            object_ = self.term_shape()
             if predicate is not None:
-                self.reaches(subject, predicate, self.term_shape())
+                terms = (subject, predicate, object_)
+                binds = tuple(term for term in terms if isinstance(term, Variable))
+                self.reaches(Pattern([terms], binds))
+            elif iris:
+                ends = (subject, object_)
+                named = any(end and not isinstance(end, Variable) for end in ends)
+                shapes = [("", iri, "") for iri in iris]
+                if empty and not named:
+                    self.reaches_any()  # a path of length zero matches every node
+                elif empty:  # and an IRI at an end, when a triple of the graph names it
+                    for end in ends:
+                        if end and not isinstance(end, Variable):
+                            shapes += [(end, "", ""), ("", end, ""), ("", "", end)]
+                    self.reaches(Pattern(shapes))
+                else:
+                    binds = tuple(end for end in ends if isinstance(end, Variable))
+                    self.reaches(Pattern(shapes, binds))
             self.graph_node(path)
             self.annotation(path)
             if not self.is_punct(","):
@@ -1512,7 +1508,7 @@ class _Parser:
         if name == "EXISTS":
             self.advance()
             self.out.append("EXISTS")
-            self.group_graph_pattern()
+            self.group_graph_pattern("exists")
             return True
         self.advance()
         self.out.append(name)
@@ -1584,23 +1580,8 @@ class _Parser:
             offset=self.offset,
             unordered=unordered,
             iris=frozenset(self.iris),
-            reach=None if self.reach is None or ANY_TRIPLE in self.reach else frozenset(self.reach),
+            reach=None if self.any_triple else resolve(self.groups[0]),
         )
-
-
-class Variable(str):
-    """A variable's name in a shape being read (_Parser.groups), told apart from an IRI."""
-
-
-def _any_variable(term: str) -> str:
-    return "" if isinstance(term, Variable) else term
-
-
-def _bound(values: dict[str, frozenset[str] | None], name: str) -> Collection[str]:
-    """Return the IRIs a group's VALUES binds the variable to (none: the group has no
-    solution); "" (any term) when they bind it to other terms too, or do not bind it."""
-    iris = values.get(name)
-    return ("",) if iris is None else iris
 
 
 def _iris(values: list[str | None]) -> frozenset[str] | None:

@@ -1,5 +1,5 @@
-"""The home page and the hubs' pages, rendered by each web process for each data version
-before a visitor asks.
+"""The home page, the hubs' pages and the first page of each large class, rendered by each web
+process for each data version before a visitor asks.
 
 Every visitor's first page is the home page, and the costliest first visits of a data version
 are the home page and the documents of its hubs, the entities most linked to (the ministry
@@ -8,7 +8,10 @@ had not read them yet, the home page's first visit took 0.74-0.92 s and the mini
 0.47-0.74 s in benchmark runs. So a web process renders them once the pages can be rendered
 (its statistics made, which name the hubs), and again when the data version changes
 (``zigraph push`` into a remote store): the home page and each hub's page in each language,
-and each hub's document in Turtle. The page cache keeps them (``service.page_cache``: in
+and each hub's document in Turtle. Over a remote store, the first page of each class too large
+to sort by label is the store's ORDER BY of its members (0.7-0.9 s for the Oxigraph server at
+a million triples; the embedded store reads the lists it saved when built), so it is rendered
+ahead in each language as well. The page cache keeps them (``service.page_cache``: in
 memory, and in the page files the web processes share, so a page one process rendered the
 other reads), and the first visitor is answered from there.
 
@@ -22,11 +25,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from urllib.parse import urlencode
 
 from flask import Flask, request
 
 from service.errors import ZigraphError
 from service.i18n import LANGUAGES
+from service.pages.browse import LABEL_SORTED_MEMBERS
 from service.pages.labels import base_iri
 from service.store import get_store
 
@@ -85,13 +90,19 @@ def _version(app: Flask) -> str | None:
 
 def warmed_pages() -> list[tuple[str, str, str | None]]:
     """Return the pages rendered ahead as (path, media type, language: None for every one):
-    the home page, and each hub's page and document."""
+    the home page, each hub's page and document, and the first page of each class the store
+    sorts itself."""
     pages: list[tuple[str, str, str | None]] = [("/", HTML, None)]
     base = base_iri()
-    for iri, _ in get_store().statistics()["hubs"]:
+    store = get_store()
+    statistics = store.statistics()
+    for iri, _ in statistics["hubs"]:
         if iri.startswith(base) and len(iri) > len(base):
             path = "/doc/" + iri[len(base) :]
             pages += [(path, HTML, None), (path, DOCUMENT, "")]
+    for cls, members in sorted(statistics["data_classes"]["members"].items()):
+        if members > LABEL_SORTED_MEMBERS and store.class_members(cls, 0, 1) is None:
+            pages.append(("/browse/class?" + urlencode({"iri": cls}), HTML, None))
     return pages
 
 

@@ -54,6 +54,7 @@ from service.errors import BackendError, BackendUnavailable, QueryTimeout, Zigra
 from service.export import RdfSerialization, write_dataset
 from service.namespaces import GRAPH_BASE
 from service.queryparser import ParsedQuery, parse_query
+from service.reach import FROM_DATA, Reach
 from service.store.admission import Admission
 from service.store.base import (
     QueryResult,
@@ -133,6 +134,16 @@ OTHER_TERMS = (
     "FILTER(isIRI(?t)) }}"
 )
 OTHER_PATTERNS = ("?t ?p ?o", "?s ?t ?o", "?s ?p ?t")  # subjects, predicates, objects
+# Whether the other graphs' subjects are apart from zigraph's triples (Holdings.apart): none a
+# blank node, none a term of a triple of another graph. Asked of at most this many subjects.
+OTHER_BLANK_SUBJECTS = (
+    "ASK {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o FILTER(isBlank(?s)) }} }}"
+)
+OTHER_SUBJECTS_NAMED = (
+    "ASK {{ VALUES ?t {{ {subjects} }} GRAPH ?g {{ {{ ?t ?p ?o }} UNION {{ ?s ?t ?o }} "
+    "UNION {{ ?s ?p ?t }} }} FILTER(?g NOT IN ({graphs})) }}"
+)
+APART_SUBJECTS = 1000
 IRI_WRITABLE = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')  # an IRIREF's characters (SPARQL 1.1)
 GRAPH_PAGE = (
     "SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT {limit} OFFSET {offset}"
@@ -151,26 +162,30 @@ RECORD_PARTS = {
 RECORD_PIECE = 4_000  # characters
 # The dataset of every graph zigraph serves, as given to RemoteBackend._post.
 ZIGRAPH_GRAPHS: list[str] = []
-Reach = frozenset[tuple[str, str, str]] | None  # ParsedQuery.reach
 
 
 class Holdings(NamedTuple):
     """What the triples of the store's other graphs hold: the IRIs of their subjects, their
-    predicates and the IRIs of their objects; each None when not read (any)."""
+    predicates and the IRIs of their objects, each None when not read (any); and whether
+    their subjects are ``apart`` from zigraph's triples (no blank node, no term of those)."""
 
     subjects: frozenset[str] | None
     predicates: frozenset[str] | None
     objects: frozenset[str] | None
+    apart: bool = False
 
     def reached_by(self, reach: Reach) -> bool:
         """Return whether a query of ``reach`` (ParsedQuery.reach) may match one of the
-        triples: a shape each of whose IRIs is among those held at its place."""
+        triples: a shape each of whose IRIs is among those held at its place, and whose
+        subject, when FROM_DATA (a term of zigraph's triples), may be one of theirs."""
         if reach is None:
             return True
+        places = (self.subjects, self.predicates, self.objects)
         return any(
-            all(
-                not term or held is None or term in held
-                for term, held in zip(shape, self, strict=True)
+            (shape[0] != FROM_DATA or not self.apart)
+            and all(
+                not term or term == FROM_DATA or held is None or term in held
+                for term, held in zip(shape, places, strict=True)
             )
             for shape in reach
         )
@@ -602,7 +617,7 @@ class RemoteBackend:
         """Return what the triples of ``graphs`` hold; a part whose answer was cut or failed
         is None."""
         if not graphs:
-            return Holdings(frozenset(), frozenset(), frozenset())
+            return Holdings(frozenset(), frozenset(), frozenset(), apart=True)
         named = " ".join(f"<{graph}>" for graph in graphs)
         parts: list[frozenset[str] | None] = []
         for pattern in OTHER_PATTERNS:
@@ -618,7 +633,32 @@ class RemoteBackend:
                 continue
             rows = self._read_results(answer).rows
             parts.append(frozenset(r[0].value for r in rows if isinstance(r[0], ox.NamedNode)))
-        return Holdings(*parts)
+        subjects, predicates, objects = parts
+        return Holdings(subjects, predicates, objects, self._apart(graphs, subjects))
+
+    def _apart(self, graphs: tuple[str, ...], subjects: frozenset[str] | None) -> bool:
+        """Return whether the subjects of the triples of ``graphs`` are apart from the
+        store's other triples: none a blank node, none of the IRIs ``subjects`` a term of a
+        triple of another graph (asked at most for APART_SUBJECTS of them)."""
+        if subjects is None or len(subjects) > APART_SUBJECTS:
+            return False
+        named = " ".join(f"<{graph}>" for graph in graphs)
+        queries = [OTHER_BLANK_SUBJECTS.format(graphs=named)]
+        if subjects:
+            listed = " ".join(f"<{iri}>" for iri in sorted(subjects) if IRI_WRITABLE.fullmatch(iri))
+            if len(listed.split()) != len(subjects):
+                return False
+            separated = ", ".join(f"<{graph}>" for graph in graphs)
+            queries.append(OTHER_SUBJECTS_NAMED.format(subjects=listed, graphs=separated))
+        try:
+            for query in queries:
+                answer = self._post(query, RESULTS_JSON, self.timeout)
+                if self._read_results(answer, ask=True).boolean is not False:
+                    return False
+        except ZigraphError as error:
+            log.warning("could not ask whether the store's other graphs stand apart: %s", error)
+            return False
+        return True
 
     def _other_graphs(self, graphs: list[str]) -> tuple[tuple[str, ...] | None, Holdings | None]:
         """Return the store's graphs that are not among ``graphs``, and what they hold
