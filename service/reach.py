@@ -29,6 +29,25 @@ FROM_DATA = "\x00"  # never an IRI: its characters exclude controls
 ANY_TRIPLE = ("", "", "")
 # Shapes the bindings of one pattern may turn it into; past them its variables stand for any term.
 MAX_SHAPES = 4096
+# Steps of working out one query's reach (a group's patterns and children looked at, a shape
+# made); past them the query is taken to reach any triple. A client's query is any text.
+MAX_STEPS = 200_000
+
+
+class _TooMuch(Exception):
+    """The reach took more than MAX_STEPS to work out."""
+
+
+class _Steps:
+    """The steps left for working out one reach."""
+
+    def __init__(self) -> None:
+        self.left = MAX_STEPS
+
+    def take(self, count: int = 1) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise _TooMuch()
 
 
 class Variable(str):
@@ -67,12 +86,17 @@ class Group:
 
 def resolve(root: Group) -> Reach:
     """Return the reach of a query whose patterns are ``root``'s; None when it can match any
-    triple."""
+    triple, or would take more than MAX_STEPS to work out."""
     shapes: set[Shape] = set()
-    for shape in _shapes(root, {}):
-        if shape == ANY_TRIPLE:
-            return None
-        shapes.add(shape)
+    steps = _Steps()
+    try:
+        for shape in _shapes(root, {}, steps):
+            steps.take()
+            if shape == ANY_TRIPLE:
+                return None
+            shapes.add(shape)
+    except _TooMuch:
+        return None
     return frozenset(shapes)
 
 
@@ -88,8 +112,9 @@ class Binding:
 Bindings = dict[str, Binding]
 
 
-def _bindings(group: Group, given: Bindings) -> Bindings:
+def _bindings(group: Group, given: Bindings, steps: _Steps) -> Bindings:
     """Return what the variables of ``group`` stand for, given its parent's bindings."""
+    steps.take(len(given))
     bound = {} if group.kind == "apart" else dict(given)
     bound.update((name, Binding(iris)) for name, iris in group.values.items() if iris is not None)
     bound.update((name, Binding(frozenset({iri}))) for name, iri in group.constants.items())
@@ -97,6 +122,7 @@ def _bindings(group: Group, given: Bindings) -> Bindings:
     changed = True
     while changed:  # each round binds through the patterns the last one grounded
         changed = False
+        steps.take(1 + len(group.patterns) + len(group.children))
         for index, pattern in enumerate(group.patterns):
             if index in grounded:
                 continue
@@ -110,7 +136,7 @@ def _bindings(group: Group, given: Bindings) -> Bindings:
                     bound[name] = Binding(frozenset({FROM_DATA}), support)
                     changed = True
         for child in group.children:
-            for name, binding in _given_back(child, bound).items():
+            for name, binding in _given_back(child, bound, steps).items():
                 if name not in bound:
                     bound[name] = binding
                     changed = True
@@ -128,13 +154,14 @@ def _usable(pattern: Pattern, bound: Bindings) -> Bindings:
     }
 
 
-def _given_back(child: Group | list[Group], bound: Bindings) -> Bindings:
+def _given_back(child: Group | list[Group], bound: Bindings, steps: _Steps) -> Bindings:
     """Return the bindings a joined group (or a UNION of groups) gives its parent."""
     branches = child if isinstance(child, list) else [child]
     if any(branch.kind != "join" for branch in branches):
         return {}
-    found = [_bindings(branch, bound) for branch in branches]
-    common = set(found[0]).intersection(*found[1:])
+    found = [_bindings(branch, bound, steps) for branch in branches]
+    common = set(found[0]).intersection(*found[1:]).difference(bound)
+    steps.take(len(common) * len(found))
     return {
         name: Binding(
             frozenset().union(*(each[name].terms for each in found)),
@@ -160,9 +187,9 @@ def _told(place: int, term: str, usable: Bindings) -> bool:
     return binding is not None and all(t != FROM_DATA or place == 0 for t in binding.terms)
 
 
-def _shapes(group: Group, given: Bindings) -> Iterator[Shape]:
+def _shapes(group: Group, given: Bindings, steps: _Steps) -> Iterator[Shape]:
     """Yield the shapes of the group's patterns and those of its children."""
-    bound = _bindings(group, given)
+    bound = _bindings(group, given, steps)
     for pattern in group.patterns:
         usable = _usable(pattern, bound)
         for shape in pattern.shapes:
@@ -174,7 +201,7 @@ def _shapes(group: Group, given: Bindings) -> Iterator[Shape]:
             yield from product(*places)
     for child in group.children:
         for branch in child if isinstance(child, list) else [child]:
-            yield from _shapes(branch, bound)
+            yield from _shapes(branch, bound, steps)
 
 
 def _stands_for(place: int, term: str, usable: Bindings) -> Collection[str]:

@@ -411,3 +411,17 @@ def test_triples_out_of_a_query_s_reach_do_not_change_its_answer(store_dir, text
     store.extend(added)
     assert len(store) > len(shipped)
     assert answer() == before
+
+
+def test_a_reach_too_long_to_work_out_is_any_triple():
+    # A client's query is any text: groups that each bind what the next needs take rounds of
+    # the whole query each. Past service.reach.MAX_STEPS the query is taken to reach anything
+    # (sent on zigraph's graphs), not worked out for as long as it takes.
+    chain = " ".join(f"{{ ?v{i} ex:p ?v{i + 1} }}" for i in range(300))
+    parsed = parse_query(EX + f"SELECT * {{ ex:a ex:p ?v0 {chain} }}")
+    assert parsed.reach is None
+    short = " ".join(f"{{ ?v{i} ex:p ?v{i + 1} }}" for i in range(5))
+    assert parse_query(EX + f"SELECT * {{ ex:a ex:p ?v0 {short} }}").reach == {
+        (EXP + "a", EXP + "p", ""),
+        (FROM_DATA, EXP + "p", ""),
+    }
