@@ -100,7 +100,8 @@ def warmed_pages() -> list[tuple[str, str, str | None]]:
         if iri.startswith(base) and len(iri) > len(base):
             path = "/doc/" + iri[len(base) :]
             pages += [(path, HTML, None), (path, DOCUMENT, "")]
-    for cls, members in sorted(statistics["data_classes"]["members"].items()):
+    classes = statistics["data_classes"]["members"].items()
+    for cls, members in sorted(classes, key=lambda item: (-item[1], item[0])):  # largest first
         if members > LABEL_SORTED_MEMBERS and store.class_members(cls, 0, 1) is None:
             pages.append(("/browse/class?" + urlencode({"iri": cls}), HTML, None))
     return pages
