@@ -29,9 +29,10 @@ from service.errors import BackendUnavailable
 from service.export import FORMATS, RdfSerialization
 from service.namespaces import PREFIXES
 from service.store.building import prepare_store
-from service.store.embedded import STATISTICS_FILE
+from service.store.embedded import LISTED_MEMBERS, STATISTICS_FILE, read_class_members
 from service.store.remote import (
     PASSWORD_VARIABLE,
+    RECORD_CLASS_MEMBERS,
     RECORD_GRAPH,
     RECORD_PARTS,
     record_pieces,
@@ -173,11 +174,14 @@ def write_graph(store: ox.Store, graph: str, fmt: RdfSerialization, output: IO[b
 
 
 def record_triples(path: Path, metadata: dict) -> bytes:
-    """Return the record of a built store as N-Triples: its metadata, statistics and report."""
+    """Return the record of a built store as N-Triples: its metadata, statistics, report,
+    search index, and the first and last members of each large class."""
     record = ox.NamedNode(RECORD_GRAPH)
+    statistics = (path / STATISTICS_FILE).read_text()
     parts = {
         "metadata": json.dumps(metadata, sort_keys=True),
-        "statistics": (path / STATISTICS_FILE).read_text(),
+        "statistics": statistics,
+        "classes": json.dumps(class_ends(path, json.loads(statistics)), sort_keys=True),
     }
     report = path / REPORT_FILE
     if report.exists():
@@ -192,6 +196,21 @@ def record_triples(path: Path, metadata: dict) -> bytes:
     ]
     written = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     return written  # type: ignore[return-value]  # given no output, serialize returns bytes
+
+
+def class_ends(path: Path, statistics: dict) -> dict[str, dict[str, list[str]]]:
+    """Return the first and the last RECORD_CLASS_MEMBERS members, by IRI, of each class the
+    built store lists (more than LISTED_MEMBERS): the pages a store would otherwise sort all
+    of a class's members for (RemoteBackend.class_members)."""
+    ends = {}
+    for cls, members in statistics.get("data_classes", {}).get("members", {}).items():
+        if members <= LISTED_MEMBERS:
+            continue
+        first = read_class_members(path, cls, 0, RECORD_CLASS_MEMBERS, descending=False)
+        last = read_class_members(path, cls, 0, RECORD_CLASS_MEMBERS, descending=True)
+        if first is not None and last is not None:
+            ends[cls] = {"first": first, "last": last}
+    return ends
 
 
 def put(

@@ -491,6 +491,7 @@ class _Parser:
         self.modifier_start: int | None = None
         self.in_aggregate = False
         self.any_triple = False  # a pattern can match any triple: the reach is None
+        self.filtering = False  # reading a FILTER's constraint (not in a group of it)
         self.groups = [Group()]  # the groups being read, the query's own first, innermost last
         self.template = False  # reading a CONSTRUCT template, which matches nothing
         self.verb_iris: list[str] = []  # the IRIs of the verb being read
@@ -1050,7 +1051,9 @@ class _Parser:
             if word == "GRAPH" and not group.patterns:
                 self.reaches_any()
         elif word == "FILTER":
+            self.filtering = True
             self.constraint()
+            self.filtering = False
         elif word == "BIND":
             self.bound_expression(bind=True)
         else:  # VALUES
@@ -1516,7 +1519,11 @@ class _Parser:
         if name == "EXISTS":
             self.advance()
             self.out.append("EXISTS")
-            self.group_graph_pattern("exists")
+            # Of a FILTER, given the group's solutions; of a BIND or a projection, perhaps
+            # before the group's other patterns bind anything (Group's "apart").
+            filtering, self.filtering = self.filtering, False
+            self.group_graph_pattern("exists" if filtering else "apart")
+            self.filtering = filtering
             return True
         self.advance()
         self.out.append(name)

@@ -8,10 +8,11 @@ had not read them yet, the home page's first visit took 0.74-0.92 s and the mini
 0.47-0.74 s in benchmark runs. So a web process renders them once the pages can be rendered
 (its statistics made, which name the hubs), and again when the data version changes
 (``zigraph push`` into a remote store): the home page and each hub's page in each language,
-and each hub's document in Turtle. Over a remote store, the first page of each class too large
-to sort by label is the store's ORDER BY of its members (0.7-0.9 s for the Oxigraph server at
-a million triples; the embedded store reads the lists it saved when built), so it is rendered
-ahead in each language as well. The page cache keeps them (``service.page_cache``: in
+and each hub's document in Turtle. The first page of a class too large to sort by label is read
+from the lists an embedded store saved when built, and from the ends of them a record of
+``zigraph push`` holds; over a store whose record has none (an older push), it is the store's
+ORDER BY of every member (0.7-0.9 s for the Oxigraph server at a million triples), so it is
+rendered ahead in each language as well. The page cache keeps them (``service.page_cache``: in
 memory, and in the page files the web processes share, so a page one process rendered the
 other reads), and the first visitor is answered from there.
 

@@ -296,6 +296,14 @@ EXP = "http://example.org/"
         (EX + "SELECT * { { ex:a ex:p ?s } UNION { } ?s ?p ?o }", None),
         (EX + "SELECT * { ?s ?p ?o . ?o ?q ?s }", None),  # neither vouches for the other
         (EX + "SELECT * { ?s ?p ?o FILTER EXISTS { ?s ex:p ?x } }", None),
+        (  # a BIND's EXISTS may be evaluated before VALUES binds ?s
+            EX + "SELECT * { BIND(EXISTS { ?s ?p ?o } AS ?e) VALUES ?s { ex:a } }",
+            None,
+        ),
+        (
+            EX + "SELECT * { VALUES ?s { ex:a } FILTER(ISIRI(?s) || EXISTS { ?s ?p ?o }) }",
+            {(EXP + "a", "", "")},
+        ),
         (
             EX + "SELECT * { ex:a ex:p ?s FILTER EXISTS { ?s ?q ?x } }",
             {(EXP + "a", EXP + "p", ""), (FROM_DATA, "", "")},
@@ -361,6 +369,8 @@ ENTITY = ID_BASE + "organisation/dpmptsp-kota-pekalongan"
     + [EX + "SELECT * { ?c ex:label* ex:n . ?c ?q ?v }", EX + "SELECT * { ex:n ex:label ?s }"]
     + [EX + "SELECT * { { BIND(ex:n AS ?s) } UNION { ex:m ex:label ?s } ?s ?p ?o }"]
     + [EX + "SELECT * { OPTIONAL { ?x ex:label ?o } VALUES ?x { ex:n } }"]
+    + [EX + "SELECT * { BIND(EXISTS { ?s ex:label ?o } AS ?e) VALUES ?s { ex:n } }"]
+    + [EX + "SELECT * { VALUES ?s { ex:n } FILTER(EXISTS { ?s ex:label ?o }) }"]
     + [describe_query(ENTITY), f"SELECT * {{ <{ENTITY}> ?p ?x . ?x ?q ?y . ?y ?r ?z }}"],
 )
 def test_triples_out_of_a_query_s_reach_do_not_change_its_answer(store_dir, text):

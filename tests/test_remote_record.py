@@ -310,3 +310,27 @@ def test_a_large_record_part_is_written_in_numbered_pieces():
     assert record_text(['{"version": "a record written whole"}']) == (
         '{"version": "a record written whole"}'
     )
+
+
+def test_the_record_holds_each_large_class_s_first_and_last_members(tmp_path, monkeypatch):
+    """zigraph push writes the ends of each class the built store lists (its pages over a
+    remote store are read from there, tests/test_remote_store.py), and no other class."""
+    from service import push
+    from service.store.embedded import save_class_members
+
+    monkeypatch.setattr(push, "LISTED_MEMBERS", 10)
+    monkeypatch.setattr(push, "RECORD_CLASS_MEMBERS", 5)
+    large, small = "https://example.org/Large", "https://example.org/Small"
+    store = ox.Store()
+    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    members = [f"https://example.org/m{n:02d}" for n in (7, 3, 11, 0, 5, 9, 1, 10, 2, 8, 6, 4)]
+    for member in members:
+        store.add(ox.Quad(ox.NamedNode(member), kind, ox.NamedNode(large)))
+    store.add(ox.Quad(ox.NamedNode(members[0]), kind, ox.NamedNode(small)))
+    save_class_members(store, tmp_path, [large])
+    figures = {"data_classes": {"members": {large: 12, small: 1}}}
+    ordered = sorted(members)
+    assert push.class_ends(tmp_path, figures) == {
+        large: {"first": ordered[:5], "last": ordered[::-1][:5]}
+    }
+    assert push.class_ends(tmp_path, {}) == {}  # statistics saved before the classes' figures
