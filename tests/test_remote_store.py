@@ -827,3 +827,32 @@ def test_labels_are_kept_per_version_of_the_record_and_not_without_one(tmp_path,
             assert labels_sent(app, page)  # no version: nothing is kept
     finally:
         server.stop()
+
+
+def test_the_census_is_taken_again_in_the_background_and_kept_when_the_store_fails(tmp_path):
+    # Which graphs the store holds is counted again every METADATA_SECONDS (0.5 s on the
+    # Oxigraph server at a million triples): a request that finds it old is answered with the
+    # last census while a thread of its own counts; a count that fails keeps the last census,
+    # and is tried again once as old, not at every request.
+    from service.store import remote
+
+    server = OxigraphServer(tmp_path / "oxigraph")
+    server.start()
+    backend = remote.RemoteBackend(server.endpoint)
+    try:
+        pushed(server)
+        backend.health()  # the engine named
+        census = backend._store_census()
+        assert census.total == sum(size for _, size in census.sizes) > 0
+        backend._census = (0.0, census)  # as old as can be
+        server.stop()
+        assert backend._store_census() is census  # answered at once, counted in the background
+        counting = [t for t in threading.enumerate() if t.name == "zigraph store census"]
+        for thread in counting:
+            thread.join(30)
+        assert counting and backend._census[1] is census and backend._census[0] > 0
+        assert backend._store_census() is census
+        assert not [t for t in threading.enumerate() if t.name == "zigraph store census"]
+    finally:
+        backend.close()
+        server.stop()

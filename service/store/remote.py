@@ -380,7 +380,7 @@ class RemoteBackend:
         self._class_ends: tuple[str, dict] | None = None  # the record's "classes", read
         self._counted: tuple[str, dict] | None = None  # statistics counted without a record
         # Past MANY_GRAPHS: the store's graphs that are not zigraph's, for the record's version
-        # and the store's total of quads they were read at, with what they hold (None unread).
+        # and the store's census they were read at, with what they hold (None unread).
         self._others: tuple[str | None, Census, tuple[str, ...] | None, Holdings | None] | None = (
             None
         )
@@ -709,10 +709,12 @@ class RemoteBackend:
 
     def _take_census(self) -> Census:
         """Count the store's graphs and quads, keep the census and return it; one taken in
-        the background that fails keeps the last, and is logged."""
+        the background that fails keeps the last for METADATA_SECONDS more, and is logged."""
         background = self._census is not None
         timeout = max(self.timeout, BULK_TIMEOUT)
         with self._building["census"]:
+            if not background and self._census is not None:  # taken while this one waited
+                return self._census[1]
             try:
                 answer = self._post(STORE_GRAPHS, self._results_type(), timeout)
                 rows = self._read_results(answer).rows
@@ -730,10 +732,10 @@ class RemoteBackend:
                 whole = not answer.cut and "X-SPARQL-MaxRows" not in answer.headers
                 census = Census(sizes, total, whole)
             except ZigraphError as error:
-                if not background:
+                if not background or self._census is None:
                     raise
                 log.warning("could not count the graphs of the SPARQL store: %s", error)
-                return self._census[1]  # type: ignore[index]
+                census = self._census[1]  # kept, and asked again once as old
             finally:
                 with self._cache_lock:
                     self._counting = False
