@@ -1252,13 +1252,11 @@ class _Parser:
     def object_list(self, path: bool, subject: str = "", predicate: str | None = None) -> None:
         """Read objects, noting the triples of ``subject`` and ``predicate`` each can match;
         of a path (``predicate`` None), those of its IRIs."""
-        iris, empty = list(self.verb_iris), self.verb_empty  # before a nested list's verbs
+        iris, empty = self.verb_iris, self.verb_empty  # a nested list's verb makes new ones
         while True:
             object_ = self.term_shape()
             if predicate is not None:
-                terms = (subject, predicate, object_)
-                binds = tuple(term for term in terms if isinstance(term, Variable))
-                self.reaches(Pattern([terms], binds))
+                self.reaches(Pattern([(subject, predicate, object_)]))
             elif iris:
                 ends = (subject, object_)
                 named = any(end and not isinstance(end, Variable) for end in ends)
@@ -1269,7 +1267,7 @@ class _Parser:
                     for end in ends:
                         if end and not isinstance(end, Variable):
                             shapes += [(end, "", ""), ("", end, ""), ("", "", end)]
-                    self.reaches(Pattern(shapes))
+                    self.reaches(Pattern(shapes, ()))
                 else:
                     binds = tuple(end for end in ends if isinstance(end, Variable))
                     self.reaches(Pattern(shapes, binds))

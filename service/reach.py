@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
+from typing import NamedTuple
 
 Shape = tuple[str, str, str]
 Reach = frozenset[Shape] | None
@@ -54,16 +55,22 @@ class Variable(str):
     """A variable's name in a pattern's shape, told apart from an IRI."""
 
 
-@dataclass
-class Pattern:
+class Pattern(NamedTuple):
     """A triple pattern or path: the shapes of the triples it matches, and the variables it
-    binds to terms of those triples (none for a path that may be empty)."""
+    binds to terms of those triples: a path's ends (none for a path that may be empty), or
+    for a triple pattern (None) the variables of its shape."""
 
     shapes: list[Shape]
-    binds: tuple[str, ...] = ()
+    binds: tuple[str, ...] | None = None
+
+    def bound(self) -> tuple[str, ...]:
+        """Return the variables the pattern binds."""
+        if self.binds is not None:
+            return self.binds
+        return tuple(term for term in self.shapes[0] if isinstance(term, Variable))
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     """A group of graph patterns as the parser reads it.
 
@@ -131,7 +138,7 @@ def _bindings(group: Group, given: Bindings, steps: _Steps) -> Bindings:
                 continue
             grounded.add(index)
             support = frozenset({id(pattern)}).union(*(b.support for b in usable.values()))
-            for name in pattern.binds:
+            for name in pattern.bound():
                 if name not in bound:
                     bound[name] = Binding(frozenset({FROM_DATA}), support)
                     changed = True
