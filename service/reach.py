@@ -11,8 +11,9 @@ store's other graphs never hold as a subject when ``Holdings.apart``.
 A variable stands for the IRIs a VALUES or a BIND of its group (or of a group joined with it)
 binds it to, or for FROM_DATA once a pattern that can only match zigraph's triples binds it;
 otherwise for any term. Bindings pass into the groups joined with a pattern (a group, a UNION's
-branches, GRAPH, FILTER EXISTS) and back out of them, never into or out of OPTIONAL, MINUS or
-a subquery, whose solutions a binding elsewhere does not restrict.
+branches, GRAPH, FILTER EXISTS) and back out of them, never into or out of OPTIONAL, MINUS, a
+subquery or the EXISTS of a BIND, whose solutions a binding elsewhere does not restrict. The
+tests that keep this sound are in tests/test_queryparser.py.
 """
 
 from __future__ import annotations
