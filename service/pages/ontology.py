@@ -23,7 +23,6 @@ from service.pages.labels import (
     link_for,
     local_name,
     pick_language,
-    sparql_iri,
     term_view,
 )
 from service.store import get_store
@@ -45,12 +44,16 @@ PROPERTY_KINDS = (
 
 def graph_triples(graph_prefix: str) -> list[ox.Triple]:
     """Return the triples of the named graphs whose IRI starts with ``graph_prefix``."""
-    # The graphs are named, not found by a filter on every quad (5.5 s at a million triples).
-    graphs = " ".join(sparql_iri(g) for g in get_store().graphs() if g.startswith(graph_prefix))
+    # The graphs are the query's dataset, not found by a filter on every quad (5.5 s at a
+    # million triples), nor named in the query: a remote store is then sent these graphs
+    # alone, not all of zigraph's (a million triples' 3,240 took the Oxigraph server 43-51 ms).
+    graphs = [g for g in get_store().graphs() if g.startswith(graph_prefix)]
     if not graphs:
         return []
     result = get_store().query(
-        f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o }",
+        default_graph_uris=graphs,
+        named_graph_uris=graphs,
     )
     return [as_triple(row) for row in result.rows]
 
