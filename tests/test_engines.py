@@ -208,6 +208,22 @@ def test_dumps_hold_what_zigraph_export_writes(engine, shipped_dataset):
     assert served == canonical(exported)
 
 
+@pytest.mark.parametrize("name", ["ontology", "shapes"])
+def test_the_ontology_and_the_shapes_hold_their_graphs(engine, shipped_dataset, name):
+    # Read with their graphs as the query's dataset: over a remote store, those graphs alone.
+    response = engine.get(f"/{name}.nt")
+    assert response.status_code == 200
+    served = ox.parse(response.data, format=ox.RdfFormat.N_TRIPLES)
+    prefix = f"https://w3id.org/zigraph/graph/{name}/"
+    graphs = [q for q in shipped_dataset.quads if q.graph_name.value.startswith(prefix)]
+    assert graphs
+    default = ox.DefaultGraph()
+    expected = {ox.Quad(q.subject, q.predicate, q.object, default) for q in graphs}
+    assert canonical(ox.Quad(t.subject, t.predicate, t.object, default) for t in served) == (
+        canonical(expected)
+    )
+
+
 def test_void_counts_the_data_only(engine, shipped_dataset):
     response = engine.get("/.well-known/void", headers={"Accept": "application/n-triples"})
     assert response.status_code == 200
